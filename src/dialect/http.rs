@@ -1,0 +1,168 @@
+//! Plain data types for the HTTP messages dialects read and build.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+/// Which client-facing endpoint a request hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    /// An update; `full` for full replacement (helpscout-v2 PUT, helpcrunch PUT).
+    Update {
+        /// Full replacement.
+        full: bool,
+    },
+    /// helpscout-v2 `PATCH /v2/customers/{id}/properties`.
+    Properties,
+    /// Read the customer.
+    Get,
+    /// helpscout-v2 `POST /v2/oauth2/token` (answered by the gateway itself).
+    Token,
+    /// A known path with the wrong method (only produced by [`super::detect`]).
+    MethodNotAllowed,
+}
+
+/// A recognised client endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    /// Which one.
+    pub kind: EndpointKind,
+    /// The customer id from the path, as the client wrote it (already validated).
+    pub customer_id: String,
+}
+
+impl Endpoint {
+    /// True for writes.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self.kind,
+            EndpointKind::Update { .. } | EndpointKind::Properties
+        )
+    }
+}
+
+/// What an upstream request is for (the `kind` label of `patchbay_upstream_duration_seconds`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// The write.
+    Write,
+    /// A read of the state before the write.
+    ReadBefore,
+    /// A read after the write, to build the client's answer.
+    ReadAfter,
+    /// A client GET.
+    Read,
+    /// An OAuth token fetch.
+    Token,
+}
+
+impl Purpose {
+    /// Stable label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Write => "write",
+            Purpose::ReadBefore => "read_before",
+            Purpose::ReadAfter => "read_after",
+            Purpose::Read => "read",
+            Purpose::Token => "token",
+        }
+    }
+}
+
+/// A request the gateway sends upstream. The path is relative to the upstream's base URL and
+/// includes the query string.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UpstreamRequest {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path and query.
+    pub path: String,
+    /// Extra headers (Content-Type included when there is a body; auth is added by the proxy).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    #[serde(serialize_with = "ser_body")]
+    pub body: Option<Bytes>,
+}
+
+fn ser_body<S: serde::Serializer>(b: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
+    match b {
+        None => s.serialize_none(),
+        Some(bytes) => match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => v.serialize(s),
+            Err(_) => String::from_utf8_lossy(bytes).serialize(s),
+        },
+    }
+}
+
+impl UpstreamRequest {
+    /// A JSON request.
+    pub fn json(method: &'static str, path: String, body: &serde_json::Value) -> Self {
+        UpstreamRequest {
+            method,
+            path,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Some(Bytes::from(serde_json::to_vec(body).unwrap_or_default())),
+        }
+    }
+
+    /// A bodiless request.
+    pub fn bodiless(method: &'static str, path: String) -> Self {
+        UpstreamRequest {
+            method,
+            path,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+}
+
+/// A response built by the gateway (answers and errors alike).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Synthetic {
+    /// Status.
+    pub status: u16,
+    /// Headers (Content-Type included when there is a body).
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Synthetic {
+    /// A JSON answer with the given content type.
+    pub fn json(status: u16, content_type: &str, body: &serde_json::Value) -> Self {
+        Synthetic {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+        }
+    }
+
+    /// An empty answer.
+    pub fn empty(status: u16) -> Self {
+        Synthetic {
+            status,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The value of a header (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (tests and the CLI).
+    pub fn json_body(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}

@@ -1,0 +1,225 @@
+//! The four vendor dialects: one unit struct each, behind one trait (SPEC §1).
+//!
+//! A dialect plays two roles. On the **client side** the gateway speaks it to the caller: it
+//! recognises the caller's endpoints ([`Dialect::route`]), decodes and validates the caller's body
+//! into a [`ChangeSet`] ([`Dialect::decode_request`]) and renders answers and errors
+//! ([`Dialect::encode_success`], [`Dialect::encode_error`]). On the **upstream side** the gateway
+//! speaks it to the vendor: it encodes resolved changes into requests
+//! ([`Dialect::encode_update`], [`Dialect::encode_get`]) and decodes the vendor's answers
+//! ([`Dialect::decode_customer`], [`Dialect::decode_error`]).
+//!
+//! All methods are pure: no I/O, no clocks except where a vendor format demands a timestamp, no
+//! globals, so fixtures, benchmarks, fuzzers and the built-in sandbox call them directly.
+
+pub mod helpcrunch;
+pub mod helpscout_v1;
+pub mod helpscout_v2;
+mod http;
+pub mod reach;
+pub mod rules;
+
+pub use http::{Endpoint, EndpointKind, Purpose, Synthetic, UpstreamRequest};
+
+use crate::canonical::{ApiError, ChangeSet, Coll, Customer, Field, Violation};
+use serde::{Deserialize, Serialize};
+
+/// Stable dialect identifiers: config values, metric labels, log fields, fixture directories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DialectId {
+    /// Help Scout Mailbox API v2 (JSON-Patch PATCH, PUT overwrite, properties).
+    HelpscoutV2,
+    /// Help Scout legacy API v1 (PUT `.json` with entry ids).
+    HelpscoutV1,
+    /// HelpCrunch REST API v1 (PUT/PATCH).
+    Helpcrunch,
+    /// Reach (PATCH with a `{"data": …}` wrapper).
+    Reach,
+}
+
+impl DialectId {
+    /// All four, in a fixed order.
+    pub const ALL: [DialectId; 4] = [
+        DialectId::HelpscoutV2,
+        DialectId::HelpscoutV1,
+        DialectId::Helpcrunch,
+        DialectId::Reach,
+    ];
+
+    /// The id as written in config and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialectId::HelpscoutV2 => "helpscout-v2",
+            DialectId::HelpscoutV1 => "helpscout-v1",
+            DialectId::Helpcrunch => "helpcrunch",
+            DialectId::Reach => "reach",
+        }
+    }
+
+    /// Parses a config id.
+    pub fn parse(s: &str) -> Option<DialectId> {
+        DialectId::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The implementation.
+    pub fn dialect(self) -> &'static dyn Dialect {
+        dialect(self)
+    }
+}
+
+impl std::fmt::Display for DialectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The closed registry.
+pub fn dialect(id: DialectId) -> &'static dyn Dialect {
+    match id {
+        DialectId::HelpscoutV2 => &helpscout_v2::HelpscoutV2,
+        DialectId::HelpscoutV1 => &helpscout_v1::HelpscoutV1,
+        DialectId::Helpcrunch => &helpcrunch::Helpcrunch,
+        DialectId::Reach => &reach::Reach,
+    }
+}
+
+/// Picks the client dialect for `auto` routes from method and path shape (SPEC §1): the first
+/// dialect whose [`Dialect::route`] recognises the path. The `.json` suffix separates
+/// `helpscout-v1` from `helpcrunch`.
+pub fn detect(method: &str, path: &str) -> Option<(DialectId, Endpoint)> {
+    for id in DialectId::ALL {
+        match dialect(id).route(method, path) {
+            Ok(ep) => return Some((id, ep)),
+            Err(e) if e.status == 405 => {
+                // The path is this dialect's, the method is not: still this dialect, so the
+                // client gets a 405 in its own format.
+                return Some((
+                    id,
+                    Endpoint {
+                        kind: EndpointKind::MethodNotAllowed,
+                        customer_id: String::new(),
+                    },
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+    None
+}
+
+/// A decoded client write.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClientRequest {
+    /// The changes.
+    pub changes: ChangeSet,
+    /// The client asked for the customer back (helpscout-v1 `reload=true`).
+    pub reload: bool,
+    /// Full replacement (helpscout-v2 PUT, helpcrunch PUT): absent owned fields were turned into
+    /// explicit clears by the decoder.
+    pub full: bool,
+}
+
+/// Options the route gives the upstream encoder.
+#[derive(Clone, Debug, Default)]
+pub struct EncodeCx {
+    /// Ask the upstream to return the customer in its answer when the dialect can
+    /// (helpscout-v1 `reload=true`).
+    pub want_customer: bool,
+    /// Headers to pass through to the upstream (already filtered by the proxy), e.g.
+    /// `reach-tenant-id`.
+    pub passthrough_headers: Vec<(String, String)>,
+}
+
+/// Options for building a success answer in the client's dialect.
+#[derive(Clone, Debug)]
+pub struct AnswerCx<'a> {
+    /// The customer id from the client's path.
+    pub customer_id: &'a str,
+    /// The route's `default_entry_type` (type shown for single-slot entries).
+    pub default_entry_type: &'a str,
+    /// Which dialect the customer came from (decides which fields are "unknowable" → null).
+    pub upstream: DialectId,
+    /// helpscout-v1 `reload`.
+    pub reload: bool,
+}
+
+/// Where an upstream's error field lives in the canonical model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A scalar field.
+    Field(Field),
+    /// A collection, optionally one entry of it.
+    Coll(Coll, Option<u64>),
+    /// A custom property slug (or the whole properties set when empty).
+    Property(String),
+}
+
+/// One vendor wire format. Implementors are unit structs; every method is pure.
+pub trait Dialect: Send + Sync + 'static {
+    /// Which dialect this is.
+    fn id(&self) -> DialectId;
+
+    // --- capabilities ------------------------------------------------------------------------
+
+    /// Whether the dialect has a place for the scalar field.
+    fn holds(&self, field: Field) -> bool;
+    /// Whether the dialect has the collection. Single-slot dialects hold `Emails` and `Phones`.
+    fn holds_coll(&self, coll: Coll) -> bool;
+    /// HelpCrunch and Reach hold one e-mail and one phone, not collections of entries.
+    fn single_slot(&self) -> bool;
+    /// Whether custom properties exist (helpscout-v2 properties endpoint, helpcrunch customData).
+    fn has_properties(&self) -> bool;
+    /// Rules the **target** enforces on values (lengths, enumerations): violations are reported
+    /// at each change's origin, in the client's terms. Ops the dialect cannot hold are not this
+    /// method's concern.
+    fn check_target(&self, changes: &[crate::canonical::Change]) -> Vec<Violation>;
+
+    // --- client side -------------------------------------------------------------------------
+
+    /// Recognises one of this dialect's client-facing endpoints in a path (after the route
+    /// prefix was stripped; the query is not part of `path`). 404 when the path is not one of
+    /// ours, 405 when it is but the method is wrong.
+    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError>;
+    /// Decodes and validates a client write (SPEC §1 validation rules).
+    fn decode_request(
+        &self,
+        ep: &Endpoint,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Result<ClientRequest, ApiError>;
+    /// Whether the success answer for this request carries the customer.
+    fn answer_needs_customer(&self, ep: &Endpoint, req: &ClientRequest) -> bool;
+    /// The success answer (204 / 200 body / GET body) built from the canonical customer.
+    fn encode_success(
+        &self,
+        ep: &Endpoint,
+        customer: Option<&Customer>,
+        cx: &AnswerCx<'_>,
+    ) -> Synthetic;
+    /// Renders any error in this dialect's format (SPEC §1 error table).
+    fn encode_error(&self, err: &ApiError) -> Synthetic;
+    /// The client-facing name of a canonical location, as this dialect's errors write it
+    /// (JSON pointer), used when an upstream error names a field no change came from.
+    fn pointer_for(&self, target: &Target) -> String;
+
+    // --- upstream side -----------------------------------------------------------------------
+
+    /// Encodes resolved changes (only ops this dialect can hold) into the upstream write(s): one
+    /// request, or two for helpscout-v2 customer fields plus properties (in that order).
+    fn encode_update(
+        &self,
+        customer_id: &str,
+        changes: &[crate::canonical::Change],
+        cx: &EncodeCx,
+    ) -> Result<Vec<UpstreamRequest>, ApiError>;
+    /// The GET that reads the customer.
+    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest;
+    /// Decodes a success body that carries the customer (GET answer, HelpCrunch/Reach update
+    /// answers, v1 `{"item"}`); `None` when the body does not carry one (204, empty 200).
+    fn decode_customer(&self, body: &[u8]) -> Option<Customer>;
+    /// Decodes an upstream error answer. Violation pointers are the upstream's own field names;
+    /// [`Dialect::locate`] maps them into the canonical model.
+    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError;
+    /// Maps one of this dialect's error field names/paths to a canonical location.
+    fn locate(&self, upstream_path: &str) -> Option<Target>;
+}

@@ -1,0 +1,408 @@
+//! Validation helpers shared by the dialects: one definition of "well-formed e-mail", "RFC 3339",
+//! "ISO 639-1", "UNIX seconds" and friends, each returning a [`Violation`] at a given pointer.
+
+use crate::canonical::{ApiError, Rule, Violation};
+use serde_json::{Map, Value};
+
+/// Parses a body as JSON, turning every failure (not UTF-8, syntax, trailing data, nesting
+/// beyond serde_json's recursion limit) into a 400 naming the body root.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::invalid_one(Violation::new(
+            "",
+            Rule::Json,
+            "Request body is not valid UTF-8",
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::invalid_one(Violation::new(
+            "",
+            Rule::Json,
+            format!("Error parsing request body into JSON: {e}"),
+        ))
+    })
+}
+
+/// The JSON type name used in messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Requires an object.
+pub fn object<'a>(v: &'a Value, pointer: &str) -> Result<&'a Map<String, Value>, Violation> {
+    v.as_object().ok_or_else(|| {
+        Violation::new(
+            pointer,
+            Rule::Shape,
+            format!("Expected a JSON object, got {}", type_name(v)),
+        )
+        .with_value(v.clone())
+    })
+}
+
+/// A string or null (`Ok(None)` for null).
+pub fn string_or_null<'a>(v: &'a Value, pointer: &str) -> Result<Option<&'a str>, Violation> {
+    match v {
+        Value::String(s) => Ok(Some(s)),
+        Value::Null => Ok(None),
+        other => Err(Violation::new(
+            pointer,
+            Rule::Type,
+            format!("Expected a string, got {}", type_name(other)),
+        )
+        .with_value(other.clone())),
+    }
+}
+
+/// A string (null rejected).
+pub fn string<'a>(v: &'a Value, pointer: &str) -> Result<&'a str, Violation> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => Err(Violation::new(
+            pointer,
+            Rule::Type,
+            format!("Expected a string, got {}", type_name(other)),
+        )
+        .with_value(other.clone())),
+    }
+}
+
+/// A boolean or null.
+pub fn bool_or_null(v: &Value, pointer: &str) -> Result<Option<bool>, Violation> {
+    match v {
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::Null => Ok(None),
+        other => Err(Violation::new(
+            pointer,
+            Rule::Type,
+            format!("Expected a boolean, got {}", type_name(other)),
+        )
+        .with_value(other.clone())),
+    }
+}
+
+/// Length in characters (not bytes) between `min` and `max` inclusive.
+pub fn length(s: &str, min: usize, max: usize, pointer: &str) -> Result<(), Violation> {
+    let n = s.chars().count();
+    if n < min || n > max {
+        let msg = if min == 0 {
+            format!("must be at most {max} characters long")
+        } else {
+            format!("must be between {min} and {max} characters long")
+        };
+        return Err(Violation::new(pointer, Rule::Length, msg).with_value(Value::String(s.into())));
+    }
+    Ok(())
+}
+
+/// Membership in an enumeration; `ignore_case` for gender.
+pub fn one_of(
+    s: &str,
+    allowed: &[&str],
+    ignore_case: bool,
+    pointer: &str,
+) -> Result<(), Violation> {
+    let ok = allowed.iter().any(|a| {
+        if ignore_case {
+            a.eq_ignore_ascii_case(s)
+        } else {
+            *a == s
+        }
+    });
+    if ok {
+        Ok(())
+    } else {
+        let list = allowed
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(Violation::new(
+            pointer,
+            Rule::Enum,
+            format!("Expected one of these: {list}"),
+        )
+        .with_value(Value::String(s.into())))
+    }
+}
+
+/// A pragmatic well-formedness check for e-mail addresses: one `@`, a non-empty local part
+/// without spaces, a domain with a dot, no empty labels. Deliberately not RFC 5322's full
+/// grammar, which accepts addresses no vendor stores.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    if local.is_empty() || local.len() > 64 || domain.len() > 253 || s.len() > 254 {
+        return false;
+    }
+    if local.contains(['@', ' ', '\t', '\r', '\n', '"', '<', '>', ',', ';']) {
+        return false;
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+}
+
+/// Requires a well-formed e-mail address.
+pub fn email(s: &str, pointer: &str) -> Result<(), Violation> {
+    if is_email(s) {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            pointer,
+            Rule::Email,
+            "Value is not a well formed email address.",
+        )
+        .with_value(Value::String(s.into())))
+    }
+}
+
+/// RFC 3339 date-time (`2023-11-07T05:31:56Z`, fractional seconds and offsets allowed).
+pub fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if !(digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && matches!(b[10], b'T' | b't' | b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19))
+    {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| -> u32 {
+        b[r].iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    let (month, day, hour, min, sec) =
+        (num(5..7), num(8..10), num(11..13), num(14..16), num(17..19));
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return false;
+    }
+    let mut i = 19;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    match &b[i..] {
+        [b'Z'] | [b'z'] => true,
+        [sign, h1, h2, b':', m1, m2]
+            if (*sign == b'+' || *sign == b'-')
+                && [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit()) =>
+        {
+            true
+        }
+        _ => false,
+    }
+}
+
+/// UNIX seconds given as a decimal string or a non-negative integer; returns the canonical
+/// string form (SPEC §1: HelpCrunch timestamps are emitted as strings).
+pub fn unix_seconds(v: &Value, pointer: &str) -> Result<Option<String>, Violation> {
+    let bad = |v: &Value| {
+        Violation::new(
+            pointer,
+            Rule::Date,
+            "This value should be a UNIX timestamp in seconds (string or integer).",
+        )
+        .with_value(v.clone())
+    };
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_u64()
+            .map(|n| Some(n.to_string()))
+            .ok_or_else(|| bad(v)),
+        Value::String(s)
+            if !s.is_empty() && s.len() <= 12 && s.bytes().all(|c| c.is_ascii_digit()) =>
+        {
+            Ok(Some(s.clone()))
+        }
+        other => Err(bad(other)),
+    }
+}
+
+/// ISO 639-1 two-letter language codes.
+pub const ISO_639_1: &[&str] = &[
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bi",
+    "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da", "de",
+    "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr", "fy",
+    "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz", "ia",
+    "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj", "kk",
+    "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln", "lo",
+    "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb", "nd",
+    "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi", "pl",
+    "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk", "sl",
+    "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti", "tk",
+    "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo", "wa",
+    "wo", "xh", "yi", "yo", "za", "zh", "zu",
+];
+
+/// Requires an ISO 639-1 code (lower case, as HelpCrunch stores it).
+pub fn locale(s: &str, pointer: &str) -> Result<(), Violation> {
+    if ISO_639_1.binary_search(&s).is_ok() {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            pointer,
+            Rule::Locale,
+            "This value is not a valid ISO 639-1 language code.",
+        )
+        .with_value(Value::String(s.into())))
+    }
+}
+
+/// A customer id that must be a positive decimal integer (Help Scout, HelpCrunch).
+pub fn positive_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 19
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && !s.starts_with('0')
+        && s.parse::<u64>().is_ok_and(|n| n > 0)
+}
+
+/// Value of `name` in a query string (`a=1&b=2`), percent-decoding not needed for the
+/// booleans and ids this is used for.
+pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then_some(v)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_list_is_sorted_for_binary_search() {
+        let mut sorted = ISO_639_1.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ISO_639_1);
+    }
+
+    #[test]
+    fn emails() {
+        assert!(is_email("bear@acme.com"));
+        assert!(is_email("a.b+c@x.co.uk"));
+        assert!(!is_email("bear@acme"));
+        assert!(!is_email("bear acme.com"));
+        assert!(!is_email("@acme.com"));
+        assert!(!is_email("a b@acme.com"));
+        assert!(!is_email("a@-acme.com"));
+    }
+
+    #[test]
+    fn rfc3339() {
+        assert!(is_rfc3339("2023-11-07T05:31:56Z"));
+        assert!(is_rfc3339("2023-11-07T05:31:56.123+02:00"));
+        assert!(!is_rfc3339("2023-11-07"));
+        assert!(!is_rfc3339("2023-13-07T05:31:56Z"));
+        assert!(!is_rfc3339("2023-11-07T05:31:56"));
+    }
+
+    #[test]
+    fn ids() {
+        assert!(positive_id("100"));
+        assert!(!positive_id("0"));
+        assert!(!positive_id("-1"));
+        assert!(!positive_id("01"));
+        assert!(!positive_id("1a"));
+        assert!(!positive_id("99999999999999999999"));
+    }
+}
+
+/// Converts a JSON pointer to the dotted property-path form Symfony-style and Help Scout v1
+/// errors use: `/emails/0/location` → `emails[0].location`, `/data/email` → `data.email`.
+pub fn dotted(pointer: &str) -> String {
+    let mut out = String::with_capacity(pointer.len());
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(&token);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
+}
+
+/// The inverse of [`dotted`]: `emails[0].location` → `/emails/0/location`. A string that already
+/// starts with `/` is returned unchanged.
+pub fn undotted(path: &str) -> String {
+    if path.starts_with('/') || path.is_empty() {
+        return path.to_string();
+    }
+    let mut out = String::with_capacity(path.len() + 4);
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            out.push('/');
+            out.push_str(&rest[..i].replace('~', "~0").replace('/', "~1"));
+            rest = &rest[i..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let end = stripped.find(']').unwrap_or(stripped.len());
+                out.push('/');
+                out.push_str(&stripped[..end]);
+                rest = stripped.get(end + 1..).unwrap_or("");
+            }
+        } else {
+            out.push('/');
+            out.push_str(&rest.replace('~', "~0").replace('/', "~1"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn dotted_round_trip() {
+        for (p, d) in [
+            ("/emails/0/location", "emails[0].location"),
+            ("/data/email", "data.email"),
+            ("/customData/1/value", "customData[1].value"),
+            ("/name", "name"),
+            ("", ""),
+        ] {
+            assert_eq!(dotted(p), d);
+            assert_eq!(undotted(d), p);
+        }
+    }
+}
