@@ -18,8 +18,6 @@ pub enum EndpointKind {
     Get,
     /// helpscout-v2 `POST /v2/oauth2/token` (answered by the gateway itself).
     Token,
-    /// A known path with the wrong method (only produced by [`super::detect`]).
-    MethodNotAllowed,
 }
 
 /// A recognised client endpoint.

@@ -85,22 +85,14 @@ pub fn dialect(id: DialectId) -> &'static dyn Dialect {
 
 /// Picks the client dialect for `auto` routes from method and path shape (SPEC §1): the first
 /// dialect whose [`Dialect::route`] recognises the path. The `.json` suffix separates
-/// `helpscout-v1` from `helpcrunch`.
-pub fn detect(method: &str, path: &str) -> Option<(DialectId, Endpoint)> {
+/// `helpscout-v1` from `helpcrunch`. A path that is a dialect's but has the wrong method (405) or
+/// an invalid id (400) still identifies the dialect, so the client gets the error in its own
+/// format; `None` means no dialect knows the path (404).
+pub fn detect(method: &str, path: &str) -> Option<(DialectId, Result<Endpoint, ApiError>)> {
     for id in DialectId::ALL {
         match dialect(id).route(method, path) {
-            Ok(ep) => return Some((id, ep)),
-            Err(e) if e.status == 405 => {
-                // The path is this dialect's, the method is not: still this dialect, so the
-                // client gets a 405 in its own format.
-                return Some((
-                    id,
-                    Endpoint {
-                        kind: EndpointKind::MethodNotAllowed,
-                        customer_id: String::new(),
-                    },
-                ));
-            }
+            Ok(ep) => return Some((id, Ok(ep))),
+            Err(e) if e.status != 404 => return Some((id, Err(e))),
             Err(_) => {}
         }
     }
@@ -177,8 +169,10 @@ pub trait Dialect: Send + Sync + 'static {
     // --- client side -------------------------------------------------------------------------
 
     /// Recognises one of this dialect's client-facing endpoints in a path (after the route
-    /// prefix was stripped; the query is not part of `path`). 404 when the path is not one of
-    /// ours, 405 when it is but the method is wrong.
+    /// prefix was stripped; the query is not part of `path`; percent-encoding not yet decoded).
+    /// Errors: 404 when the path is not one of ours; 405 when it is but the method is wrong;
+    /// 400 (rule `customer_id`, pointer `id`) when it is but the customer id is invalid for the
+    /// dialect. The returned `customer_id` is percent-decoded and validated.
     fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError>;
     /// Decodes and validates a client write (SPEC §1 validation rules).
     fn decode_request(
