@@ -1,70 +1,2075 @@
-//! Placeholder while the codec is written.
-use super::*;
-use crate::canonical::Change;
+//! Help Scout legacy Mailbox API v1 (`helpscout-v1`): `PUT|GET /v1/customers/{id}.json`.
+//!
+//! v1 updates are partial and entry-oriented: the `id` of each entry object says what happens to
+//! it (positive: update that entry, absent/0/false/null: create one, negative: delete entry
+//! `-id`); e-mails and phones carry their type in `location`, chats and social profiles in
+//! `type`. Answers and errors copy the real service's shapes (`{"item": …}` and
+//! `{"code", "error", "validationErrors"}`, `helpscout.md` §3.4). Where the vendor is silent the
+//! decision is written under `### helpscout-v1` in `docs/dialects.md`.
 
-/// Placeholder.
+use super::rules;
+use super::*;
+use crate::canonical::{pointer_token, Address, Change, Entry, ErrorKind, Meta, Op, Rule};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{json, Map, Value};
+
+/// Help Scout legacy API v1.
 pub struct HelpscoutV1;
+
+const PREFIX: &str = "/v1/customers/";
+const SUFFIX: &str = ".json";
+/// What the real service answers with (`helpscout.md` §1.1).
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+/// Error bodies use the plain media type (docs/dialects.md, error bodies).
+const JSON: &str = "application/json";
+/// v1 person object: "Must be shorter than 40 characters".
+const NAME_MAX: usize = 39;
+/// v1 photoType list (L4): v2's list without `instagram`.
+const PHOTO_TYPES: &[&str] = &[
+    "unknown",
+    "gravatar",
+    "twitter",
+    "facebook",
+    "googleprofile",
+    "googleplus",
+    "linkedin",
+];
+const GENDERS: &[&str] = &["male", "female", "unknown"];
+/// Keeps a path id a single segment when an id from another dialect is not numeric.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Top-level scalar keys: (body key, pointer, canonical field).
+const SCALARS: [(&str, &str, Field); 10] = [
+    ("firstName", "/firstName", Field::FirstName),
+    ("lastName", "/lastName", Field::LastName),
+    ("organization", "/organization", Field::Organization),
+    ("jobTitle", "/jobTitle", Field::JobTitle),
+    ("background", "/background", Field::Notes),
+    ("photoUrl", "/photoUrl", Field::PhotoUrl),
+    ("photoType", "/photoType", Field::PhotoType),
+    ("gender", "/gender", Field::Gender),
+    ("age", "/age", Field::Age),
+    ("location", "/location", Field::Location),
+];
+
+/// Keys of the `address` object: (key, pointer, canonical field).
+const ADDRESS: [(&str, &str, Field); 5] = [
+    ("lines", "/address/lines", Field::AddressLines),
+    ("city", "/address/city", Field::AddressCity),
+    ("state", "/address/state", Field::AddressState),
+    (
+        "postalCode",
+        "/address/postalCode",
+        Field::AddressPostalCode,
+    ),
+    ("country", "/address/country", Field::AddressCountry),
+];
+
+/// Entry collections: (body key, pointer, collection).
+const COLLS: [(&str, &str, Coll); 5] = [
+    ("emails", "/emails", Coll::Emails),
+    ("phones", "/phones", Coll::Phones),
+    ("chats", "/chats", Coll::Chats),
+    ("socialProfiles", "/socialProfiles", Coll::SocialProfiles),
+    ("websites", "/websites", Coll::Websites),
+];
+
+fn scalar_by_key(key: &str) -> Option<(&'static str, Field)> {
+    SCALARS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, p, f)| (*p, *f))
+}
+
+fn address_by_key(key: &str) -> Option<(&'static str, Field)> {
+    ADDRESS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, p, f)| (*p, *f))
+}
+
+fn coll_by_key(key: &str) -> Option<(&'static str, Coll)> {
+    COLLS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, p, c)| (*p, *c))
+}
+
+/// The body key of a top-level scalar field.
+fn scalar_key(field: Field) -> Option<&'static str> {
+    SCALARS.iter().find(|(_, _, f)| *f == field).map(|e| e.0)
+}
+
+/// The key inside `address` of an address field.
+fn address_key(field: Field) -> Option<&'static str> {
+    ADDRESS.iter().find(|(_, _, f)| *f == field).map(|e| e.0)
+}
+
+/// The JSON pointer of any field v1 holds (top-level or inside `address`).
+fn field_pointer(field: Field) -> Option<&'static str> {
+    SCALARS
+        .iter()
+        .chain(ADDRESS.iter())
+        .find(|(_, _, f)| *f == field)
+        .map(|e| e.1)
+}
+
+fn coll_index(coll: Coll) -> usize {
+    match coll {
+        Coll::Emails => 0,
+        Coll::Phones => 1,
+        Coll::Chats => 2,
+        Coll::SocialProfiles => 3,
+        Coll::Websites => 4,
+    }
+}
+
+/// Which key carries an entry's type: `location` for e-mails and phones, `type` for chats and
+/// social profiles, none for websites.
+fn type_key(coll: Coll) -> Option<&'static str> {
+    match coll {
+        Coll::Emails | Coll::Phones => Some("location"),
+        Coll::Chats | Coll::SocialProfiles => Some("type"),
+        Coll::Websites => None,
+    }
+}
+
+/// Rules v1 applies to scalar values, on both sides (client validation and target check).
+fn check_scalar(field: Field, s: &str, pointer: &str) -> Option<Violation> {
+    match field {
+        Field::FirstName | Field::LastName => rules::length(s, 0, NAME_MAX, pointer).err(),
+        Field::Gender => rules::one_of(s, GENDERS, true, pointer).err(),
+        Field::PhotoType => rules::one_of(s, PHOTO_TYPES, false, pointer).err(),
+        _ => None,
+    }
+}
+
+/// Rules v1 applies to an entry's type and value; each failure is pushed at `pointer(leaf)`.
+fn check_entry(
+    coll: Coll,
+    kind: Option<&str>,
+    value: Option<&str>,
+    pointer: &dyn Fn(&str) -> String,
+    out: &mut Vec<Violation>,
+) {
+    if let (Some(k), Some(allowed), Some(key)) = (kind, coll.v1_types(), type_key(coll)) {
+        if !allowed.contains(&k) {
+            if let Err(v) = rules::one_of(k, allowed, false, &pointer(key)) {
+                out.push(v);
+            }
+        }
+    }
+    if let (Coll::Emails, Some(v)) = (coll, value) {
+        if !rules::is_email(v) {
+            if let Err(v) = rules::email(v, &pointer("value")) {
+                out.push(v);
+            }
+        }
+    }
+}
+
+/// What an entry's `id` asks for (L1: "an id that evaluates to false" creates).
+enum EntryId {
+    New,
+    Update(u64),
+    Remove(u64),
+}
+
+fn entry_id(v: Option<&Value>) -> Option<EntryId> {
+    match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Some(EntryId::New),
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_i64()) {
+            (Some(0), _) => Some(EntryId::New),
+            (Some(id), _) => Some(EntryId::Update(id)),
+            (None, Some(neg)) => Some(EntryId::Remove(neg.unsigned_abs())),
+            _ => None,
+        },
+        Some(_) => None,
+    }
+}
+
+/// A type violation for a value that must be an array or object.
+fn expected(what: &str, v: &Value, pointer: &str) -> Violation {
+    Violation::new(
+        pointer,
+        Rule::Type,
+        format!("Expected {what}, got {}", rules::type_name(v)),
+    )
+    .with_value(v.clone())
+}
+
+/// Moves a helper's violation (built at a placeholder pointer) to its real place, so the
+/// pointer string is only built on failure.
+fn relocate(mut v: Violation, pointer: String) -> Violation {
+    v.pointer = pointer;
+    v
+}
+
+/// A string-or-null member, absent counting as null; a wrong type is pushed at `pointer()`.
+fn member_str<'a>(
+    v: Option<&'a Value>,
+    pointer: impl FnOnce() -> String,
+    out: &mut Vec<Violation>,
+) -> Option<&'a str> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(other) => {
+            if let Err(e) = rules::string_or_null(other, "") {
+                out.push(relocate(e, pointer()));
+            }
+            None
+        }
+    }
+}
+
+// === decoding a client body ===
+
+/// Accumulates the changes and violations of one client body.
+struct Decoder {
+    changes: ChangeSet,
+    violations: Vec<Violation>,
+}
+
+impl Decoder {
+    fn scalar(&mut self, field: Field, pointer: &'static str, value: &Value) {
+        let s = match rules::string_or_null(value, pointer) {
+            Ok(s) => s,
+            Err(v) => return self.violations.push(v),
+        };
+        let value = match s {
+            Some(s) => {
+                if let Some(v) = check_scalar(field, s, pointer) {
+                    return self.violations.push(v);
+                }
+                // Gender is canonical in lower case (docs/dialects.md).
+                if field == Field::Gender {
+                    Value::String(s.to_ascii_lowercase())
+                } else {
+                    value.clone()
+                }
+            }
+            None => Value::Null,
+        };
+        self.changes.push(Op::Set { field, value }, pointer);
+    }
+
+    fn address(&mut self, value: &Value) {
+        let obj = match value {
+            Value::Object(obj) => obj,
+            Value::Null => {
+                for (_, _, field) in ADDRESS {
+                    self.changes.push(
+                        Op::Set {
+                            field,
+                            value: Value::Null,
+                        },
+                        "/address",
+                    );
+                }
+                return;
+            }
+            other => {
+                return self
+                    .violations
+                    .push(expected("an object", other, "/address"))
+            }
+        };
+        // `id`, `createdAt`, `modifiedAt` and unknown keys (the docs' `postcalCode` typo) are
+        // read-only or unknown to the service and ignored, as it does.
+        for (key, v) in obj {
+            let Some((pointer, field)) = address_by_key(key) else {
+                continue;
+            };
+            if field != Field::AddressLines {
+                self.scalar(field, pointer, v);
+                continue;
+            }
+            match v {
+                Value::Null => {}
+                Value::Array(lines) => {
+                    let before = self.violations.len();
+                    for (i, line) in lines.iter().enumerate() {
+                        if let Err(e) = rules::string(line, "") {
+                            self.violations
+                                .push(relocate(e, format!("/address/lines/{i}")));
+                        }
+                    }
+                    if self.violations.len() > before {
+                        continue;
+                    }
+                }
+                other => {
+                    self.violations
+                        .push(expected("an array of strings", other, pointer));
+                    continue;
+                }
+            }
+            self.changes.push(
+                Op::Set {
+                    field,
+                    value: v.clone(),
+                },
+                pointer,
+            );
+        }
+    }
+
+    fn entries(&mut self, key: &str, pointer: &'static str, coll: Coll, value: &Value) {
+        match value {
+            // A null collection lists no entries, and entries not listed stay as they are.
+            Value::Null => {}
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.entry(key, i, coll, item);
+                }
+            }
+            other => self.violations.push(expected("an array", other, pointer)),
+        }
+    }
+
+    fn entry(&mut self, key: &str, index: usize, coll: Coll, item: &Value) {
+        let base = format!("/{key}/{index}");
+        let at = |leaf: &str| format!("{base}/{leaf}");
+        let Some(obj) = item.as_object() else {
+            return self.violations.push(expected("an object", item, &base));
+        };
+        let id = match entry_id(obj.get("id")) {
+            Some(id) => id,
+            None => {
+                let got = obj.get("id").cloned().unwrap_or(Value::Null);
+                return self.violations.push(
+                    Violation::new(
+                        at("id"),
+                        Rule::EntryId,
+                        "Entry id must be an integer: positive to update, negative to delete, \
+                         absent, 0, false or null to create",
+                    )
+                    .with_value(got),
+                );
+            }
+        };
+        if let EntryId::Remove(id) = id {
+            // The docs' own example sends value and location along with the negative id: a
+            // delete ignores them.
+            return self.changes.push(Op::EntryRemove { coll, id }, base);
+        }
+        let before = self.violations.len();
+        // The other dialect's type key is ignored: the official PHP SDK sends `type` and
+        // `location` on every entry, one of them null or a copy of the other.
+        let kind = match type_key(coll) {
+            Some(tk) => member_str(obj.get(tk), || at(tk), &mut self.violations),
+            None => None,
+        };
+        let value = member_str(obj.get("value"), || at("value"), &mut self.violations);
+        if self.violations.len() > before {
+            return;
+        }
+        check_entry(coll, kind, value, &at, &mut self.violations);
+        if self.violations.len() > before {
+            return;
+        }
+        let kind = kind.map(str::to_owned);
+        match id {
+            EntryId::New => {
+                let Some(value) = value else {
+                    return self.violations.push(Violation::new(
+                        at("value"),
+                        Rule::Required,
+                        "A value is required to create an entry",
+                    ));
+                };
+                // L4: the e-mail location "Defaults to work".
+                let kind = match (coll, kind) {
+                    (Coll::Emails, None) => Some("work".to_owned()),
+                    (Coll::Websites, _) => None,
+                    (_, k) => k,
+                };
+                let value = value.to_owned();
+                self.changes.push(Op::EntryAdd { coll, kind, value }, base);
+            }
+            EntryId::Update(id) => {
+                let value = value.map(str::to_owned);
+                self.changes.push(
+                    Op::EntryUpdate {
+                        coll,
+                        id,
+                        kind,
+                        value,
+                    },
+                    base,
+                );
+            }
+            EntryId::Remove(_) => {}
+        }
+    }
+}
+
+// === answers ===
+
+fn opt_str(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+}
+
+/// `firstName lastName`, skipping an empty or missing half, as the real `fullName` reads.
+fn full_name(c: &Customer) -> Value {
+    let parts = [c.first_name.as_deref(), c.last_name.as_deref()];
+    let mut out = String::new();
+    for p in parts.into_iter().flatten().filter(|p| !p.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::String(out)
+    }
+}
+
+fn address_item(a: &Option<Address>) -> Value {
+    match a {
+        None => Value::Null,
+        Some(a) => json!({
+            "lines": a.lines,
+            "city": a.city,
+            "state": a.state,
+            "postalCode": a.postal_code,
+            "country": a.country,
+        }),
+    }
+}
+
+fn entries_item(coll: Coll, entries: &[Entry], default_type: &str) -> Value {
+    let items = entries.iter().map(|e| {
+        let mut m = Map::with_capacity(3);
+        m.insert("id".into(), Value::from(e.id));
+        m.insert("value".into(), Value::String(e.value.clone()));
+        if let Some(key) = type_key(coll) {
+            let kind = match (&e.kind, coll) {
+                (Some(k), _) => Value::String(k.clone()),
+                // Single-slot upstreams have no type: show the route's default.
+                (None, Coll::Emails | Coll::Phones) => Value::String(default_type.to_owned()),
+                (None, _) => Value::Null,
+            };
+            m.insert(key.into(), kind);
+        }
+        Value::Object(m)
+    });
+    Value::Array(items.collect())
+}
+
+/// The customer as the real v1 service writes it (`helpscout.md` §3.4), nulls kept.
+fn item(c: &Customer, cx: &AnswerCx<'_>) -> Value {
+    let id = cx
+        .customer_id
+        .parse::<u64>()
+        .map_or_else(|_| Value::String(cx.customer_id.to_owned()), Value::from);
+    let created = c.meta.record_created_at.as_ref().or(c.created_at.as_ref());
+    let mut m = Map::with_capacity(21);
+    m.insert("id".into(), id);
+    m.insert("firstName".into(), opt_str(&c.first_name));
+    m.insert("lastName".into(), opt_str(&c.last_name));
+    m.insert("fullName".into(), full_name(c));
+    m.insert("photoUrl".into(), opt_str(&c.photo_url));
+    m.insert("photoType".into(), opt_str(&c.photo_type));
+    m.insert("gender".into(), opt_str(&c.gender));
+    m.insert("age".into(), opt_str(&c.age));
+    m.insert("organization".into(), opt_str(&c.organization));
+    m.insert("jobTitle".into(), opt_str(&c.job_title));
+    m.insert("location".into(), opt_str(&c.location));
+    m.insert("createdAt".into(), opt_str(&created.cloned()));
+    m.insert("modifiedAt".into(), opt_str(&c.meta.record_updated_at));
+    m.insert("background".into(), opt_str(&c.notes));
+    m.insert("address".into(), address_item(&c.address));
+    for (key, coll) in [
+        ("socialProfiles", Coll::SocialProfiles),
+        ("emails", Coll::Emails),
+        ("phones", Coll::Phones),
+        ("chats", Coll::Chats),
+        ("websites", Coll::Websites),
+    ] {
+        let v = entries_item(coll, c.coll(coll), cx.default_entry_type);
+        m.insert(key.into(), v);
+    }
+    json!({ "item": Value::Object(m) })
+}
+
+/// How a violation's location is written in `validationErrors[].property`.
+fn property(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "body".to_owned()
+    } else if pointer.starts_with('/') {
+        rules::dotted(pointer)
+    } else {
+        pointer.to_owned()
+    }
+}
+
+/// `validationErrors[].value` is a string in the real bodies (`"value":"2562545"`).
+fn value_text(v: Option<&Value>) -> String {
+    match v {
+        None => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn reason(status: u16) -> String {
+    ::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Upstream error")
+        .to_owned()
+}
+
+// === decoding upstream answers ===
+
+fn str_of(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn address_of(v: Option<&Value>) -> Option<Address> {
+    let obj = v?.as_object()?;
+    let lines = obj
+        .get("lines")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let a = Address {
+        lines,
+        city: str_of(obj, "city"),
+        state: str_of(obj, "state"),
+        postal_code: str_of(obj, "postalCode"),
+        country: str_of(obj, "country"),
+    };
+    (!a.is_empty()).then_some(a)
+}
+
+fn entries_of(v: Option<&Value>, coll: Coll) -> Vec<Entry> {
+    let Some(items) = v.and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|e| {
+            let obj = e.as_object()?;
+            let id = obj.get("id")?.as_u64()?;
+            let value = str_of(obj, "value")?;
+            let kind = match type_key(coll) {
+                None => None,
+                Some(key) => str_of(obj, key).or_else(|| str_of(obj, "type")),
+            };
+            Some(Entry { id, kind, value })
+        })
+        .collect()
+}
 
 impl Dialect for HelpscoutV1 {
     fn id(&self) -> DialectId {
-        DialectId::HelpscoutV2
+        DialectId::HelpscoutV1
     }
-    fn holds(&self, _: Field) -> bool {
-        false
+
+    fn holds(&self, field: Field) -> bool {
+        field_pointer(field).is_some()
     }
+
     fn holds_coll(&self, _: Coll) -> bool {
-        false
+        true
     }
+
     fn single_slot(&self) -> bool {
         false
     }
+
     fn has_properties(&self) -> bool {
         false
     }
-    fn check_target(&self, _: &[Change]) -> Vec<Violation> {
-        Vec::new()
+
+    fn check_target(&self, changes: &[Change]) -> Vec<Violation> {
+        let mut out = Vec::new();
+        for c in changes {
+            let at = |_: &str| c.origin.clone();
+            match &c.op {
+                Op::Set {
+                    field,
+                    value: Value::String(s),
+                } => {
+                    if let Some(v) = check_scalar(*field, s, &c.origin) {
+                        out.push(v);
+                    }
+                }
+                Op::EntryAdd { coll, kind, value } => {
+                    check_entry(*coll, kind.as_deref(), Some(value), &at, &mut out)
+                }
+                Op::EntryUpdate {
+                    coll, kind, value, ..
+                } => check_entry(*coll, kind.as_deref(), value.as_deref(), &at, &mut out),
+                _ => {}
+            }
+        }
+        out
     }
-    fn route(&self, _: &str, _: &str) -> Result<Endpoint, ApiError> {
-        Err(ApiError::new(crate::canonical::ErrorKind::NotFound, ""))
+
+    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
+        let raw_id = path
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.strip_suffix(SUFFIX))
+            .filter(|id| !id.contains('/'))
+            .ok_or_else(|| {
+                ApiError::new(ErrorKind::NotFound, "The specified resource was not found")
+            })?;
+        let kind = match method {
+            "PUT" => EndpointKind::Update { full: false },
+            "GET" => EndpointKind::Get,
+            _ => {
+                return Err(ApiError::new(
+                    ErrorKind::MethodNotAllowed,
+                    "Invalid method type",
+                ))
+            }
+        };
+        let id = percent_decode_str(raw_id).decode_utf8_lossy();
+        if !rules::positive_id(&id) {
+            return Err(ApiError::invalid_one(
+                Violation::new(
+                    "id",
+                    Rule::CustomerId,
+                    "The customer id must be a positive integer",
+                )
+                .with_value(Value::String(id.into_owned())),
+            ));
+        }
+        Ok(Endpoint {
+            kind,
+            customer_id: id.into_owned(),
+        })
     }
+
     fn decode_request(
         &self,
-        _: &Endpoint,
-        _: Option<&str>,
-        _: &[u8],
+        ep: &Endpoint,
+        query: Option<&str>,
+        body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
-        Err(ApiError::new(crate::canonical::ErrorKind::Internal, ""))
+        match ep.kind {
+            EndpointKind::Update { .. } => {}
+            EndpointKind::Get => return Ok(ClientRequest::default()),
+            EndpointKind::Properties | EndpointKind::Token => {
+                return Err(ApiError::new(
+                    ErrorKind::NotFound,
+                    "The specified resource was not found",
+                ))
+            }
+        }
+        let mut d = Decoder {
+            changes: ChangeSet::new(),
+            violations: Vec::new(),
+        };
+        let mut reload = match rules::query_param(query, "reload") {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                d.violations.push(
+                    Violation::new("reload", Rule::Type, "Expected a boolean (true or false)")
+                        .with_value(Value::String(v.to_owned())),
+                );
+                false
+            }
+        };
+        let doc = match rules::parse_json(body) {
+            Ok(doc) => doc,
+            Err(mut e) => {
+                d.violations.append(&mut e.violations);
+                e.violations = d.violations;
+                return Err(e);
+            }
+        };
+        let obj = match rules::object(&doc, "") {
+            Ok(obj) => obj,
+            Err(v) => {
+                d.violations.push(v);
+                return Err(ApiError::invalid(d.violations));
+            }
+        };
+        // One pass in the client's key order, so changes keep the client's order.
+        for (key, value) in obj {
+            if key == "reload" {
+                match rules::bool_or_null(value, "/reload") {
+                    Ok(b) => reload |= b.unwrap_or(false),
+                    Err(v) => d.violations.push(v),
+                }
+            } else if key == "address" {
+                d.address(value);
+            } else if let Some((pointer, field)) = scalar_by_key(key) {
+                d.scalar(field, pointer, value);
+            } else if let Some((pointer, coll)) = coll_by_key(key) {
+                d.entries(key, pointer, coll, value);
+            }
+        }
+        if !d.violations.is_empty() {
+            return Err(ApiError::invalid(d.violations));
+        }
+        Ok(ClientRequest {
+            changes: d.changes,
+            reload,
+            full: false,
+        })
     }
-    fn answer_needs_customer(&self, _: &Endpoint, _: &ClientRequest) -> bool {
-        false
+
+    fn answer_needs_customer(&self, ep: &Endpoint, req: &ClientRequest) -> bool {
+        match ep.kind {
+            EndpointKind::Get => true,
+            EndpointKind::Update { .. } => req.reload,
+            EndpointKind::Properties | EndpointKind::Token => false,
+        }
     }
-    fn encode_success(&self, _: &Endpoint, _: Option<&Customer>, _: &AnswerCx<'_>) -> Synthetic {
-        Synthetic::empty(500)
+
+    fn encode_success(
+        &self,
+        ep: &Endpoint,
+        customer: Option<&Customer>,
+        cx: &AnswerCx<'_>,
+    ) -> Synthetic {
+        match (ep.kind, customer) {
+            (EndpointKind::Get, Some(c)) => Synthetic::json(200, JSON_UTF8, &item(c, cx)),
+            (EndpointKind::Get, None) => self.encode_error(&ApiError::new(
+                ErrorKind::BadGateway,
+                "The upstream answered without a customer",
+            )),
+            (_, Some(c)) if cx.reload => Synthetic::json(200, JSON_UTF8, &item(c, cx)),
+            // The write succeeded; without the customer there is nothing truthful to return.
+            _ => Synthetic::empty(200),
+        }
     }
-    fn encode_error(&self, e: &ApiError) -> Synthetic {
-        Synthetic::empty(e.status)
+
+    fn encode_error(&self, err: &ApiError) -> Synthetic {
+        let body = if err.status == 400 && !err.violations.is_empty() {
+            let list: Vec<Value> = err
+                .violations
+                .iter()
+                .map(|v| {
+                    json!({
+                        "property": property(&v.pointer),
+                        "value": value_text(v.rejected.as_ref()),
+                        "message": v.message,
+                    })
+                })
+                .collect();
+            json!({
+                "code": 400,
+                "error": "Input could not be validated",
+                "validationErrors": list,
+            })
+        } else {
+            let message = if err.message.is_empty() {
+                reason(err.status)
+            } else {
+                err.message.clone()
+            };
+            json!({ "code": err.status, "error": message })
+        };
+        let out = Synthetic::json(err.status, JSON, &body);
+        match err.retry_after {
+            Some(secs) if err.status == 429 => out.with_header("Retry-After", secs.to_string()),
+            _ => out,
+        }
     }
-    fn pointer_for(&self, _: &Target) -> String {
-        String::new()
+
+    fn pointer_for(&self, target: &Target) -> String {
+        match target {
+            Target::Field(f) => {
+                field_pointer(*f).map_or_else(|| format!("/{}", f.as_str()), str::to_owned)
+            }
+            Target::Coll(c, _) => COLLS[coll_index(*c)].1.to_owned(),
+            Target::Property(slug) if slug.is_empty() => "/properties".to_owned(),
+            Target::Property(slug) => format!("/properties/{}", pointer_token(slug)),
+        }
     }
+
     fn encode_update(
         &self,
-        _: &str,
-        _: &[Change],
-        _: &EncodeCx,
+        customer_id: &str,
+        changes: &[Change],
+        cx: &EncodeCx,
     ) -> Result<Vec<UpstreamRequest>, ApiError> {
-        Ok(Vec::new())
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !rules::positive_id(customer_id) {
+            return Err(ApiError::invalid_one(
+                Violation::new(
+                    "id",
+                    Rule::CustomerId,
+                    "Help Scout customer ids are positive integers",
+                )
+                .with_value(Value::String(customer_id.to_owned())),
+            ));
+        }
+        let mut body = Map::new();
+        let mut address: Option<Map<String, Value>> = None;
+        let mut colls: [Vec<Value>; 5] = Default::default();
+        let mut unencodable = Vec::new();
+        for c in changes {
+            match &c.op {
+                Op::Set { field, value } => {
+                    if let Some(key) = scalar_key(*field) {
+                        body.insert(key.to_owned(), value.clone());
+                    } else if let Some(key) = address_key(*field) {
+                        address
+                            .get_or_insert_with(Map::new)
+                            .insert(key.to_owned(), value.clone());
+                    } else {
+                        unencodable.push(c);
+                    }
+                }
+                Op::EntryAdd { coll, kind, value } => {
+                    let mut e = Map::with_capacity(2);
+                    e.insert("value".into(), Value::String(value.clone()));
+                    if let (Some(key), Some(k)) = (type_key(*coll), kind) {
+                        e.insert(key.into(), Value::String(k.clone()));
+                    }
+                    colls[coll_index(*coll)].push(Value::Object(e));
+                }
+                Op::EntryRemove { coll, id } => {
+                    match i64::try_from(*id).ok().and_then(i64::checked_neg) {
+                        Some(neg) => colls[coll_index(*coll)].push(json!({ "id": neg })),
+                        None => unencodable.push(c),
+                    }
+                }
+                Op::EntryUpdate {
+                    coll,
+                    id,
+                    kind,
+                    value,
+                } => {
+                    let mut e = Map::with_capacity(3);
+                    e.insert("id".into(), Value::from(*id));
+                    if let Some(v) = value {
+                        e.insert("value".into(), Value::String(v.clone()));
+                    }
+                    if let (Some(key), Some(k)) = (type_key(*coll), kind) {
+                        e.insert(key.into(), Value::String(k.clone()));
+                    }
+                    colls[coll_index(*coll)].push(Value::Object(e));
+                }
+                Op::Primary { .. } | Op::PropertySet { .. } | Op::PropertyRemove { .. } => {
+                    unencodable.push(c)
+                }
+            }
+        }
+        if !unencodable.is_empty() {
+            // The planner resolves these before encoding; if one slips through it is refused
+            // by name rather than dropped.
+            return Err(ApiError::unmappable(
+                unencodable
+                    .into_iter()
+                    .map(|c| {
+                        Violation::new(
+                            c.origin.as_str(),
+                            Rule::Unmappable,
+                            "Help Scout v1 has no place for this change",
+                        )
+                    })
+                    .collect(),
+            ));
+        }
+        if let Some(a) = address {
+            body.insert("address".into(), Value::Object(a));
+        }
+        for ((key, _, _), entries) in COLLS.iter().zip(colls) {
+            if !entries.is_empty() {
+                body.insert((*key).to_owned(), Value::Array(entries));
+            }
+        }
+        let query = if cx.want_customer { "?reload=true" } else { "" };
+        let path = format!("{PREFIX}{customer_id}{SUFFIX}{query}");
+        let mut req = UpstreamRequest::json("PUT", path, &Value::Object(body));
+        req.headers.extend(cx.passthrough_headers.iter().cloned());
+        Ok(vec![req])
     }
-    fn encode_get(&self, id: &str, _: &EncodeCx) -> UpstreamRequest {
-        UpstreamRequest::bodiless("GET", id.to_string())
+
+    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
+        let id = utf8_percent_encode(customer_id, SEGMENT);
+        let mut req = UpstreamRequest::bodiless("GET", format!("{PREFIX}{id}{SUFFIX}"));
+        req.headers.extend(cx.passthrough_headers.iter().cloned());
+        req
     }
-    fn decode_customer(&self, _: &[u8]) -> Option<Customer> {
-        None
+
+    fn decode_customer(&self, body: &[u8]) -> Option<Customer> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        let doc: Value = serde_json::from_slice(body).ok()?;
+        let item = doc.get("item")?.as_object()?;
+        let s = |key: &str| str_of(item, key);
+        let mut c = Customer {
+            first_name: s("firstName"),
+            last_name: s("lastName"),
+            organization: s("organization"),
+            job_title: s("jobTitle"),
+            notes: s("background"),
+            photo_url: s("photoUrl"),
+            photo_type: s("photoType"),
+            gender: s("gender").map(|g| g.to_ascii_lowercase()),
+            age: s("age"),
+            location: s("location"),
+            address: address_of(item.get("address")),
+            meta: Meta {
+                id: item.get("id").filter(|v| !v.is_null()).cloned(),
+                record_created_at: s("createdAt"),
+                record_updated_at: s("modifiedAt"),
+                ..Meta::default()
+            },
+            ..Customer::default()
+        };
+        for (key, _, coll) in COLLS {
+            *c.coll_mut(coll) = entries_of(item.get(key), coll);
+        }
+        Some(c)
     }
-    fn decode_error(&self, s: u16, _: &[u8]) -> ApiError {
-        ApiError::upstream(s, "", Vec::new())
+
+    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
+        let doc: Option<Value> = serde_json::from_slice(body).ok();
+        let obj = doc.as_ref().and_then(Value::as_object);
+        // Real bodies say `error`; the superseded envelope (L7) said `message`.
+        let message = obj
+            .and_then(|o| o.get("error").or_else(|| o.get("message")))
+            .and_then(Value::as_str)
+            .map_or_else(|| reason(status), str::to_owned);
+        let violations = obj
+            .and_then(|o| o.get("validationErrors"))
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_object)
+                    .map(|e| {
+                        let property = e.get("property").and_then(Value::as_str).unwrap_or("");
+                        let message = e
+                            .get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or("Invalid value");
+                        let v = Violation::new(rules::undotted(property), Rule::Upstream, message);
+                        match e.get("value") {
+                            Some(Value::Null) | None => v,
+                            Some(val) => v.with_value(val.clone()),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ApiError::upstream(status, message, violations)
     }
-    fn locate(&self, _: &str) -> Option<Target> {
-        None
+
+    fn locate(&self, upstream_path: &str) -> Option<Target> {
+        let pointer = rules::undotted(upstream_path);
+        let mut parts = pointer.strip_prefix('/')?.split('/');
+        let head = parts.next()?;
+        if head == "address" {
+            return address_by_key(parts.next()?).map(|(_, f)| Target::Field(f));
+        }
+        if let Some((_, field)) = scalar_by_key(head) {
+            return Some(Target::Field(field));
+        }
+        // An index in an entry path is the array position, not the entry id.
+        coll_by_key(head).map(|(_, coll)| Target::Coll(coll, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: HelpscoutV1 = HelpscoutV1;
+
+    /// The vendor example of L1 (`helpscout.md` §3.4), fixed to valid JSON: comment and
+    /// placeholder objects removed, missing comma added; the `postcalCode` typo kept.
+    const VENDOR_EXAMPLE: &str = r#"{
+        "firstName": "Vernon",
+        "lastName": "Bear",
+        "organization": "Acme, Inc",
+        "jobTitle": "CEO and Co-Founder",
+        "background": "I've worked with Vernon before and he's really great.",
+        "address": {
+            "id": 1234,
+            "lines": ["123 West Main St", "Suite 123"],
+            "city": "Dallas",
+            "state": "TX",
+            "postcalCode": "74206",
+            "country": "US",
+            "createdAt": "2012-07-23T12:34:12Z",
+            "modifiedAt": "2012-07-24T20:18:33Z"
+        },
+        "socialProfiles": [{"id": 1234, "value": "https://twitter.com/helpscout", "type": "twitter"}],
+        "emails": [{"id": -1234, "value": "vbear@mywork.com", "location": "work"}],
+        "phones": [{"id": 1234, "value": "222-333-4444", "location": "home"}],
+        "chats": [{"id": 1234, "value": "jsprout", "type": "aim"}],
+        "websites": [{"id": 1234, "value": "http://www.somewhere.com"}]
+    }"#;
+
+    /// Real GET answer (P4 test_apis_customers_get.yml, `helpscout.md` §3.4).
+    const REAL_GET: &str = r#"{"item":{"id":144228647,"firstName":"Test","lastName":"User","fullName":"Test User","photoUrl":null,"photoType":null,"gender":"unknown","age":null,"organization":"Test Company","jobTitle":"CEO","location":null,"createdAt":"2017-09-23T20:12:43Z","modifiedAt":"2017-12-13T22:39:59Z","background":null,"address":null,"socialProfiles":null,"emails":[{"id":191676921,"value":"test@example.com","location":"work"}],"phones":[{"id":198059533,"value":"1234567890","location":"work"}],"chats":null,"websites":null}}"#;
+
+    /// Real PUT-with-reload answer (P4, `helpscout.md` §3.4).
+    const REAL_RELOAD: &str = r#"{"item":{"id":156969664,"firstName":"A new name","lastName":"User","fullName":"A new name User","photoUrl":null,"photoType":null,"gender":"unknown","age":null,"organization":"Test Company","jobTitle":"CEO","location":null,"createdAt":"2017-12-13T22:50:25Z","modifiedAt":"2017-12-13T22:50:26Z","background":null,"address":null,"socialProfiles":null,"emails":[],"phones":[],"chats":null,"websites":null}}"#;
+
+    fn update() -> Endpoint {
+        Endpoint {
+            kind: EndpointKind::Update { full: false },
+            customer_id: "100".into(),
+        }
+    }
+
+    fn get() -> Endpoint {
+        Endpoint {
+            kind: EndpointKind::Get,
+            customer_id: "100".into(),
+        }
+    }
+
+    fn decode(body: &str) -> Result<ClientRequest, ApiError> {
+        V1.decode_request(&update(), None, body.as_bytes())
+    }
+
+    fn ops(body: &str) -> Vec<(Op, String)> {
+        decode(body)
+            .expect("valid body")
+            .changes
+            .changes
+            .into_iter()
+            .map(|c| (c.op, c.origin))
+            .collect()
+    }
+
+    /// The (pointer, rule) pairs of a rejected body.
+    fn rejected(body: &str) -> Vec<(String, Rule)> {
+        let err = decode(body).expect_err("invalid body");
+        assert_eq!(err.status, 400);
+        err.violations
+            .into_iter()
+            .map(|v| (v.pointer, v.rule))
+            .collect()
+    }
+
+    fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {
+        vec![(pointer.to_owned(), rule)]
+    }
+
+    fn set(field: Field, value: Value) -> Op {
+        Op::Set { field, value }
+    }
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_owned())
+    }
+
+    fn body_json(req: &UpstreamRequest) -> Value {
+        serde_json::from_slice(req.body.as_deref().unwrap_or_default()).expect("JSON body")
+    }
+
+    fn cx<'a>(reload: bool) -> AnswerCx<'a> {
+        AnswerCx {
+            customer_id: "100",
+            default_entry_type: "work",
+            upstream: DialectId::HelpscoutV1,
+            reload,
+        }
+    }
+
+    // --- route ---
+
+    #[test]
+    fn route_recognises_put_and_get_with_json_suffix() {
+        let ep = V1.route("PUT", "/v1/customers/100.json").expect("PUT");
+        assert_eq!(ep.kind, EndpointKind::Update { full: false });
+        assert_eq!(ep.customer_id, "100");
+        let ep = V1
+            .route("GET", "/v1/customers/%31%30%30.json")
+            .expect("GET");
+        assert_eq!(ep.kind, EndpointKind::Get);
+        assert_eq!(ep.customer_id, "100");
+    }
+
+    #[test]
+    fn route_leaves_other_paths_to_other_dialects() {
+        for path in [
+            "/v1/customers/100",
+            "/v2/customers/100",
+            "/v1/customers/100/emails.json",
+            "/v1/customers.json",
+            "/v1/customers/100.json/",
+        ] {
+            let err = V1.route("PUT", path).expect_err(path);
+            assert_eq!(err.kind, ErrorKind::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn route_rejects_wrong_method_and_bad_ids() {
+        let err = V1
+            .route("PATCH", "/v1/customers/100.json")
+            .expect_err("405");
+        assert_eq!(err.status, 405);
+        for path in [
+            "/v1/customers/abc.json",
+            "/v1/customers/0.json",
+            "/v1/customers/-1.json",
+            "/v1/customers/.json",
+            "/v1/customers/1%2F2.json",
+        ] {
+            let err = V1.route("GET", path).expect_err(path);
+            assert_eq!(err.status, 400, "{path}");
+            assert_eq!(err.violations[0].pointer, "id");
+            assert_eq!(err.violations[0].rule, Rule::CustomerId);
+        }
+    }
+
+    // --- decode_request ---
+
+    #[test]
+    fn decodes_the_vendor_example() {
+        let req = decode(VENDOR_EXAMPLE).expect("vendor example");
+        assert!(!req.reload);
+        assert!(!req.full);
+        let got: Vec<(Op, String)> = req
+            .changes
+            .changes
+            .into_iter()
+            .map(|c| (c.op, c.origin))
+            .collect();
+        let want = vec![
+            (set(Field::FirstName, json!("Vernon")), "/firstName"),
+            (set(Field::LastName, json!("Bear")), "/lastName"),
+            (
+                set(Field::Organization, json!("Acme, Inc")),
+                "/organization",
+            ),
+            (
+                set(Field::JobTitle, json!("CEO and Co-Founder")),
+                "/jobTitle",
+            ),
+            (
+                set(
+                    Field::Notes,
+                    json!("I've worked with Vernon before and he's really great."),
+                ),
+                "/background",
+            ),
+            (
+                set(
+                    Field::AddressLines,
+                    json!(["123 West Main St", "Suite 123"]),
+                ),
+                "/address/lines",
+            ),
+            (set(Field::AddressCity, json!("Dallas")), "/address/city"),
+            (set(Field::AddressState, json!("TX")), "/address/state"),
+            (set(Field::AddressCountry, json!("US")), "/address/country"),
+            (
+                Op::EntryUpdate {
+                    coll: Coll::SocialProfiles,
+                    id: 1234,
+                    kind: s("twitter"),
+                    value: s("https://twitter.com/helpscout"),
+                },
+                "/socialProfiles/0",
+            ),
+            (
+                Op::EntryRemove {
+                    coll: Coll::Emails,
+                    id: 1234,
+                },
+                "/emails/0",
+            ),
+            (
+                Op::EntryUpdate {
+                    coll: Coll::Phones,
+                    id: 1234,
+                    kind: s("home"),
+                    value: s("222-333-4444"),
+                },
+                "/phones/0",
+            ),
+            (
+                Op::EntryUpdate {
+                    coll: Coll::Chats,
+                    id: 1234,
+                    kind: s("aim"),
+                    value: s("jsprout"),
+                },
+                "/chats/0",
+            ),
+            (
+                Op::EntryUpdate {
+                    coll: Coll::Websites,
+                    id: 1234,
+                    kind: None,
+                    value: s("http://www.somewhere.com"),
+                },
+                "/websites/0",
+            ),
+        ];
+        let want: Vec<(Op, String)> = want.into_iter().map(|(o, p)| (o, p.into())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn entry_ids_decide_create_update_delete() {
+        let got = ops(r#"{"emails": [
+            {"value": "a@b.co"},
+            {"id": 0, "value": "c@d.co", "location": "home"},
+            {"id": false, "value": "e@f.co"},
+            {"id": null, "value": "g@h.co"},
+            {"id": 7, "location": "other"},
+            {"id": -8, "value": "not an email", "location": "nowhere"}
+        ]}"#);
+        let add = |v: &str, k: &str, i: usize| {
+            (
+                Op::EntryAdd {
+                    coll: Coll::Emails,
+                    kind: s(k),
+                    value: v.into(),
+                },
+                format!("/emails/{i}"),
+            )
+        };
+        assert_eq!(
+            got,
+            vec![
+                add("a@b.co", "work", 0),
+                add("c@d.co", "home", 1),
+                add("e@f.co", "work", 2),
+                add("g@h.co", "work", 3),
+                (
+                    Op::EntryUpdate {
+                        coll: Coll::Emails,
+                        id: 7,
+                        kind: s("other"),
+                        value: None,
+                    },
+                    "/emails/4".into()
+                ),
+                (
+                    Op::EntryRemove {
+                        coll: Coll::Emails,
+                        id: 8
+                    },
+                    "/emails/5".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn phones_without_location_have_no_default_and_websites_no_type() {
+        let got = ops(
+            r#"{"phones": [{"value": "555"}], "websites": [{"value": "https://x.io", "type": "home"}]}"#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Op::EntryAdd {
+                        coll: Coll::Phones,
+                        kind: None,
+                        value: "555".into()
+                    },
+                    "/phones/0".into()
+                ),
+                (
+                    Op::EntryAdd {
+                        coll: Coll::Websites,
+                        kind: None,
+                        value: "https://x.io".into()
+                    },
+                    "/websites/0".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_other_dialects_type_key_is_ignored() {
+        // The PHP SDK sends both keys; only the one v1 reads for the collection counts.
+        let got = ops(
+            r#"{"phones": [{"id": 3, "value": "1", "location": "work", "type": "work"}],
+                          "chats": [{"id": 4, "type": "skype", "location": null}]}"#,
+        );
+        assert_eq!(
+            got[0].0,
+            Op::EntryUpdate {
+                coll: Coll::Phones,
+                id: 3,
+                kind: s("work"),
+                value: s("1")
+            }
+        );
+        assert_eq!(
+            got[1].0,
+            Op::EntryUpdate {
+                coll: Coll::Chats,
+                id: 4,
+                kind: s("skype"),
+                value: None
+            }
+        );
+    }
+
+    #[test]
+    fn nulls_clear_and_null_collections_change_nothing() {
+        let got = ops(r#"{"firstName": null, "address": null, "emails": null, "chats": []}"#);
+        let mut want = vec![(set(Field::FirstName, Value::Null), "/firstName".to_owned())];
+        for (_, _, f) in ADDRESS {
+            want.push((set(f, Value::Null), "/address".to_owned()));
+        }
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn gender_any_case_is_stored_lower_case() {
+        assert_eq!(
+            ops(r#"{"gender": "Male"}"#),
+            vec![(set(Field::Gender, json!("male")), "/gender".into())]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_ignored() {
+        let got = ops(
+            r#"{"id": 5, "fullName": "A B", "type": "user", "customerPersonType": null,
+                          "createdAt": "2017-12-13T22:50:25Z", "modifiedAt": 3, "lastName": "B"}"#,
+        );
+        assert_eq!(
+            got,
+            vec![(set(Field::LastName, json!("B")), "/lastName".into())]
+        );
+    }
+
+    #[test]
+    fn reload_from_query_or_body() {
+        let ep = update();
+        let dec = |q: Option<&str>, b: &str| V1.decode_request(&ep, q, b.as_bytes());
+        assert!(dec(Some("reload=true"), "{}").expect("q").reload);
+        assert!(dec(Some("x=1&reload=True"), "{}").expect("q").reload);
+        assert!(!dec(Some("reload=false"), "{}").expect("q").reload);
+        assert!(!dec(None, "{}").expect("none").reload);
+        assert!(dec(None, r#"{"reload": true}"#).expect("body").reload);
+        assert!(!dec(None, r#"{"reload": null}"#).expect("body").reload);
+        assert!(
+            dec(Some("reload=false"), r#"{"reload": true}"#)
+                .expect("both")
+                .reload
+        );
+        let err = dec(Some("reload=yes"), "{}").expect_err("bad query");
+        assert_eq!(err.violations[0].pointer, "reload");
+        assert_eq!(err.violations[0].rule, Rule::Type);
+        assert_eq!(
+            rejected(r#"{"reload": "true"}"#),
+            one("/reload", Rule::Type)
+        );
+        let err = dec(Some("reload=1"), "nope").expect_err("both bad");
+        let rules: Vec<Rule> = err.violations.iter().map(|v| v.rule).collect();
+        assert_eq!(rules, vec![Rule::Type, Rule::Json]);
+    }
+
+    #[test]
+    fn get_has_no_body_to_decode() {
+        let req = V1.decode_request(&get(), None, b"").expect("get");
+        assert_eq!(req, ClientRequest::default());
+    }
+
+    #[test]
+    fn rejects_bodies_that_are_not_json_objects() {
+        assert_eq!(rejected(""), one("", Rule::Json));
+        assert_eq!(rejected("{\"firstName\": "), one("", Rule::Json));
+        assert_eq!(rejected("[]"), one("", Rule::Shape));
+        assert_eq!(rejected("\"x\""), one("", Rule::Shape));
+    }
+
+    #[test]
+    fn names_must_be_shorter_than_40() {
+        let ok = "x".repeat(39);
+        let long = "é".repeat(40);
+        assert!(decode(&format!(r#"{{"firstName": "{ok}", "lastName": ""}}"#)).is_ok());
+        assert_eq!(
+            rejected(&format!(r#"{{"firstName": "{long}"}}"#)),
+            one("/firstName", Rule::Length)
+        );
+        assert_eq!(
+            rejected(&format!(r#"{{"lastName": "{long}"}}"#)),
+            one("/lastName", Rule::Length)
+        );
+    }
+
+    #[test]
+    fn scalar_types_are_checked() {
+        for key in [
+            "firstName",
+            "lastName",
+            "organization",
+            "jobTitle",
+            "background",
+            "photoUrl",
+            "photoType",
+            "gender",
+            "age",
+            "location",
+        ] {
+            assert_eq!(
+                rejected(&format!(r#"{{"{key}": 30}}"#)),
+                one(&format!("/{key}"), Rule::Type),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn gender_and_photo_type_enumerations() {
+        assert_eq!(
+            rejected(r#"{"gender": "robot"}"#),
+            one("/gender", Rule::Enum)
+        );
+        assert_eq!(
+            rejected(r#"{"photoType": "instagram"}"#),
+            one("/photoType", Rule::Enum)
+        );
+        assert!(decode(r#"{"photoType": "googleprofile", "gender": "UNKNOWN"}"#).is_ok());
+    }
+
+    #[test]
+    fn address_shape_and_types() {
+        assert_eq!(
+            rejected(r#"{"address": "Dallas"}"#),
+            one("/address", Rule::Type)
+        );
+        assert_eq!(
+            rejected(r#"{"address": {"lines": "123 Main"}}"#),
+            one("/address/lines", Rule::Type)
+        );
+        assert_eq!(
+            rejected(r#"{"address": {"lines": ["a", 2]}}"#),
+            one("/address/lines/1", Rule::Type)
+        );
+        assert_eq!(
+            rejected(r#"{"address": {"city": 5, "postalCode": true}}"#),
+            vec![
+                ("/address/city".into(), Rule::Type),
+                ("/address/postalCode".into(), Rule::Type)
+            ]
+        );
+    }
+
+    #[test]
+    fn collections_and_entries_must_be_arrays_of_objects() {
+        assert_eq!(
+            rejected(r#"{"emails": {"value": "a@b.co"}}"#),
+            one("/emails", Rule::Type)
+        );
+        assert_eq!(
+            rejected(r#"{"phones": ["555"]}"#),
+            one("/phones/0", Rule::Type)
+        );
+    }
+
+    #[test]
+    fn entry_types_come_from_the_v1_lists() {
+        assert_eq!(
+            rejected(r#"{"emails": [{"value": "a@b.co", "location": "mobile"}]}"#),
+            one("/emails/0/location", Rule::Enum)
+        );
+        assert_eq!(
+            rejected(r#"{"phones": [{"value": "1", "location": "cell"}]}"#),
+            one("/phones/0/location", Rule::Enum)
+        );
+        assert_eq!(
+            rejected(r#"{"chats": [{"value": "x", "type": "whatsapp"}]}"#),
+            one("/chats/0/type", Rule::Enum)
+        );
+        // v2's documented spelling is not v1's.
+        assert_eq!(
+            rejected(r#"{"socialProfiles": [{"value": "x", "type": "forsquare"}]}"#),
+            one("/socialProfiles/0/type", Rule::Enum)
+        );
+        assert!(decode(r#"{"socialProfiles": [{"value": "x", "type": "foursquare"}]}"#).is_ok());
+        assert_eq!(
+            rejected(r#"{"chats": [{"id": 2, "type": 3}]}"#),
+            one("/chats/0/type", Rule::Type)
+        );
+    }
+
+    #[test]
+    fn email_values_must_be_well_formed() {
+        assert_eq!(
+            rejected(r#"{"emails": [{"value": "vbear at mywork"}]}"#),
+            one("/emails/0/value", Rule::Email)
+        );
+        assert_eq!(
+            rejected(r#"{"emails": [{"id": 3, "value": "x@"}]}"#),
+            one("/emails/0/value", Rule::Email)
+        );
+    }
+
+    #[test]
+    fn entry_ids_must_be_integers() {
+        for id in [r#""12""#, "1.5", "true", "[]", r#"{"id": 1}"#] {
+            let body = format!(r#"{{"phones": [{{"id": {id}, "value": "1"}}]}}"#);
+            assert_eq!(rejected(&body), one("/phones/0/id", Rule::EntryId), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_new_entry_needs_a_value() {
+        assert_eq!(
+            rejected(r#"{"phones": [{"location": "home"}]}"#),
+            one("/phones/0/value", Rule::Required)
+        );
+        assert_eq!(
+            rejected(r#"{"websites": [{"id": 0, "value": null}]}"#),
+            one("/websites/0/value", Rule::Required)
+        );
+        assert_eq!(
+            rejected(r#"{"websites": [{"id": 4, "value": 4}]}"#),
+            one("/websites/0/value", Rule::Type)
+        );
+    }
+
+    #[test]
+    fn every_violation_is_reported_at_once() {
+        let got = rejected(
+            r#"{"firstName": 1, "gender": "x", "emails": [{"value": "bad"}, {"id": "1"}],
+                "reload": 1, "address": {"city": []}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("/firstName".into(), Rule::Type),
+                ("/gender".into(), Rule::Enum),
+                ("/emails/0/value".into(), Rule::Email),
+                ("/emails/1/id".into(), Rule::EntryId),
+                ("/reload".into(), Rule::Type),
+                ("/address/city".into(), Rule::Type),
+            ]
+        );
+    }
+
+    // --- check_target ---
+
+    #[test]
+    fn target_rules_are_reported_at_the_origin() {
+        let changes = vec![
+            Change::new(
+                set(Field::FirstName, json!("x".repeat(40))),
+                "/data/firstName",
+            ),
+            Change::new(set(Field::LastName, json!("ok")), "/data/lastName"),
+            Change::new(set(Field::PhotoType, json!("instagram")), "photoType"),
+            Change::new(set(Field::Gender, json!("female")), "/gender"),
+            Change::new(
+                Op::EntryAdd {
+                    coll: Coll::SocialProfiles,
+                    kind: s("forsquare"),
+                    value: "x".into(),
+                },
+                "/social-profiles",
+            ),
+            Change::new(
+                Op::EntryUpdate {
+                    coll: Coll::Emails,
+                    id: 3,
+                    kind: None,
+                    value: s("nope"),
+                },
+                "/emails/3/value",
+            ),
+            Change::new(
+                Op::EntryAdd {
+                    coll: Coll::Phones,
+                    kind: s("mobile"),
+                    value: "1".into(),
+                },
+                "/phones",
+            ),
+            Change::new(
+                Op::Primary {
+                    coll: Coll::Emails,
+                    value: s("not checked here"),
+                },
+                "/email",
+            ),
+        ];
+        let got: Vec<(String, Rule)> = V1
+            .check_target(&changes)
+            .into_iter()
+            .map(|v| (v.pointer, v.rule))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/data/firstName".into(), Rule::Length),
+                ("photoType".into(), Rule::Enum),
+                ("/social-profiles".into(), Rule::Enum),
+                ("/emails/3/value".into(), Rule::Email),
+            ]
+        );
+    }
+
+    // --- encode_update / encode_get ---
+
+    #[test]
+    fn encodes_one_partial_put() {
+        let changes = vec![
+            Change::new(set(Field::FirstName, json!("Vernon")), "/firstName"),
+            Change::new(set(Field::AddressCity, json!("Dallas")), "/address/city"),
+            Change::new(set(Field::Notes, Value::Null), "/background"),
+            Change::new(
+                Op::EntryAdd {
+                    coll: Coll::Emails,
+                    kind: s("work"),
+                    value: "a@b.co".into(),
+                },
+                "/emails",
+            ),
+            Change::new(
+                Op::EntryRemove {
+                    coll: Coll::Emails,
+                    id: 7,
+                },
+                "/emails/7",
+            ),
+            Change::new(
+                Op::EntryUpdate {
+                    coll: Coll::SocialProfiles,
+                    id: 9,
+                    kind: s("twitter"),
+                    value: None,
+                },
+                "/social-profiles/9/type",
+            ),
+            Change::new(
+                Op::EntryUpdate {
+                    coll: Coll::Websites,
+                    id: 4,
+                    kind: s("ignored"),
+                    value: s("https://x.io"),
+                },
+                "/websites/4",
+            ),
+            Change::new(
+                set(Field::AddressLines, json!(["1 Main"])),
+                "/address/lines",
+            ),
+        ];
+        let reqs = V1
+            .encode_update("100", &changes, &EncodeCx::default())
+            .expect("encodable");
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].method, "PUT");
+        assert_eq!(reqs[0].path, "/v1/customers/100.json");
+        assert_eq!(
+            reqs[0].headers,
+            vec![("Content-Type".to_owned(), "application/json".to_owned())]
+        );
+        assert_eq!(
+            serde_json::to_string(&body_json(&reqs[0])).expect("json"),
+            r#"{"firstName":"Vernon","background":null,"address":{"city":"Dallas","lines":["1 Main"]},"emails":[{"value":"a@b.co","location":"work"},{"id":-7}],"socialProfiles":[{"id":9,"type":"twitter"}],"websites":[{"id":4,"value":"https://x.io"}]}"#
+        );
+    }
+
+    #[test]
+    fn reload_and_passthrough_headers() {
+        let cx = EncodeCx {
+            want_customer: true,
+            passthrough_headers: vec![("x-a".into(), "1".into())],
+        };
+        let changes = [Change::new(set(Field::Age, json!("30-35")), "/age")];
+        let reqs = V1.encode_update("100", &changes, &cx).expect("ok");
+        assert_eq!(reqs[0].path, "/v1/customers/100.json?reload=true");
+        assert_eq!(reqs[0].headers[1], ("x-a".to_owned(), "1".to_owned()));
+        assert_eq!(body_json(&reqs[0]), json!({"age": "30-35"}));
+        let get = V1.encode_get("100", &cx);
+        assert_eq!(
+            (get.method, get.path.as_str()),
+            ("GET", "/v1/customers/100.json")
+        );
+        assert!(get.body.is_none());
+        assert_eq!(
+            V1.encode_get("a/b c", &cx).path,
+            "/v1/customers/a%2Fb%20c.json"
+        );
+    }
+
+    #[test]
+    fn nothing_to_encode_means_no_request() {
+        let reqs = V1
+            .encode_update("100", &[], &EncodeCx::default())
+            .expect("empty");
+        assert!(reqs.is_empty());
+    }
+
+    #[test]
+    fn refuses_what_v1_cannot_hold() {
+        let changes = [
+            Change::new(set(Field::FirstName, json!("a")), "/name"),
+            Change::new(set(Field::ExternalId, json!("u1")), "/userId"),
+            Change::new(
+                Op::PropertySet {
+                    slug: "plan".into(),
+                    value: json!("gold"),
+                },
+                "/customData/0/value",
+            ),
+        ];
+        let err = V1
+            .encode_update("100", &changes, &EncodeCx::default())
+            .expect_err("unmappable");
+        assert_eq!(err.kind, ErrorKind::Unmappable);
+        let at: Vec<&str> = err.violations.iter().map(|v| v.pointer.as_str()).collect();
+        assert_eq!(at, vec!["/userId", "/customData/0/value"]);
+        let err = V1
+            .encode_update("ext-1", &changes[..1], &EncodeCx::default())
+            .expect_err("bad id");
+        assert_eq!(
+            (err.violations[0].pointer.as_str(), err.violations[0].rule),
+            ("id", Rule::CustomerId)
+        );
+    }
+
+    // --- decode_customer / decode_error ---
+
+    #[test]
+    fn decodes_the_real_get_answer() {
+        let c = V1.decode_customer(REAL_GET.as_bytes()).expect("customer");
+        assert_eq!(c.first_name.as_deref(), Some("Test"));
+        assert_eq!(c.last_name.as_deref(), Some("User"));
+        assert_eq!(c.organization.as_deref(), Some("Test Company"));
+        assert_eq!(c.job_title.as_deref(), Some("CEO"));
+        assert_eq!(c.gender.as_deref(), Some("unknown"));
+        assert_eq!(c.notes, None);
+        assert_eq!(c.address, None);
+        assert_eq!(
+            c.emails,
+            vec![Entry {
+                id: 191676921,
+                kind: s("work"),
+                value: "test@example.com".into()
+            }]
+        );
+        assert_eq!(
+            c.phones,
+            vec![Entry {
+                id: 198059533,
+                kind: s("work"),
+                value: "1234567890".into()
+            }]
+        );
+        assert!(c.chats.is_empty() && c.social_profiles.is_empty() && c.websites.is_empty());
+        assert_eq!(c.meta.id, Some(json!(144228647)));
+        assert_eq!(
+            c.meta.record_created_at.as_deref(),
+            Some("2017-09-23T20:12:43Z")
+        );
+        assert_eq!(
+            c.meta.record_updated_at.as_deref(),
+            Some("2017-12-13T22:39:59Z")
+        );
+    }
+
+    #[test]
+    fn decodes_the_real_reload_answer_and_a_full_item() {
+        let c = V1
+            .decode_customer(REAL_RELOAD.as_bytes())
+            .expect("customer");
+        assert_eq!(c.first_name.as_deref(), Some("A new name"));
+        assert!(c.emails.is_empty() && c.phones.is_empty());
+        let full = r#"{"item": {"id": 1, "gender": "Male", "background": "n",
+            "address": {"id": 9, "lines": ["a"], "city": "c", "state": "s", "postalCode": "p", "country": "US"},
+            "chats": [{"id": 2, "value": "x", "type": "aim"}],
+            "socialProfiles": [{"id": 3, "value": "y", "type": "twitter"}],
+            "websites": [{"id": 4, "value": "z"}, {"value": "no id"}]}}"#;
+        let c = V1.decode_customer(full.as_bytes()).expect("customer");
+        assert_eq!(c.gender.as_deref(), Some("male"));
+        assert_eq!(c.notes.as_deref(), Some("n"));
+        assert_eq!(
+            c.address,
+            Some(Address {
+                lines: vec!["a".into()],
+                city: s("c"),
+                state: s("s"),
+                postal_code: s("p"),
+                country: s("US"),
+            })
+        );
+        assert_eq!(c.chats[0].kind.as_deref(), Some("aim"));
+        assert_eq!(c.social_profiles[0].kind.as_deref(), Some("twitter"));
+        assert_eq!(
+            c.websites,
+            vec![Entry {
+                id: 4,
+                kind: None,
+                value: "z".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn no_customer_in_empty_or_foreign_bodies() {
+        assert_eq!(V1.decode_customer(b""), None);
+        assert_eq!(V1.decode_customer(b" \n"), None);
+        assert_eq!(V1.decode_customer(br#"{"item": null}"#), None);
+        assert_eq!(V1.decode_customer(b"<html>"), None);
+    }
+
+    #[test]
+    fn decodes_real_error_bodies() {
+        let e = V1.decode_error(
+            400,
+            br#"{"code":400,"error":"Input could not be validated","validationErrors":[{"property":"emails[0].location","value":"2562545","message":"The specified location is not valid"}]}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        assert_eq!(e.status, 400);
+        assert_eq!(e.message, "Input could not be validated");
+        assert_eq!(e.violations.len(), 1);
+        assert_eq!(e.violations[0].pointer, "/emails/0/location");
+        assert_eq!(e.violations[0].rule, Rule::Upstream);
+        assert_eq!(
+            e.violations[0].message,
+            "The specified location is not valid"
+        );
+        assert_eq!(e.violations[0].rejected, Some(json!("2562545")));
+        let e = V1.decode_error(
+            404,
+            br#"{"code":404,"error":"The specified conversation was not found: 1560007"}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(
+            e.message,
+            "The specified conversation was not found: 1560007"
+        );
+        assert!(e.violations.is_empty());
+        let e = V1.decode_error(403, br#"{"status": 403, "message": "Access denied"}"#);
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::Forbidden, "Access denied")
+        );
+        let e = V1.decode_error(503, b"<html>Service Temporarily Unavailable</html>");
+        assert_eq!((e.status, e.message.as_str()), (503, "Service Unavailable"));
+        assert_eq!(V1.decode_error(429, b"").kind, ErrorKind::RateLimited);
+    }
+
+    #[test]
+    fn locates_upstream_paths() {
+        for (path, want) in [
+            ("firstName", Some(Target::Field(Field::FirstName))),
+            ("/background", Some(Target::Field(Field::Notes))),
+            ("address.city", Some(Target::Field(Field::AddressCity))),
+            ("/address/lines/1", Some(Target::Field(Field::AddressLines))),
+            ("emails[0].location", Some(Target::Coll(Coll::Emails, None))),
+            (
+                "socialProfiles",
+                Some(Target::Coll(Coll::SocialProfiles, None)),
+            ),
+            ("mailbox", None),
+            ("address", None),
+            ("", None),
+        ] {
+            assert_eq!(V1.locate(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn pointers_for_targets() {
+        for (target, want) in [
+            (Target::Field(Field::FirstName), "/firstName"),
+            (Target::Field(Field::Notes), "/background"),
+            (
+                Target::Field(Field::AddressPostalCode),
+                "/address/postalCode",
+            ),
+            (Target::Field(Field::ExternalId), "/external_id"),
+            (
+                Target::Coll(Coll::SocialProfiles, Some(3)),
+                "/socialProfiles",
+            ),
+            (Target::Coll(Coll::Emails, None), "/emails"),
+            (Target::Property("a/b".into()), "/properties/a~1b"),
+            (Target::Property(String::new()), "/properties"),
+        ] {
+            assert_eq!(V1.pointer_for(&target), want);
+        }
+    }
+
+    // --- encode_error / encode_success ---
+
+    #[test]
+    fn validation_error_body() {
+        let err = ApiError::invalid(vec![
+            Violation::new(
+                "/emails/0/location",
+                Rule::Enum,
+                "Expected one of these: 'work'",
+            )
+            .with_value(json!("mobile")),
+            Violation::new("", Rule::Json, "Error parsing request body into JSON"),
+            Violation::new("id", Rule::CustomerId, "bad id").with_value(json!(12)),
+        ]);
+        let out = V1.encode_error(&err);
+        assert_eq!(out.status, 400);
+        assert_eq!(out.header("content-type"), Some("application/json"));
+        assert_eq!(
+            std::str::from_utf8(&out.body).expect("utf8"),
+            r#"{"code":400,"error":"Input could not be validated","validationErrors":[{"property":"emails[0].location","value":"mobile","message":"Expected one of these: 'work'"},{"property":"body","value":"","message":"Error parsing request body into JSON"},{"property":"id","value":"12","message":"bad id"}]}"#
+        );
+    }
+
+    #[test]
+    fn other_error_bodies() {
+        let out = V1.encode_error(&ApiError::new(ErrorKind::NotFound, "No such customer"));
+        assert_eq!(out.status, 404);
+        assert_eq!(
+            out.json_body(),
+            Some(json!({"code": 404, "error": "No such customer"}))
+        );
+        assert_eq!(out.header("retry-after"), None);
+        let out = V1.encode_error(&ApiError::new(ErrorKind::BadGateway, ""));
+        assert_eq!(
+            out.json_body(),
+            Some(json!({"code": 502, "error": "Bad Gateway"}))
+        );
+        let limited =
+            ApiError::new(ErrorKind::RateLimited, "Too Many Requests").with_retry_after(Some(7));
+        let out = V1.encode_error(&limited);
+        assert_eq!(out.status, 429);
+        assert_eq!(out.header("Retry-After"), Some("7"));
+        assert_eq!(
+            out.json_body(),
+            Some(json!({"code": 429, "error": "Too Many Requests"}))
+        );
+        // A 400 the upstream gave without field errors keeps its message.
+        let out = V1.encode_error(&ApiError::upstream(
+            400,
+            "The request was not formatted correctly",
+            vec![],
+        ));
+        assert_eq!(
+            out.json_body(),
+            Some(json!({"code": 400, "error": "The request was not formatted correctly"}))
+        );
+    }
+
+    #[test]
+    fn update_answers() {
+        let c = Customer::default();
+        let out = V1.encode_success(&update(), Some(&c), &cx(false));
+        assert_eq!(out, Synthetic::empty(200));
+        let out = V1.encode_success(&update(), None, &cx(true));
+        assert_eq!(out, Synthetic::empty(200));
+        let out = V1.encode_success(&update(), Some(&c), &cx(true));
+        assert_eq!(out.status, 200);
+        assert_eq!(out.header("content-type"), Some(JSON_UTF8));
+        assert_eq!(
+            out.json_body(),
+            Some(json!({"item": {
+                "id": 100, "firstName": null, "lastName": null, "fullName": null,
+                "photoUrl": null, "photoType": null, "gender": null, "age": null,
+                "organization": null, "jobTitle": null, "location": null, "createdAt": null,
+                "modifiedAt": null, "background": null, "address": null, "socialProfiles": [],
+                "emails": [], "phones": [], "chats": [], "websites": []
+            }}))
+        );
+    }
+
+    #[test]
+    fn get_answer_round_trips_the_real_body() {
+        let c = V1.decode_customer(REAL_GET.as_bytes()).expect("customer");
+        let cx = AnswerCx {
+            customer_id: "144228647",
+            ..cx(false)
+        };
+        let out = V1.encode_success(&get(), Some(&c), &cx);
+        assert_eq!(out.header("content-type"), Some(JSON_UTF8));
+        // Collections the service wrote as null come back as [] (docs/dialects.md).
+        let want = REAL_GET
+            .replace(r#""socialProfiles":null"#, r#""socialProfiles":[]"#)
+            .replace(r#""chats":null"#, r#""chats":[]"#)
+            .replace(r#""websites":null"#, r#""websites":[]"#);
+        assert_eq!(std::str::from_utf8(&out.body).expect("utf8"), want);
+    }
+
+    #[test]
+    fn get_answer_from_a_single_slot_upstream() {
+        let c = Customer {
+            first_name: s("Mary Ann"),
+            last_name: s("Smith"),
+            gender: s("female"),
+            address: Some(Address {
+                city: s("Kyiv"),
+                ..Address::default()
+            }),
+            emails: vec![Entry {
+                id: 1,
+                kind: None,
+                value: "m@x.io".into(),
+            }],
+            phones: vec![Entry {
+                id: 1,
+                kind: None,
+                value: "555".into(),
+            }],
+            created_at: s("2024-01-02T03:04:05Z"),
+            ..Customer::default()
+        };
+        let cx = AnswerCx {
+            default_entry_type: "home",
+            upstream: DialectId::Reach,
+            ..cx(false)
+        };
+        let body = V1
+            .encode_success(&get(), Some(&c), &cx)
+            .json_body()
+            .expect("json");
+        let item = &body["item"];
+        assert_eq!(item["fullName"], json!("Mary Ann Smith"));
+        assert_eq!(item["createdAt"], json!("2024-01-02T03:04:05Z"));
+        assert_eq!(
+            item["address"],
+            json!({"lines": [], "city": "Kyiv", "state": null, "postalCode": null, "country": null})
+        );
+        assert_eq!(
+            item["emails"],
+            json!([{"id": 1, "value": "m@x.io", "location": "home"}])
+        );
+        assert_eq!(
+            item["phones"],
+            json!([{"id": 1, "value": "555", "location": "home"}])
+        );
+        let out = V1.encode_success(&get(), None, &cx);
+        assert_eq!(out.status, 502);
+    }
+
+    #[test]
+    fn capabilities() {
+        assert_eq!(V1.id(), DialectId::HelpscoutV1);
+        let held: Vec<Field> = Field::ALL.into_iter().filter(|f| V1.holds(*f)).collect();
+        assert_eq!(held.len(), 15);
+        assert!(!V1.holds(Field::ExternalId) && !V1.holds(Field::Tags));
+        assert!(Coll::ALL.iter().all(|c| V1.holds_coll(*c)));
+        assert!(!V1.single_slot() && !V1.has_properties());
+        let req = ClientRequest {
+            reload: true,
+            ..ClientRequest::default()
+        };
+        assert!(V1.answer_needs_customer(&update(), &req));
+        assert!(!V1.answer_needs_customer(&update(), &ClientRequest::default()));
+        assert!(V1.answer_needs_customer(&get(), &ClientRequest::default()));
     }
 }
