@@ -13,4 +13,5 @@
 
 pub mod canonical;
 pub mod dialect;
+pub mod sandbox;
 pub mod translate;
