@@ -2902,4 +2902,59 @@ mod tests {
         assert!(HelpscoutV2.has_properties() && !HelpscoutV2.single_slot());
         assert_eq!(HelpscoutV2.id(), DialectId::HelpscoutV2);
     }
+
+    // --- fixture inputs ----------------------------------------------------------------------
+
+    /// The golden-fixture inputs must say what their names say: `neg-*` cases fail in this codec
+    /// (route or decode; a `content_type` case is the proxy's 415), the others decode, and every
+    /// `state.json` is a canonical customer.
+    #[test]
+    fn fixture_inputs_match_their_names() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helpscout-v2");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("no fixture directory {}", dir.display());
+        };
+        let mut seen = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let case_dir = entry.path();
+            let read = |f: &str| std::fs::read(case_dir.join(f));
+            let case: toml::Table = read("case.toml")
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("{name}: bad case.toml"));
+            let field = |k: &str| {
+                case.get(k)
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or_default()
+            };
+            assert!(!field("description").is_empty(), "{name}: description");
+            let body = read("request.json").unwrap_or_else(|_| panic!("{name}: request.json"));
+            if let Ok(state) = read("state.json") {
+                let parsed: Result<Customer, _> = serde_json::from_slice(&state);
+                assert!(parsed.is_ok(), "{name}: state.json {parsed:?}");
+            }
+            let outcome = HelpscoutV2
+                .route(field("method"), field("path"))
+                .and_then(|ep| {
+                    if ep.is_write() {
+                        HelpscoutV2
+                            .decode_request(&ep, case.get("query").and_then(|q| q.as_str()), &body)
+                            .map(|_| ())
+                    } else {
+                        Ok(())
+                    }
+                });
+            let negative = name.starts_with("neg-");
+            if negative && case.contains_key("content_type") {
+                assert!(outcome.is_ok(), "{name}: only the media type is wrong");
+            } else {
+                assert_eq!(outcome.is_err(), negative, "{name}: {outcome:?}");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 25, "only {seen} fixture cases");
+    }
 }
