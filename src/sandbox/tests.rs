@@ -644,3 +644,223 @@ fn sandbox_standalone_refuses_a_taken_port() {
     let b = Arc::new(backend(DialectId::Reach));
     assert!(spawn_standalone(b, &addr.to_string()).is_err());
 }
+
+// --- helpscout-v2 ----------------------------------------------------------------------------
+
+/// The ids of a v2 GET's embedded entries of one collection.
+fn v2_entry_ids(get: &Value, coll: &str) -> Vec<u64> {
+    get["_embedded"][coll]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["id"].as_u64()).collect())
+        .unwrap_or_default()
+}
+
+async fn v2_patch(b: &Backend, h: &[(String, String)], id: &str, ops: Value) -> Synthetic {
+    call(
+        b,
+        "PATCH",
+        &format!("/v2/customers/{id}"),
+        h,
+        &ops.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn sandbox_v2_get_seeded_customer_as_hal() {
+    let b = backend(DialectId::HelpscoutV2);
+    let h = creds(&b).await;
+    let s = call(&b, "GET", "/v2/customers/100", &h, "").await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.header("content-type"), Some("application/hal+json"));
+    let v = json_of(&s);
+    assert_eq!(v["firstName"], "Vernon");
+    assert_eq!(v["id"], 100);
+    let emails = v2_entry_ids(&v, "emails");
+    assert_eq!(emails.len(), 2);
+    assert!(emails.iter().all(|id| *id >= FIRST_ENTRY_ID), "{emails:?}");
+    for coll in ["phones", "chats", "social_profiles", "websites"] {
+        assert_eq!(v2_entry_ids(&v, coll).len(), 1, "{coll} in {v}");
+    }
+    assert_eq!(v["_embedded"]["address"]["city"], "Dallas");
+    let c = b.customer("100").unwrap_or_default();
+    assert_eq!(c.properties.get("plan"), Some(&json!("gold")));
+}
+
+#[tokio::test]
+async fn sandbox_v2_entry_ids_are_unique_and_increasing_across_customers() {
+    let b = backend(DialectId::HelpscoutV2);
+    let h = creds(&b).await;
+    let before = b.customer("100").unwrap_or_default().max_entry_id();
+    let s = v2_patch(&b, &h, "100", json!([
+        {"op": "add", "path": "/emails", "value": {"type": "other", "value": "new@acme.example"}},
+        {"op": "add", "path": "/phones", "value": {"type": "mobile", "value": "+1 555 0199"}},
+    ]))
+    .await;
+    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
+    assert!(s.body.is_empty());
+    let s = v2_patch(
+        &b,
+        &h,
+        "101",
+        json!([
+            {"op": "add", "path": "/chats", "value": {"type": "skype", "value": "mary"}},
+        ]),
+    )
+    .await;
+    assert_eq!(s.status, 204);
+
+    let c100 = b.customer("100").unwrap_or_default();
+    let c101 = b.customer("101").unwrap_or_default();
+    let new_email = c100.emails.last().map(|e| e.id).unwrap_or_default();
+    let new_phone = c100.phones.last().map(|e| e.id).unwrap_or_default();
+    let new_chat = c101.chats.last().map(|e| e.id).unwrap_or_default();
+    assert!(new_email > before, "{new_email} > {before}");
+    assert_eq!(new_phone, new_email + 1);
+    assert_eq!(new_chat, new_phone + 1);
+    assert_eq!(
+        c100.emails.last().and_then(|e| e.kind.clone()),
+        Some("other".into())
+    );
+
+    // Read back through the vendor GET.
+    let v = json_of(&call(&b, "GET", "/v2/customers/100", &h, "").await);
+    assert!(v2_entry_ids(&v, "emails").contains(&new_email));
+}
+
+#[tokio::test]
+async fn sandbox_v2_remove_update_and_unknown_entry() {
+    let b = backend(DialectId::HelpscoutV2);
+    let h = creds(&b).await;
+    let c = b.customer("100").unwrap_or_default();
+    let (first, second) = (c.emails[0].id, c.emails[1].id);
+    let s = v2_patch(&b, &h, "100", json!([
+        {"op": "remove", "path": format!("/emails/{first}")},
+        {"op": "replace", "path": format!("/emails/{second}/value"), "value": "only@acme.example"},
+    ]))
+    .await;
+    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
+    let c = b.customer("100").unwrap_or_default();
+    assert_eq!(c.emails.len(), 1);
+    assert_eq!(c.emails[0].id, second);
+    assert_eq!(c.emails[0].value, "only@acme.example");
+
+    // An unknown entry id is a 400 naming the entry, and nothing of the request applies.
+    let s = v2_patch(
+        &b,
+        &h,
+        "100",
+        json!([
+            {"op": "replace", "path": "/firstName", "value": "Changed"},
+            {"op": "remove", "path": "/phones/999999"},
+        ]),
+    )
+    .await;
+    assert_eq!(s.status, 400);
+    assert_eq!(s.header("content-type"), Some("application/vnd.error+json"));
+    let v = json_of(&s);
+    assert_eq!(v["_embedded"]["errors"][0]["path"], "phones/999999", "{v}");
+    assert_eq!(
+        b.customer("100").and_then(|c| c.first_name),
+        Some("Vernon".into())
+    );
+}
+
+#[tokio::test]
+async fn sandbox_v2_unknown_customer_put_overwrite_and_properties() {
+    let b = backend(DialectId::HelpscoutV2);
+    let h = creds(&b).await;
+    let ops = json!([{"op": "replace", "path": "/firstName", "value": "X"}]);
+    let s = v2_patch(&b, &h, "999", ops).await;
+    assert_eq!(s.status, 404);
+    assert!(b.customer("999").is_none(), "no upsert outside reach");
+    assert_eq!(
+        call(&b, "GET", "/v2/customers/999", &h, "").await.status,
+        404
+    );
+
+    let created = b.customer("101").and_then(|c| c.meta.record_created_at);
+    let s = call(
+        &b,
+        "PUT",
+        "/v2/customers/101",
+        &h,
+        r#"{"firstName": "Mary", "lastName": "Jones"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
+    let c = b.customer("101").unwrap_or_default();
+    assert_eq!(c.first_name.as_deref(), Some("Mary"));
+    assert_eq!(c.organization, None, "PUT clears what it leaves out");
+    assert_eq!(c.emails.len(), 1, "PUT leaves entries alone");
+    assert_eq!(c.meta.id, Some(json!(101)));
+    assert_eq!(c.meta.record_created_at, created);
+
+    let props = json!([{"op": "replace", "path": "/plan", "value": "platinum"},
+                       {"op": "remove", "path": "/seats"}]);
+    let s = call(
+        &b,
+        "PATCH",
+        "/v2/customers/100/properties",
+        &h,
+        &props.to_string(),
+    )
+    .await;
+    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
+    let stored = json_of(&call(&b, "GET", "/__sandbox/customers/100", &[], "").await);
+    assert_eq!(stored["properties"], json!({"plan": "platinum"}));
+}
+
+// --- helpscout-v1 ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sandbox_v1_update_reload_and_entry_semantics() {
+    let b = backend(DialectId::HelpscoutV1);
+    let h = creds(&b).await;
+    let first = b
+        .customer("100")
+        .map(|c| c.emails[0].id)
+        .unwrap_or_default();
+
+    let body = json!({"firstName": "Vern",
+        "emails": [{"value": "added@acme.example", "location": "home"}, {"id": -(first as i64)}]});
+    let s = call(&b, "PUT", "/v1/customers/100.json", &h, &body.to_string()).await;
+    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    assert!(s.body.is_empty(), "no reload, no body");
+
+    let body = json!({"lastName": "Grizzly"});
+    let s = call(
+        &b,
+        "PUT",
+        "/v1/customers/100.json?reload=true",
+        &h,
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    let item = json_of(&s)["item"].clone();
+    assert_eq!(item["firstName"], "Vern");
+    assert_eq!(item["lastName"], "Grizzly");
+    let emails = item["emails"].as_array().cloned().unwrap_or_default();
+    assert_eq!(emails.len(), 2, "{item}");
+    assert!(
+        emails.iter().all(|e| e["id"] != json!(first)),
+        "entry {first} deleted"
+    );
+    assert!(emails.iter().any(|e| e["value"] == "added@acme.example"
+        && e["id"].as_u64().is_some_and(|id| id >= FIRST_ENTRY_ID)));
+
+    let got = json_of(&call(&b, "GET", "/v1/customers/100.json", &h, "").await);
+    assert_eq!(got["item"]["lastName"], "Grizzly");
+
+    // Updating an entry that does not exist names it.
+    let body = json!({"phones": [{"id": 4242, "value": "1"}]});
+    let s = call(&b, "PUT", "/v1/customers/100.json", &h, &body.to_string()).await;
+    assert_eq!(s.status, 400);
+    let v = json_of(&s);
+    assert_eq!(v["validationErrors"][0]["property"], "phones[0]", "{v}");
+
+    let s = call(&b, "PUT", "/v1/customers/555.json", &h, "{}").await;
+    assert_eq!(s.status, 404);
+    assert_eq!(json_of(&s)["code"], 404);
+}
