@@ -308,18 +308,14 @@ pub fn resolve(
                     }
                 }
             }
-            Op::EntryAdd { coll, kind, value } => {
+            Op::EntryAdd { coll, value, .. } => {
                 if !up.holds_coll(*coll) {
                     acc.unmappable(change, "This entry");
                 } else if !up.single_slot() {
                     acc.keep(change.op.clone(), origin);
-                } else if kind
-                    .as_deref()
-                    .is_some_and(|k| k != pair.default_entry_type)
-                {
-                    // The slot has no type: it always reads back as the default type.
-                    acc.unmappable(change, "The entry type");
                 } else if removes_slot_before(&changes[..i], *coll) {
+                    // The slot itself has no type (it reads back as the route's default type):
+                    // adding an entry carries its value, as SPEC §2 says "add fills the slot".
                     acc.keep(
                         Op::Primary {
                             coll: *coll,

@@ -406,3 +406,13 @@ mod path_tests {
         }
     }
 }
+
+/// Whether a `Content-Type` is JSON (`application/json`, any `application/*+json`, parameters
+/// such as `charset` allowed).
+pub fn is_json_content_type(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}

@@ -1,0 +1,220 @@
+//! Golden fixtures: `tests/fixtures/<client-dialect>/<case>/` holds `case.toml` (method, path,
+//! query, content type, policy), `request.json` (the client's body) and optionally `state.json`
+//! (the canonical customer the upstream holds). The expected results live in `expected/`:
+//! `client-error.json` when the client's own dialect refuses the request, otherwise one file per
+//! upstream dialect with the upstream request(s) the gateway would send (or the error the client
+//! would get). GET cases expect the upstream GET and, with a state, the client's translated answer.
+//!
+//! `BLESS=1 cargo test --test integration golden` rewrites the expected files; review the diff.
+
+use patchbay::canonical::{ApiError, Customer, ErrorKind};
+use patchbay::dialect::{dialect, rules, AnswerCx, DialectId, EncodeCx, EndpointKind, Synthetic};
+use patchbay::translate::{offline, Pair, Policy};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    #[allow(dead_code)]
+    description: String,
+    method: String,
+    path: String,
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    policy: Option<Policy>,
+    #[serde(default)]
+    default_entry_type: Option<String>,
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Error bodies carry a random `logRef`; fixtures store a placeholder.
+fn normalise(mut v: Value) -> Value {
+    if let Some(obj) = v.as_object_mut() {
+        if obj.contains_key("logRef") {
+            obj.insert("logRef".into(), json!("<logRef>"));
+        }
+        for (_, child) in obj.iter_mut() {
+            *child = normalise(child.take());
+        }
+    } else if let Some(arr) = v.as_array_mut() {
+        for child in arr.iter_mut() {
+            *child = normalise(child.take());
+        }
+    }
+    v
+}
+
+fn synthetic_json(s: &Synthetic) -> Value {
+    let body = if s.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&s.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&s.body).into()))
+    };
+    let headers: serde_json::Map<String, Value> = s
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), Value::String(v.clone())))
+        .collect();
+    normalise(json!({ "status": s.status, "headers": headers, "body": body }))
+}
+
+/// Computes every expected file of one case: (file name, content).
+fn run_case(client: DialectId, dir: &Path) -> Result<Vec<(String, Value)>, String> {
+    let case: Case = toml::from_str(
+        &std::fs::read_to_string(dir.join("case.toml")).map_err(|e| format!("case.toml: {e}"))?,
+    )
+    .map_err(|e| format!("case.toml: {e}"))?;
+    let body = std::fs::read(dir.join("request.json")).unwrap_or_default();
+    let state: Option<Customer> = match std::fs::read(dir.join("state.json")) {
+        Ok(b) => Some(serde_json::from_slice(&b).map_err(|e| format!("state.json: {e}"))?),
+        Err(_) => None,
+    };
+    let det = case.default_entry_type.as_deref().unwrap_or("work");
+    let cl = dialect(client);
+    let query = case.query.as_deref();
+
+    let client_error = |e: &ApiError| {
+        vec![(
+            "client-error.json".to_string(),
+            synthetic_json(&cl.encode_error(e)),
+        )]
+    };
+    let ep = match cl.route(&case.method, &case.path) {
+        Ok(ep) => ep,
+        Err(e) => return Ok(client_error(&e)),
+    };
+    if ep.kind == EndpointKind::Get {
+        let mut out = Vec::new();
+        for up in DialectId::ALL {
+            let mut v =
+                json!({ "request": dialect(up).encode_get(&ep.customer_id, &EncodeCx::default()) });
+            if let Some(state) = &state {
+                let answer = cl.encode_success(
+                    &ep,
+                    Some(state),
+                    &AnswerCx {
+                        customer_id: &ep.customer_id,
+                        default_entry_type: det,
+                        upstream: up,
+                        reload: false,
+                    },
+                );
+                v["answer"] = synthetic_json(&answer);
+            }
+            out.push((
+                format!("{up}.json"),
+                normalise(serde_json::to_value(v).map_err(|e| e.to_string())?),
+            ));
+        }
+        return Ok(out);
+    }
+    if !rules::is_json_content_type(Some(
+        case.content_type.as_deref().unwrap_or("application/json"),
+    )) {
+        return Ok(client_error(&ApiError::new(
+            ErrorKind::MediaType,
+            "Content-Type must be application/json",
+        )));
+    }
+    if let Err(e) = cl.decode_request(&ep, query, &body) {
+        return Ok(client_error(&e));
+    }
+    let mut out = Vec::new();
+    for up in DialectId::ALL {
+        let pair = Pair {
+            client,
+            upstream: up,
+            policy: case.policy.unwrap_or_default(),
+            default_entry_type: det,
+        };
+        let result = offline(
+            &pair,
+            &case.method,
+            &case.path,
+            query,
+            &body,
+            state.as_ref(),
+        );
+        let v = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+        out.push((format!("{up}.json"), normalise(v)));
+    }
+    Ok(out)
+}
+
+#[test]
+fn golden_fixtures() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    let mut files = 0;
+    for client in DialectId::ALL {
+        let root = fixtures().join(client.as_str());
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            continue;
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("case.toml").exists())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            cases += 1;
+            let name = dir
+                .strip_prefix(fixtures())
+                .unwrap_or(&dir)
+                .display()
+                .to_string();
+            let outputs = match run_case(client, &dir) {
+                Ok(o) => o,
+                Err(e) => {
+                    failures.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            let expected_dir = dir.join("expected");
+            if bless {
+                let _ = std::fs::remove_dir_all(&expected_dir);
+                std::fs::create_dir_all(&expected_dir).expect("create expected/");
+            }
+            for (file, actual) in outputs {
+                files += 1;
+                let path = expected_dir.join(&file);
+                let pretty = serde_json::to_string_pretty(&actual).expect("json") + "\n";
+                if bless {
+                    std::fs::write(&path, pretty).expect("write expected file");
+                    continue;
+                }
+                match std::fs::read_to_string(&path) {
+                    Ok(want)
+                        if serde_json::from_str::<Value>(&want).ok() == Some(actual.clone()) => {}
+                    Ok(want) => failures.push(format!(
+                        "{name}/expected/{file} differs\n--- expected\n{want}\n+++ actual\n{pretty}"
+                    )),
+                    Err(_) => failures.push(format!(
+                        "{name}/expected/{file} is missing (run with BLESS=1)"
+                    )),
+                }
+            }
+        }
+    }
+    assert!(
+        cases > 0,
+        "no golden cases found under {}",
+        fixtures().display()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {files} golden files failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("golden: {cases} cases, {files} expected files");
+}
