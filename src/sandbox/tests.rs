@@ -864,3 +864,133 @@ async fn sandbox_v1_update_reload_and_entry_semantics() {
     assert_eq!(s.status, 404);
     assert_eq!(json_of(&s)["code"], 404);
 }
+
+// --- helpcrunch ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
+    let b = backend(DialectId::Helpcrunch);
+    let h = creds(&b).await;
+    let s = call(&b, "GET", "/v1/customers/12345", &h, "").await;
+    assert_eq!(s.status, 200);
+    let v = json_of(&s);
+    assert_eq!(v["id"], 12345);
+    assert_eq!(v["name"], "Alex Rivera");
+    assert_eq!(v["email"], "alex.rivera@initech.example");
+
+    let body = json!({"name": "Alexandra Maria Rivera", "email": "amr@initech.example",
+        "phone": null, "customData": [{"property": "plan", "value": "enterprise"}]});
+    let s = call(&b, "PATCH", "/v1/customers/12345", &h, &body.to_string()).await;
+    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    let v = json_of(&s);
+    assert_eq!(v["name"], "Alexandra Maria Rivera");
+    assert_eq!(v["email"], "amr@initech.example");
+    assert_eq!(v["phone"], Value::Null);
+    assert_eq!(v["company"], "Initech", "PATCH keeps what it leaves out");
+
+    let c = b.customer("12345").unwrap_or_default();
+    assert_eq!(c.first_name.as_deref(), Some("Alexandra Maria"));
+    assert_eq!(c.last_name.as_deref(), Some("Rivera"));
+    assert_eq!(c.emails.len(), 1, "one e-mail slot");
+    assert_eq!((c.emails[0].id, c.emails[0].kind.clone()), (1, None));
+    assert!(c.phones.is_empty());
+    assert_eq!(c.properties.get("plan"), Some(&json!("enterprise")));
+    assert!(c.chats.is_empty() && c.websites.is_empty());
+
+    // Setting the slot again replaces its value, still one entry with id 1.
+    let s = call(
+        &b,
+        "PATCH",
+        "/v1/customers/12345",
+        &h,
+        r#"{"email": "x@initech.example"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    let c = b.customer("12345").unwrap_or_default();
+    assert_eq!(c.emails.len(), 1);
+    assert_eq!(c.emails[0].value, "x@initech.example");
+
+    let s = call(&b, "PUT", "/v1/customers/12345", &h, r#"{"name": "Solo"}"#).await;
+    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    let c = b.customer("12345").unwrap_or_default();
+    assert_eq!(c.organization, None, "PUT clears what it leaves out");
+    assert!(c.emails.is_empty());
+
+    let s = call(
+        &b,
+        "PATCH",
+        "/v1/customers/777",
+        &h,
+        r#"{"name": "Nobody"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 404);
+    assert_eq!(json_of(&s)["errors"][1]["code"], "not_found");
+    let s = call(
+        &b,
+        "PATCH",
+        "/v1/customers/12345",
+        &h,
+        r#"{"email": "not-an-email"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 400);
+}
+
+#[tokio::test]
+async fn sandbox_helpcrunch_seed_is_cut_to_what_the_vendor_holds() {
+    let b = Backend::empty(DialectId::Helpcrunch, SECRET.into());
+    let seed = json!({"first_name": "Kim", "job_title": "CTO",
+        "emails": [{"id": 7, "type": "work", "value": "a@example.com"},
+                   {"id": 8, "type": "home", "value": "b@example.com"}],
+        "websites": [{"id": 9, "value": "https://example.com"}],
+        "properties": {"tier": 2}});
+    let s = call(&b, "PUT", "/__sandbox/customers/42", &[], &seed.to_string()).await;
+    assert_eq!(s.status, 201);
+    let c = b.customer("42").unwrap_or_default();
+    assert_eq!(c.first_name.as_deref(), Some("Kim"));
+    assert_eq!(c.job_title, None, "helpcrunch has no job title");
+    assert_eq!(c.emails.len(), 1);
+    assert_eq!(c.emails[0].id, 1);
+    assert!(c.websites.is_empty());
+    assert_eq!(
+        c.properties.get("tier"),
+        Some(&json!(2)),
+        "customData holds properties"
+    );
+    assert_eq!(c.meta.id, Some(json!(42)));
+    assert!(c.meta.record_updated_at.is_some());
+}
+
+#[test]
+fn sandbox_seeding_keeps_given_entry_ids_and_never_reuses_them() {
+    let b = Backend::empty(DialectId::HelpscoutV2, SECRET.into());
+    let entry = |id: u64, v: &str| crate::canonical::Entry {
+        id,
+        kind: Some("work".into()),
+        value: v.into(),
+    };
+    let c = Customer {
+        first_name: Some("Ids".into()),
+        emails: vec![entry(5000, "a@x.example"), entry(0, "b@x.example")],
+        phones: vec![entry(5000, "123")],
+        ..Customer::default()
+    };
+    let stored = b.put_customer("7", c);
+    assert_eq!(stored.emails[0].id, 5000, "a given id is kept");
+    let (fresh, dup) = (stored.emails[1].id, stored.phones[0].id);
+    assert!(fresh >= FIRST_ENTRY_ID && fresh != 5000);
+    assert!(dup != 5000 && dup != fresh, "a colliding id is replaced");
+    let next = b.put_customer(
+        "8",
+        Customer {
+            chats: vec![entry(0, "c")],
+            ..Customer::default()
+        },
+    );
+    assert!(
+        next.chats[0].id > 5000,
+        "later ids stay above every seeded one"
+    );
+}
