@@ -2792,4 +2792,42 @@ mod tests {
         .collect();
         assert_eq!(got, want);
     }
+
+    // --- fixture inputs ---------------------------------------------------------------------
+
+    #[test]
+    fn fixture_inputs_decode_as_their_names_say() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/helpcrunch");
+        let Ok(dirs) = std::fs::read_dir(root) else {
+            panic!("no fixtures at {root}");
+        };
+        let mut seen = 0;
+        for dir in dirs.flatten() {
+            let path = dir.path();
+            let name = dir.file_name().to_string_lossy().into_owned();
+            let read = |f: &str| std::fs::read(path.join(f));
+            let case: toml::Value = read("case.toml")
+                .ok()
+                .and_then(|b| toml::from_str(&String::from_utf8_lossy(&b)).ok())
+                .unwrap_or_else(|| panic!("{name}: bad case.toml"));
+            let field = |k: &str| case.get(k).and_then(toml::Value::as_str).unwrap_or("");
+            assert!(!field("description").is_empty(), "{name}: description");
+            let body = read("request.json").unwrap_or_else(|_| panic!("{name}: request.json"));
+            if let Ok(state) = read("state.json") {
+                let parsed = serde_json::from_slice::<Customer>(&state);
+                assert!(parsed.is_ok(), "{name}: state.json is not a Customer");
+            }
+            let outcome = Helpcrunch
+                .route(field("method"), field("path"))
+                .and_then(|ep| Helpcrunch.decode_request(&ep, None, &body));
+            let invalid = outcome.as_ref().err().map(|e| e.status);
+            if name.starts_with("neg-") {
+                assert_eq!(invalid, Some(400), "{name} should be rejected");
+            } else {
+                assert_eq!(invalid, None, "{name} should be accepted: {outcome:?}");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 25, "only {seen} fixtures");
+    }
 }
