@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# patchbay load benchmark (SPEC §10): in ALTERNATING rounds, on one machine, to the same upstream
+# stub (the shared harness's nginx `return 200` Reach envelope on 127.0.0.1:19001):
+#   (a) translate   patchbay, helpcrunch client -> reach upstream   bench/gateway.toml, :19020
+#   (b) same-dialect patchbay, reach client -> reach upstream       bench/gateway-passthrough.toml, :19021
+#   (c) nginx       plain nginx reverse proxy (the harness's peer A, :19010)
+# then prints median req/s, p50, p99 per row, the ratios to nginx and the p99 added over nginx,
+# and measures the RSS of the translating gateway (and of nginx) holding 1,000 idle keep-alive
+# connections.
+#
+#   bench/run.sh                       # everything (builds target/release/patchbay if missing)
+#   ROWS="nginx" bench/run.sh          # only the rows named (translate same-dialect nginx stub)
+#
+# Env: SHARED_BENCH (default ../shared/bench from the repo, else /work/shared/bench),
+#      ROUNDS=5 DURATION=10 CONNECTIONS=64 WARMUP=3, ROWS="translate same-dialect nginx",
+#      IDLE_CONNS=1000 (0 skips the RSS measurement), PATCHBAY_BIN, NO_BUILD=1,
+#      PIN/LOAD_CPU/PROXY_CPU/STUB_CPU as in the shared harness (wrk + stub on core 0, the proxy
+#      under test alone on core 1), MARKDOWN=1 (also print a Markdown table), RUN_DIR.
+# Prerequisite (once, as root): "$SHARED_BENCH/setup.sh" (nginx, wrk).
+# Every load run is bounded (wrk -d plus a timeout); only 127.0.0.1 is used; every process this
+# script starts is stopped at exit, by its own pid.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -z "${SHARED_BENCH:-}" ]; then
+    if [ -d "$ROOT/../shared/bench" ]; then SHARED_BENCH="$(cd "$ROOT/../shared/bench" && pwd)"
+    else SHARED_BENCH=/work/shared/bench; fi
+fi
+[ -f "$SHARED_BENCH/lib/common.sh" ] || { echo "no shared harness at $SHARED_BENCH (set SHARED_BENCH)" >&2; exit 2; }
+# Ports, pinning helpers (pin_prefix, wait_port, port_free), RUN_DIR. BENCH_DIR = the shared folder.
+. "$SHARED_BENCH/lib/common.sh"
+SERVERS="$SHARED_BENCH/servers.sh"
+
+ROUNDS="${ROUNDS:-5}"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-64}"
+WARMUP="${WARMUP:-3}"
+ROWS="${ROWS:-translate same-dialect nginx}"
+IDLE_CONNS="${IDLE_CONNS:-1000}"
+BIN="${PATCHBAY_BIN:-$ROOT/target/release/patchbay}"
+GW_DIR="$RUN_DIR/patchbay-bench"
+PORT_TRANSLATE=19020
+PORT_SAME=19021
+export PATCHBAY_BENCH_UPSTREAM_TOKEN="${PATCHBAY_BENCH_UPSTREAM_TOKEN:-bench-upstream-token}"
+
+command -v wrk >/dev/null && [ -x "$NGINX_BIN" ] || {
+    echo "wrk or nginx missing: run (as root) $SHARED_BENCH/setup.sh" >&2; exit 2; }
+
+needs_gateway=0
+for r in $ROWS; do
+    case "$r" in
+        translate|same-dialect) needs_gateway=1 ;;
+        nginx|stub) ;;
+        *) echo "unknown row $r (translate same-dialect nginx stub)" >&2; exit 2 ;;
+    esac
+done
+if [ $needs_gateway = 1 ] && [ ! -x "$BIN" ]; then
+    if [ "${NO_BUILD:-0}" = 1 ]; then echo "$BIN missing and NO_BUILD=1" >&2; exit 2; fi
+    echo "== building the release binary (cargo build --release --bin patchbay)"
+    (cd "$ROOT" && cargo build --release --bin patchbay)
+fi
+
+mkdir -p "$GW_DIR"
+started=()      # shared-harness servers this script started
+gw_pids=()      # gateway process ids this script started
+cleanup() {
+    local pid i
+    for pid in "${gw_pids[@]}"; do
+        # SIGINT = Pingora's fast shutdown (SIGTERM would wait out its graceful-shutdown period).
+        kill -INT "$pid" 2>/dev/null || true
+    done
+    for pid in "${gw_pids[@]}"; do
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "gateway pid $pid ignored SIGINT for 10 s: SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    for n in "${started[@]}"; do "$SERVERS" stop "$n" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
+ensure() {
+    if "$SERVERS" status | grep -q "^$1 running"; then
+        echo "reusing running $1"
+    else
+        "$SERVERS" start "$1"; started+=("$1")
+    fi
+}
+
+start_gateway() { # name config port
+    local name="$1" conf="$2" port="$3" pid i=0
+    if ! port_free "$port"; then echo "port $port is busy: not starting $name" >&2; return 1; fi
+    # Raise the descriptor limit for the idle-connection measurement.
+    ( ulimit -n 65536 2>/dev/null || true
+      exec $(pin_prefix proxy) "$BIN" serve -c "$conf" ) > "$GW_DIR/$name.log" 2>&1 < /dev/null &
+    pid=$!
+    gw_pids+=("$pid")
+    while port_free "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$name (pid $pid) exited before listening on $port; last log lines:" >&2
+            tail -n 20 "$GW_DIR/$name.log" >&2; return 1
+        fi
+        [ $i -ge 600 ] && { echo "$name not listening on $port after 60 s" >&2; return 1; }
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "$name started on 127.0.0.1:$port (pid $pid, log $GW_DIR/$name.log)"
+    eval "PID_$(tr - _ <<<"$name")=$pid"
+}
+
+# ---- rows: port, wrk script, path --------------------------------------------------------
+row_port() { case "$1" in translate) echo $PORT_TRANSLATE ;; same-dialect) echo $PORT_SAME ;;
+                          nginx) echo "$PORT_A" ;; stub) echo "$STUB_PORT" ;; esac; }
+row_script() { case "$1" in same-dialect|stub) echo "$ROOT/bench/wrk/reach-patch.lua" ;;
+                            *) echo "$SHARED_BENCH/wrk/patch.lua" ;; esac; }
+row_path() { case "$1" in same-dialect|stub) echo /api/resources/customers/12345 ;;
+                          *) echo /v1/customers/12345 ;; esac; }
+row_label() { case "$1" in translate) echo "patchbay translate hc->reach" ;;
+                           same-dialect) echo "patchbay same-dialect reach" ;;
+                           nginx) echo "nginx passthrough (peer A)" ;;
+                           stub) echo "stub direct (ceiling)" ;; esac; }
+
+# one bounded wrk run, pinned to the load core; prints the RESULT line
+wrk_run() { # row duration
+    local row="$1" dur="$2" out
+    out=$(BENCH_PATH=$(row_path "$row") $(pin_prefix load) timeout --kill-after=5 $((dur + 20)) \
+        wrk -t"${WRK_THREADS:-1}" -c"$CONNECTIONS" -d"${dur}s" --timeout "${WRK_TIMEOUT:-5s}" --latency \
+        -s "$(row_script "$row")" "http://127.0.0.1:$(row_port "$row")")
+    grep '^RESULT ' <<<"$out" || { echo "$out" >&2; echo "wrk produced no RESULT line" >&2; return 1; }
+}
+
+# one request per row before measuring: must be 200 (no point measuring 4xx answers)
+smoke() { # row
+    local row="$1" body hdrs code
+    if [ "$(row_script "$row")" = "$ROOT/bench/wrk/reach-patch.lua" ]; then body="$ROOT/bench/body-reach.json"
+    else body="$ROOT/bench/body-helpcrunch.json"; fi
+    hdrs="$GW_DIR/smoke-$row.headers"
+    code=$(curl -sS -o "$GW_DIR/smoke-$row.body" -D "$hdrs" -w '%{http_code}' --max-time 5 -X PATCH \
+        -H 'Content-Type: application/json' --data-binary "@$body" \
+        "http://127.0.0.1:$(row_port "$row")$(row_path "$row")") || code=000
+    if [ "$code" != 200 ]; then
+        echo "smoke request on row $row answered $code:" >&2
+        cat "$GW_DIR/smoke-$row.body" >&2 2>/dev/null; echo >&2
+        return 1
+    fi
+    local dropped; dropped=$(grep -i '^patchbay-dropped-fields:' "$hdrs" | tr -d '\r' | cut -d: -f2- | xargs || true)
+    echo "smoke $row: 200${dropped:+, Patchbay-Dropped-Fields: $dropped}"
+    if [ "$row" = translate ] && [ -z "$dropped" ]; then
+        echo "row translate: Patchbay-Dropped-Fields missing (company, notes expected)" >&2; return 1
+    fi
+}
+
+echo "== setup: shared harness $SHARED_BENCH; pin=$PIN load_cpu=$LOAD_CPU proxy_cpu=$PROXY_CPU" \
+     "stub_cpu=$STUB_CPU; rows: $ROWS; $ROUNDS rounds x ${DURATION}s, $CONNECTIONS connections"
+echo "   machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r)"
+echo "   $("$NGINX_BIN" -v 2>&1), wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
+ensure stub
+for r in $ROWS; do
+    case "$r" in
+        nginx) ensure A ;;
+        translate) start_gateway translate "$ROOT/bench/gateway.toml" $PORT_TRANSLATE ;;
+        same-dialect) start_gateway same-dialect "$ROOT/bench/gateway-passthrough.toml" $PORT_SAME ;;
+    esac
+done
+[ $needs_gateway = 1 ] && echo "   patchbay: $BIN ($(stat -c %y "$BIN" | cut -d. -f1))"
+for r in $ROWS; do smoke "$r"; done
+
+echo "== warm-up ${WARMUP}s per row"
+for r in $ROWS; do wrk_run "$r" "$WARMUP" >/dev/null; done
+
+tsv="$GW_DIR/results-$(date +%Y%m%d-%H%M%S).tsv"
+printf 'round\trow\tlabel\tport\trps\tp50_us\tp99_us\tnon2xx\tsocket_errors\n' > "$tsv"
+for round in $(seq 1 "$ROUNDS"); do
+    for r in $ROWS; do
+        line=$(wrk_run "$r" "$DURATION")
+        eval "$(sed 's/^RESULT //' <<<"$line" | tr ' ' '\n' | sed 's/^/r_/')"
+        serr=$((r_connect_err + r_read_err + r_write_err + r_timeouts))
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$r" "$(row_label "$r")" "$(row_port "$r")" \
+            "$r_rps" "$r_p50_us" "$r_p99_us" "$r_non2xx" "$serr" >> "$tsv"
+        printf 'round %d/%d  %-30s req/s %8.0f  p50 %6.2f ms  p99 %7.2f ms  non-2xx %d  sock err %d\n' \
+            "$round" "$ROUNDS" "$(row_label "$r")" "$r_rps" \
+            "$(awk -v v="$r_p50_us" 'BEGIN{print v/1000}')" "$(awk -v v="$r_p99_us" 'BEGIN{print v/1000}')" \
+            "$r_non2xx" "$serr"
+    done
+done
+
+echo
+echo "== medians over $ROUNDS alternating rounds of ${DURATION}s, $CONNECTIONS connections (raw: $tsv)"
+python3 - "$tsv" "${MARKDOWN:-0}" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+order, by = [], {}
+for r in rows:
+    if r["row"] not in by:
+        order.append(r["row"]); by[r["row"]] = []
+    by[r["row"]].append(r)
+st = {}
+for k in order:
+    rs = by[k]
+    st[k] = dict(label=rs[0]["label"], n=len(rs),
+                 rps=statistics.median(float(r["rps"]) for r in rs),
+                 lo=min(float(r["rps"]) for r in rs), hi=max(float(r["rps"]) for r in rs),
+                 p50=statistics.median(float(r["p50_us"]) for r in rs) / 1000,
+                 p99=statistics.median(float(r["p99_us"]) for r in rs) / 1000,
+                 non2xx=sum(int(r["non2xx"]) for r in rs), err=sum(int(r["socket_errors"]) for r in rs))
+base = st.get("nginx")
+head = ["row", "runs", "median req/s", "req/s min-max", "median p50 ms", "median p99 ms",
+        "non-2xx", "sock err", "req/s vs nginx", "p99 vs nginx", "p99 added ms"]
+table = []
+for k in order:
+    s = st[k]
+    table.append([s["label"], str(s["n"]), "%.0f" % s["rps"], "%.0f-%.0f" % (s["lo"], s["hi"]),
+                  "%.2f" % s["p50"], "%.2f" % s["p99"], str(s["non2xx"]), str(s["err"]),
+                  "%.2fx" % (s["rps"] / base["rps"]) if base else "-",
+                  "%.2fx" % (s["p99"] / base["p99"]) if base and base["p99"] else "-",
+                  "%+.2f" % (s["p99"] - base["p99"]) if base else "-"])
+w = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
+fmt = "  ".join("%-*s" if i == 0 else "%*s" for i in range(len(head)))
+print(fmt % tuple(x for p in zip(w, head) for x in p))
+for t in table:
+    print(fmt % tuple(x for p in zip(w, t) for x in p))
+if sys.argv[2] == "1":
+    print()
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
+    for t in table:
+        print("| " + " | ".join(t) + " |")
+PY
+
+# ---- memory with idle connections ---------------------------------------------------------
+if [ "$IDLE_CONNS" -gt 0 ]; then
+    echo
+    echo "== RSS with $IDLE_CONNS open idle keep-alive connections (one request answered on each)"
+    idle() { # label port body path pids...
+        local label="$1" port="$2" body="$3" path="$4"; shift 4
+        local args=(); for p in "$@"; do args+=(--pid "$p"); done
+        timeout 120 python3 "$ROOT/bench/idle_conns.py" --label "$label" --port "$port" \
+            --conns "$IDLE_CONNS" --hold 3 --request "$body" --path "$path" "${args[@]}"
+    }
+    for r in $ROWS; do
+        case "$r" in
+            translate) idle "patchbay translate" $PORT_TRANSLATE "$ROOT/bench/body-helpcrunch.json" \
+                            /v1/customers/12345 "$PID_translate" ;;
+            nginx)
+                master=$(cat "$RUN_DIR/A/nginx.pid")
+                # the master and its worker processes (children of that pid)
+                idle "nginx peer A" "$PORT_A" "$ROOT/bench/body-helpcrunch.json" /v1/customers/12345 \
+                    "$master" $(ps -o pid= --ppid "$master") ;;
+        esac
+    done
+fi
