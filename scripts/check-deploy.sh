@@ -22,7 +22,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${DEPLOY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/patchbay-deploy-venv}"
 K8S_VERSIONS="${K8S_VERSIONS:-1.30.0 1.33.0 1.37.0}"
 PY_PKGS=(kubernetes-validate==1.37.0 dockerfile-parse==2.0.1)
-DRAIN_SECS="${DRAIN_SECS:-30}"
+DRAIN_SECS="${DRAIN_SECS:-31}"   # Pingora grace_period 1 s + runtime shutdown 30 s (src/server.rs)
 METRICS=""
 PROMQL=1
 INSTALL=1

@@ -471,7 +471,7 @@ def main():
     p = sp.add_parser("metrics"); p.add_argument("--dashboard", required=True); p.add_argument("--alerts", required=True)
     p.add_argument("--scrape"); p.set_defaults(fn=cmd_metrics)
     p = sp.add_parser("toml"); p.add_argument("files", nargs="+"); p.set_defaults(fn=cmd_toml)
-    p = sp.add_parser("consistency"); p.add_argument("root"); p.add_argument("--drain", type=int, default=30)
+    p = sp.add_parser("consistency"); p.add_argument("root"); p.add_argument("--drain", type=int, default=31)
     p.set_defaults(fn=cmd_consistency)
     p = sp.add_parser("check-env"); p.add_argument("file"); p.add_argument("outdir"); p.set_defaults(fn=cmd_check_env)
     a = ap.parse_args()
