@@ -1,5 +1,10 @@
 //! The single integration-test binary (ripgrep style): every module below is one area.
 //!
+//! - `support`: starts the real gateway binary with sandbox upstreams; a raw HTTP client.
 //! - `golden`: the golden fixtures — every client case against all four upstream dialects.
+//! - `matrix`: every client dialect × every upstream dialect through real sockets.
+
+mod support;
 
 mod golden;
+mod matrix;

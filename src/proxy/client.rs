@@ -1,0 +1,380 @@
+//! The gateway's HTTP client toward upstreams: Pingora's connector and connection pool, upstream
+//! credentials (bearer, Basic API key, OAuth client credentials with a cached, refreshed token),
+//! per-upstream timeouts, and the mapping of transport failures to 502/504 (SPEC §4, §6).
+//!
+//! Retry rule (SPEC §4): a write is never retried once its bytes may have reached the upstream;
+//! a read on a reused pooled connection that failed before any answer is retried once on a fresh
+//! connection; a 401 on a request sent with a cached OAuth token invalidates the token, fetches a
+//! new one and retries once (the upstream refused the request, so nothing was applied).
+
+use crate::canonical::{ApiError, ErrorKind};
+use crate::config::{Upstream, UpstreamAuth};
+use crate::dialect::UpstreamRequest;
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use pingora::connectors::http::Connector;
+use pingora::http::RequestHeader;
+use pingora::protocols::http::client::HttpSession;
+use pingora::upstreams::peer::HttpPeer;
+use pingora::ErrorType;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Largest upstream answer the gateway reads (an answer above it is treated as garbage: 502).
+pub const MAX_UPSTREAM_BODY: usize = 1 << 20;
+
+/// How long an idle pooled upstream connection is kept. Shorter than common server keep-alive
+/// timeouts, so the pool rarely hands out a connection the upstream already closed.
+const POOL_IDLE: Duration = Duration::from_secs(20);
+
+/// An upstream's answer, fully read.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: u16,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Bytes,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+impl Answer {
+    /// A header value (name lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Seconds to wait from the upstream's rate-limit headers (`Retry-After`,
+    /// `X-RateLimit-Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        self.header("retry-after")
+            .or_else(|| self.header("x-ratelimit-retry-after"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+}
+
+/// Why a call failed before an answer arrived.
+#[derive(Debug)]
+pub enum CallError {
+    /// Refused, reset, closed, TLS failure, or an answer that is not HTTP / too large: 502.
+    BadGateway(String),
+    /// Connect or read timeout: 504.
+    Timeout(String),
+}
+
+impl CallError {
+    /// The client-facing error.
+    pub fn to_api(&self, upstream: &str) -> ApiError {
+        match self {
+            CallError::BadGateway(why) => ApiError::new(
+                ErrorKind::BadGateway,
+                format!("Upstream {upstream} failed: {why}"),
+            ),
+            CallError::Timeout(why) => ApiError::new(
+                ErrorKind::GatewayTimeout,
+                format!("Upstream {upstream} timed out: {why}"),
+            ),
+        }
+    }
+}
+
+fn classify(e: &pingora::Error) -> CallError {
+    match e.etype() {
+        ErrorType::ConnectTimedout
+        | ErrorType::ReadTimedout
+        | ErrorType::WriteTimedout
+        | ErrorType::TLSHandshakeTimedout => CallError::Timeout(e.etype().as_str().to_string()),
+        _ => CallError::BadGateway(e.etype().as_str().to_string()),
+    }
+}
+
+struct CachedToken {
+    header: String,
+    expires: Instant,
+}
+
+/// The client. One per process: it owns the connection pool and the OAuth token cache.
+pub struct UpstreamClient {
+    connector: Connector,
+    tokens: Mutex<HashMap<String, CachedToken>>,
+}
+
+impl Default for UpstreamClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl UpstreamClient {
+    /// A client with an empty pool.
+    pub fn new() -> Self {
+        UpstreamClient {
+            connector: Connector::new(None),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The Pingora peer for an upstream, with its timeouts.
+    pub fn peer(up: &Upstream) -> HttpPeer {
+        let mut peer = HttpPeer::new((up.host.as_str(), up.port), up.tls, up.sni.clone());
+        peer.options.connection_timeout = Some(up.connect_timeout);
+        peer.options.total_connection_timeout = Some(up.connect_timeout * 2);
+        peer.options.read_timeout = Some(up.read_timeout);
+        peer.options.write_timeout = Some(up.read_timeout);
+        peer.options.idle_timeout = Some(POOL_IDLE);
+        peer.options.verify_cert = up.tls_verify;
+        peer.options.verify_hostname = up.tls_verify;
+        peer
+    }
+
+    /// Sends one request with the upstream's credentials. `write` requests are never retried
+    /// after bytes were sent (see the module docs). The returned `Answer` may carry any status.
+    pub async fn send(
+        &self,
+        up: &Upstream,
+        req: &UpstreamRequest,
+        write: bool,
+    ) -> Result<Answer, CallError> {
+        let start = Instant::now();
+        let auth = self.auth_header(up, false).await?;
+        let mut answer = self.send_once(up, req, auth.as_deref(), write).await?;
+        if answer.status == 401 && matches!(up.auth, UpstreamAuth::OAuth { .. }) {
+            // The cached token may have been revoked or expired early: refresh and retry once.
+            let auth = self.auth_header(up, true).await?;
+            answer = self.send_once(up, req, auth.as_deref(), write).await?;
+        }
+        answer.elapsed = start.elapsed();
+        Ok(answer)
+    }
+
+    async fn send_once(
+        &self,
+        up: &Upstream,
+        req: &UpstreamRequest,
+        auth: Option<&str>,
+        write: bool,
+    ) -> Result<Answer, CallError> {
+        let peer = Self::peer(up);
+        let header = build_header(up, req, auth)?;
+        let (session, reused) = self
+            .connector
+            .get_http_session(&peer)
+            .await
+            .map_err(|e| classify(&e))?;
+        match self.exchange(session, &peer, header.clone(), req).await {
+            Ok(a) => Ok(a),
+            // A pooled connection the upstream had closed: a read is safe to repeat on a fresh
+            // connection; a write is not (SPEC §4).
+            Err(Failure::BeforeAnswer(_)) if reused && !write => {
+                let (session, _) = self
+                    .connector
+                    .get_http_session(&peer)
+                    .await
+                    .map_err(|e| classify(&e))?;
+                self.exchange(session, &peer, header, req)
+                    .await
+                    .map_err(Failure::into_call)
+            }
+            Err(f) => Err(f.into_call()),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        mut session: HttpSession,
+        peer: &HttpPeer,
+        header: RequestHeader,
+        req: &UpstreamRequest,
+    ) -> Result<Answer, Failure> {
+        session
+            .write_request_header(Box::new(header))
+            .await
+            .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
+        if let Some(body) = &req.body {
+            session
+                .write_request_body(body.clone(), true)
+                .await
+                .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
+        }
+        session
+            .finish_request_body()
+            .await
+            .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
+        session
+            .read_response_header()
+            .await
+            .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
+        let (status, headers) = match session.response_header() {
+            Some(h) => (
+                h.status.as_u16(),
+                h.headers
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.as_str().to_ascii_lowercase(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            None => {
+                return Err(Failure::After(CallError::BadGateway(
+                    "no response header".into(),
+                )))
+            }
+        };
+        let mut body = BytesMut::new();
+        loop {
+            match session.read_response_body().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
+                        return Err(Failure::After(CallError::BadGateway(
+                            "upstream answer too large".into(),
+                        )));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(Failure::After(classify(&e))),
+            }
+        }
+        if session.response_done() {
+            self.connector
+                .release_http_session(session, peer, Some(POOL_IDLE))
+                .await;
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body: body.freeze(),
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    /// The `Authorization` value for an upstream, for the same-dialect proxy path.
+    pub async fn auth_value(&self, up: &Upstream) -> Result<Option<String>, CallError> {
+        self.auth_header(up, false).await
+    }
+
+    /// The `Authorization` value for an upstream (fetching or refreshing an OAuth token).
+    async fn auth_header(&self, up: &Upstream, refresh: bool) -> Result<Option<String>, CallError> {
+        match &up.auth {
+            UpstreamAuth::None => Ok(None),
+            UpstreamAuth::Bearer(s) => Ok(Some(format!("Bearer {}", s.expose()))),
+            UpstreamAuth::BasicKey(s) => Ok(Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:X", s.expose()))
+            ))),
+            UpstreamAuth::OAuth {
+                client_id,
+                secret,
+                token_path,
+            } => {
+                if !refresh {
+                    let cache = self.tokens.lock();
+                    if let Some(t) = cache.get(&up.name) {
+                        if t.expires > Instant::now() {
+                            return Ok(Some(t.header.clone()));
+                        }
+                    }
+                }
+                let form = format!(
+                    "grant_type=client_credentials&client_id={}&client_secret={}",
+                    form_escape(client_id),
+                    form_escape(secret.expose())
+                );
+                let req = UpstreamRequest {
+                    method: "POST",
+                    path: token_path.clone(),
+                    headers: vec![(
+                        "Content-Type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    )],
+                    body: Some(Bytes::from(form)),
+                };
+                let start = Instant::now();
+                let answer = self.send_once(up, &req, None, true).await?;
+                crate::metrics::metrics().observe_upstream(
+                    &up.name,
+                    crate::dialect::Purpose::Token,
+                    start.elapsed(),
+                );
+                let parsed: serde_json::Value =
+                    serde_json::from_slice(&answer.body).unwrap_or_default();
+                let token = parsed.get("access_token").and_then(|v| v.as_str());
+                let (Some(token), true) = (token, answer.status == 200) else {
+                    return Err(CallError::BadGateway(format!(
+                        "token endpoint answered {}",
+                        answer.status
+                    )));
+                };
+                let ttl = parsed
+                    .get("expires_in")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(3600);
+                // Refresh a minute early so a request never leaves with a token about to expire.
+                let expires = Instant::now() + Duration::from_secs(ttl.saturating_sub(60).max(1));
+                let header = format!("Bearer {token}");
+                self.tokens.lock().insert(
+                    up.name.clone(),
+                    CachedToken {
+                        header: header.clone(),
+                        expires,
+                    },
+                );
+                Ok(Some(header))
+            }
+        }
+    }
+}
+
+enum Failure {
+    /// Failed before any answer byte arrived.
+    BeforeAnswer(CallError),
+    /// Failed while reading the answer.
+    After(CallError),
+}
+
+impl Failure {
+    fn into_call(self) -> CallError {
+        match self {
+            Failure::BeforeAnswer(e) | Failure::After(e) => e,
+        }
+    }
+}
+
+fn build_header(
+    up: &Upstream,
+    req: &UpstreamRequest,
+    auth: Option<&str>,
+) -> Result<RequestHeader, CallError> {
+    let path = format!("{}{}", up.base_path, req.path);
+    let bad = |e: pingora::BError| CallError::BadGateway(format!("cannot build request: {e}"));
+    let mut h = RequestHeader::build(req.method, path.as_bytes(), None).map_err(bad)?;
+    h.insert_header("Host", up.host_header()).map_err(bad)?;
+    h.insert_header("User-Agent", "patchbay").map_err(bad)?;
+    h.insert_header("Accept", "application/json").map_err(bad)?;
+    for (n, v) in &req.headers {
+        h.insert_header(n.clone(), v.as_str()).map_err(bad)?;
+    }
+    if let Some(a) = auth {
+        h.insert_header("Authorization", a).map_err(bad)?;
+    }
+    let len = req.body.as_ref().map_or(0, Bytes::len);
+    if req.body.is_some() || matches!(req.method, "POST" | "PUT" | "PATCH") {
+        h.insert_header("Content-Length", len.to_string())
+            .map_err(bad)?;
+    }
+    Ok(h)
+}
+
+/// `application/x-www-form-urlencoded` escaping.
+pub fn form_escape(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
