@@ -585,6 +585,45 @@ fn raw_exchange(addr: SocketAddr, request: &str) -> Option<String> {
 
 use std::net::SocketAddr;
 
+/// Sends one request on an open connection and reads one response (by `Content-Length`).
+fn one_response(conn: &mut std::net::TcpStream, request: &str) -> (u16, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    conn.write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut length = 0;
+    loop {
+        line.clear();
+        reader
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("{e}"));
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader
+        .read_exact(&mut body)
+        .unwrap_or_else(|e| panic!("{e}"));
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
 #[test]
 fn sandbox_standalone_serves_http_drops_on_close_fault_and_stops() {
     let addr = free_loopback_addr().unwrap_or_else(|e| panic!("no free port: {e}"));
@@ -993,4 +1032,36 @@ fn sandbox_seeding_keeps_given_entry_ids_and_never_reuses_them() {
         next.chats[0].id > 5000,
         "later ids stay above every seeded one"
     );
+}
+
+#[test]
+fn sandbox_four_standalone_servers_run_side_by_side() {
+    let servers: Vec<Standalone> = DialectId::ALL
+        .into_iter()
+        .map(|d| {
+            let addr = free_loopback_addr().unwrap_or_else(|e| panic!("{e}"));
+            spawn_standalone(Arc::new(backend(d)), &addr.to_string())
+                .unwrap_or_else(|e| panic!("{d}: {e}"))
+        })
+        .collect();
+    for s in &servers {
+        let req = "GET /__sandbox/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        let answer = raw_exchange(s.addr(), req).unwrap_or_default();
+        let d = s.backend().dialect();
+        assert!(answer.contains(&format!("\"dialect\":\"{d}\"")), "{answer}");
+        // Keep-alive: two requests, one after the other, on one connection.
+        let mut conn = std::net::TcpStream::connect(s.addr()).unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..2 {
+            let req = format!(
+                "GET /__sandbox/customers/{} HTTP/1.1\r\nHost: x\r\n\r\n",
+                seeded_id(d)
+            );
+            let (status, body) = one_response(&mut conn, &req);
+            assert_eq!(status, 200, "{d}: {body}");
+            assert!(body.contains("\"first_name\""), "{d}: {body}");
+        }
+    }
+    for s in servers {
+        s.stop();
+    }
 }
