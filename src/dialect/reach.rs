@@ -254,28 +254,61 @@ enum Out<'a> {
     Str(Option<&'a str>),
 }
 
+/// A string of an upstream answer, borrowed from the body unless it had escapes. serde's own
+/// `Option<Cow<str>>` always copies (its borrow support covers a bare `Cow` only); the record
+/// repeats every id and timestamp, and only one copy of each is kept.
+struct WireStr<'a>(Cow<'a, str>);
+
+impl WireStr<'_> {
+    fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for WireStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = WireStr<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(WireStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(WireStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(WireStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visit(std::marker::PhantomData))
+    }
+}
+
 /// The customer fields of a Reach record (`record.data`).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireFields<'a> {
     #[serde(borrow, default)]
-    customer_id: Option<Cow<'a, str>>,
+    customer_id: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    first_name: Option<Cow<'a, str>>,
+    first_name: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    last_name: Option<Cow<'a, str>>,
+    last_name: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    created_at: Option<Cow<'a, str>>,
+    created_at: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    email: Option<Cow<'a, str>>,
+    email: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    phone: Option<Cow<'a, str>>,
+    phone: Option<WireStr<'a>>,
     #[serde(default)]
     email_opt_out: Option<bool>,
     #[serde(default)]
     sms_opt_out: Option<bool>,
     #[serde(borrow, default)]
-    customer_detail_url: Option<Cow<'a, str>>,
+    customer_detail_url: Option<WireStr<'a>>,
 }
 
 /// A Reach resource record, or the envelope's `data` holding one under `result`: one recursive
@@ -289,25 +322,25 @@ struct WireRecord<'a> {
     #[serde(default)]
     id: Option<Value>,
     #[serde(borrow, default)]
-    schema_definition_id: Option<Cow<'a, str>>,
+    schema_definition_id: Option<WireStr<'a>>,
     #[serde(borrow, default, rename = "schemaDefinitionId")]
-    schema_definition_id_camel: Option<Cow<'a, str>>,
+    schema_definition_id_camel: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    platform_id: Option<Cow<'a, str>>,
+    platform_id: Option<WireStr<'a>>,
     #[serde(borrow, default, rename = "platformId")]
-    platform_id_camel: Option<Cow<'a, str>>,
+    platform_id_camel: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    business_id: Option<Cow<'a, str>>,
+    business_id: Option<WireStr<'a>>,
     #[serde(borrow, default, rename = "businessId")]
-    business_id_camel: Option<Cow<'a, str>>,
+    business_id_camel: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    created_at: Option<Cow<'a, str>>,
+    created_at: Option<WireStr<'a>>,
     #[serde(borrow, default, rename = "createdAt")]
-    created_at_camel: Option<Cow<'a, str>>,
+    created_at_camel: Option<WireStr<'a>>,
     #[serde(borrow, default)]
-    updated_at: Option<Cow<'a, str>>,
+    updated_at: Option<WireStr<'a>>,
     #[serde(borrow, default, rename = "updatedAt")]
-    updated_at_camel: Option<Cow<'a, str>>,
+    updated_at_camel: Option<WireStr<'a>>,
     #[serde(borrow, default)]
     data: Option<WireFields<'a>>,
 }
@@ -323,15 +356,15 @@ fn first_value(entries: &[Entry]) -> Option<&str> {
     entries.first().map(|e| e.value.as_str())
 }
 
-fn owned(a: Option<Cow<'_, str>>, b: Option<Cow<'_, str>>) -> Option<String> {
-    a.or(b).map(Cow::into_owned)
+fn owned(a: Option<WireStr<'_>>, b: Option<WireStr<'_>>) -> Option<String> {
+    a.or(b).map(WireStr::into_owned)
 }
 
 /// A single-slot value as the one entry (id 1) of a canonical collection; an empty string is no
 /// entry.
-fn slot_entry(v: Option<Cow<'_, str>>) -> Vec<Entry> {
+fn slot_entry(v: Option<WireStr<'_>>) -> Vec<Entry> {
     match v {
-        Some(s) if !s.is_empty() => vec![Entry {
+        Some(s) if !s.0.is_empty() => vec![Entry {
             id: 1,
             kind: None,
             value: s.into_owned(),
@@ -697,15 +730,15 @@ impl Dialect for Reach {
             ..Customer::default()
         };
         if let Some(f) = rec.data {
-            c.external_id = f.customer_id.map(Cow::into_owned);
-            c.first_name = f.first_name.map(Cow::into_owned);
-            c.last_name = f.last_name.map(Cow::into_owned);
-            c.created_at = f.created_at.map(Cow::into_owned);
+            c.external_id = f.customer_id.map(WireStr::into_owned);
+            c.first_name = f.first_name.map(WireStr::into_owned);
+            c.last_name = f.last_name.map(WireStr::into_owned);
+            c.created_at = f.created_at.map(WireStr::into_owned);
             c.emails = slot_entry(f.email);
             c.phones = slot_entry(f.phone);
             c.email_opt_out = f.email_opt_out;
             c.sms_opt_out = f.sms_opt_out;
-            c.detail_url = f.customer_detail_url.map(Cow::into_owned);
+            c.detail_url = f.customer_detail_url.map(WireStr::into_owned);
         }
         Some(c)
     }
