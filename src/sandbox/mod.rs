@@ -46,6 +46,9 @@ pub const CONTROL_PREFIX: &str = "/__sandbox/";
 /// The request headers the request log keeps (everything else is noise for assertions).
 const LOGGED_HEADERS: [&str; 3] = ["authorization", "content-type", "reach-tenant-id"];
 
+/// The request log keeps the newest this many entries, so a long `make run` stays bounded.
+pub const REQUEST_LOG_CAP: usize = 10_000;
+
 /// What the sandbox does with one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
@@ -149,7 +152,7 @@ struct State {
     next_entry_id: u64,
     /// helpscout-v2 access tokens and when they were issued.
     tokens: HashMap<String, Instant>,
-    log: Vec<LoggedRequest>,
+    log: std::collections::VecDeque<LoggedRequest>,
     next_seq: u64,
     /// The active fault and how many more requests it applies to (`None` = unlimited).
     fault: Option<(Fault, Option<u64>)>,
@@ -262,7 +265,7 @@ impl Backend {
                 customers: HashMap::new(),
                 next_entry_id: FIRST_ENTRY_ID,
                 tokens: HashMap::new(),
-                log: Vec::new(),
+                log: std::collections::VecDeque::new(),
                 next_seq: 1,
                 fault: None,
             }),
@@ -345,7 +348,7 @@ impl Backend {
 
     /// The vendor-API requests received since the last reset, oldest first.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.state.lock().log.clone()
+        self.state.lock().log.iter().cloned().collect()
     }
 
     /// Installs a fault for the next vendor-API requests (replacing any active one).
@@ -472,7 +475,10 @@ impl Backend {
             .iter()
             .filter_map(|name| header(headers, name).map(|v| (name.to_string(), v.to_string())))
             .collect();
-        st.log.push(LoggedRequest {
+        if st.log.len() >= REQUEST_LOG_CAP {
+            st.log.pop_front();
+        }
+        st.log.push_back(LoggedRequest {
             seq,
             method: method.to_string(),
             path: path_and_query.to_string(),
@@ -523,7 +529,7 @@ impl Backend {
         } else {
             ApiError::upstream(status, reason_phrase(status), Vec::new())
         };
-        let mut s = self.codec().encode_error(&err).with_status(status);
+        let mut s = self.codec().encode_error(&err);
         if let Some(secs) = fault.rate_limit_retry_after.filter(|_| status == 429) {
             // The vendor's retry header, whether or not its codec writes one for this error.
             let name = match self.dialect {
@@ -837,17 +843,5 @@ impl Backend {
             }
             _ => control_error(404, "no such control endpoint"),
         }
-    }
-}
-
-/// A status override that keeps the rest of the answer (`Synthetic` has no such builder).
-trait WithStatus {
-    fn with_status(self, status: u16) -> Self;
-}
-
-impl WithStatus for Synthetic {
-    fn with_status(mut self, status: u16) -> Self {
-        self.status = status;
-        self
     }
 }
