@@ -169,16 +169,23 @@ fn removes_slot_before(earlier: &[Change], coll: Coll) -> bool {
     })
 }
 
-/// The client's own name for a change, as listed in `Patchbay-Dropped-Fields`: the origin
-/// pointer without its leading slash (and without Reach's `data/` wrapper).
+/// The client's own name for a change, as listed in `Patchbay-Dropped-Fields`: the top-level
+/// member of the body it came from (`company`, `customData`, `emails`; Reach without its `data`
+/// wrapper), or for helpscout-v2 the patch path without its leading slash (`emails/7/type`),
+/// since a patch path is the field the client named.
 fn client_name(client: DialectId, origin: &str) -> String {
     let trimmed = origin.strip_prefix('/').unwrap_or(origin);
-    let trimmed = if client == DialectId::Reach {
-        trimmed.strip_prefix("data/").unwrap_or(trimmed)
-    } else {
-        trimmed
+    let name = match client {
+        DialectId::HelpscoutV2 => trimmed,
+        DialectId::Reach => {
+            let inner = trimmed.strip_prefix("data/").unwrap_or(trimmed);
+            inner.split('/').next().unwrap_or(inner)
+        }
+        DialectId::HelpscoutV1 | DialectId::Helpcrunch => {
+            trimmed.split('/').next().unwrap_or(trimmed)
+        }
     };
-    trimmed.replace("~1", "/").replace("~0", "~")
+    name.replace("~1", "/").replace("~0", "~")
 }
 
 fn label_of(op: &Op) -> &'static str {
@@ -419,7 +426,15 @@ pub fn resolve(
                     acc.unmappable.into_iter().map(|(v, _)| v).collect(),
                 ))
             }
-            Policy::Drop => dropped = acc.unmappable.into_iter().map(|(_, d)| d).collect(),
+            Policy::Drop => {
+                // Every item of `customData` or `emails` is the same field to the client: list
+                // each name once, in the client's order.
+                for (_, d) in acc.unmappable {
+                    if !dropped.iter().any(|x: &Dropped| x.name == d.name) {
+                        dropped.push(d);
+                    }
+                }
+            }
         }
     }
     Ok(Resolved {
