@@ -41,7 +41,7 @@ pub fn pair<'r>(route: &'r Route, client: DialectId) -> Pair<'r> {
             Unmappable::Reject => Policy::Reject,
             Unmappable::Drop => Policy::Drop,
         },
-        default_entry_type: &route.default_entry_type,
+        default_entry_type: route.default_entry_type,
     }
 }
 
@@ -130,7 +130,7 @@ impl Gateway {
             Some(&customer),
             &AnswerCx {
                 customer_id: &ep.customer_id,
-                default_entry_type: &route.default_entry_type,
+                default_entry_type: route.default_entry_type,
                 upstream: route.upstream.dialect,
                 reload: false,
             },
@@ -238,7 +238,7 @@ impl Gateway {
             customer.as_ref(),
             &AnswerCx {
                 customer_id: &ep.customer_id,
-                default_entry_type: &route.default_entry_type,
+                default_entry_type: route.default_entry_type,
                 upstream: up_id,
                 reload: req.reload,
             },
