@@ -14,7 +14,7 @@ use super::*;
 use crate::canonical::{pointer_token, Change, Entry, ErrorKind, Op, Rule};
 use bytes::Bytes;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 
@@ -308,23 +308,26 @@ impl Decoded {
     }
 }
 
-/// `op` of one patch element, checked against `allowed`.
+/// `op` of one patch element, checked against `allowed`. Pointers are only formatted on the
+/// error path: the valid case must not allocate per element.
 fn patch_op<'a>(
     obj: &'a Map<String, Value>,
     index: usize,
     allowed: &[&str],
 ) -> Result<&'a str, Violation> {
-    let pointer = format!("/{index}/op");
+    let pointer = || format!("/{index}/op");
     match obj.get("op") {
-        None => Err(Violation::new(pointer, Rule::Required, "may not be null")),
-        Some(Value::String(op)) => rules::one_of(op, allowed, false, &pointer)
-            .map(|()| op.as_str())
-            .map_err(|mut v| {
+        None => Err(Violation::new(pointer(), Rule::Required, "may not be null")),
+        Some(Value::String(op)) if allowed.contains(&op.as_str()) => Ok(op),
+        Some(Value::String(op)) => match rules::one_of(op, allowed, false, &pointer()) {
+            Ok(()) => Ok(op),
+            Err(mut v) => {
                 v.rule = Rule::Op;
-                v
-            }),
+                Err(v)
+            }
+        },
         Some(other) => Err(Violation::new(
-            pointer,
+            pointer(),
             Rule::Type,
             format!("Expected a string, got {}", rules::type_name(other)),
         )
@@ -333,10 +336,27 @@ fn patch_op<'a>(
 }
 
 fn patch_path(obj: &Map<String, Value>, index: usize) -> Result<&str, Violation> {
-    let pointer = format!("/{index}/path");
     match obj.get("path") {
-        None => Err(Violation::new(pointer, Rule::Required, "may not be null")),
-        Some(v) => rules::string(v, &pointer),
+        None => Err(Violation::new(
+            format!("/{index}/path"),
+            Rule::Required,
+            "may not be null",
+        )),
+        Some(Value::String(path)) => Ok(path),
+        Some(other) => Err(Violation::new(
+            format!("/{index}/path"),
+            Rule::Type,
+            format!("Expected a string, got {}", rules::type_name(other)),
+        )
+        .with_value(other.clone())),
+    }
+}
+
+/// One element of a patch array as an object.
+fn patch_element(item: &Value, index: usize) -> Result<&Map<String, Value>, Violation> {
+    match item {
+        Value::Object(obj) => Ok(obj),
+        other => rules::object(other, &format!("/{index}")),
     }
 }
 
@@ -350,14 +370,14 @@ fn op_not_allowed(index: usize, op: &str, path: &str) -> Violation {
 }
 
 /// The `value` member an `add`/`replace` needs.
-fn required_value(obj: &Map<String, Value>, index: usize) -> Result<&Value, Violation> {
-    obj.get("value")
+fn required_value(value: Option<&Value>, index: usize) -> Result<&Value, Violation> {
+    value
         .ok_or_else(|| Violation::new(format!("/{index}/value"), Rule::Required, "may not be null"))
 }
 
 /// Decodes one element of the customer PATCH array.
 fn decode_patch_op(index: usize, item: &Value, out: &mut Decoded) {
-    let obj = match rules::object(item, &format!("/{index}")) {
+    let obj = match patch_element(item, index) {
         Ok(obj) => obj,
         Err(v) => {
             out.errors.push(v);
@@ -366,14 +386,23 @@ fn decode_patch_op(index: usize, item: &Value, out: &mut Decoded) {
     };
     let op = patch_op(obj, index, PATCH_OPS);
     let path = patch_path(obj, index);
-    let (op, path_str) = match (op, path) {
-        (Ok(op), Ok(path)) => (op, path),
+    match (op, path) {
+        (Ok(op), Ok(path)) => decode_patch_parts(index, op, path, obj.get("value"), out),
         (op, path) => {
             out.errors.extend(op.err());
             out.errors.extend(path.err());
-            return;
         }
-    };
+    }
+}
+
+/// Decodes one patch element from its members (`op` already one of add/remove/replace).
+fn decode_patch_parts(
+    index: usize,
+    op: &str,
+    path_str: &str,
+    value: Option<&Value>,
+    out: &mut Decoded,
+) {
     let path = match parse_path(path_str) {
         Ok(p) => p,
         Err(PathError::Grammar) => {
@@ -399,14 +428,14 @@ fn decode_patch_op(index: usize, item: &Value, out: &mut Decoded) {
             return;
         }
     };
-    if let Err(v) = decode_patch_target(index, obj, op, path_str, path, out) {
+    if let Err(v) = decode_patch_target(index, value, op, path_str, path, out) {
         out.errors.push(v);
     }
 }
 
 fn decode_patch_target(
     index: usize,
-    obj: &Map<String, Value>,
+    value: Option<&Value>,
     op: &str,
     ptr: &str,
     path: PatchPath,
@@ -421,11 +450,11 @@ fn decode_patch_target(
             ptr,
         ),
         (PatchPath::Field(field), _) => {
-            let value = field_value(field, required_value(obj, index)?, ptr)?;
+            let value = field_value(field, required_value(value, index)?, ptr)?;
             out.push(Op::Set { field, value }, ptr);
         }
         (PatchPath::Coll(coll), "add") => {
-            let (kind, value) = entry_object(coll, required_value(obj, index)?, ptr, true)?;
+            let (kind, value) = entry_object(coll, required_value(value, index)?, ptr, true)?;
             out.push(
                 Op::EntryAdd {
                     coll,
@@ -447,7 +476,7 @@ fn decode_patch_target(
         }
         (PatchPath::Entry(coll, id), "remove") => out.push(Op::EntryRemove { coll, id }, ptr),
         (PatchPath::Entry(coll, id), "replace") => {
-            let (kind, value) = entry_object(coll, required_value(obj, index)?, ptr, false)?;
+            let (kind, value) = entry_object(coll, required_value(value, index)?, ptr, false)?;
             out.push(
                 Op::EntryUpdate {
                     coll,
@@ -459,7 +488,7 @@ fn decode_patch_target(
             );
         }
         (PatchPath::EntryValue(coll, id), "replace") => {
-            let value = rules::string(required_value(obj, index)?, ptr)?;
+            let value = rules::string(required_value(value, index)?, ptr)?;
             check_entry_value(coll, value, ptr)?;
             out.push(
                 Op::EntryUpdate {
@@ -472,7 +501,7 @@ fn decode_patch_target(
             );
         }
         (PatchPath::EntryType(coll, id), "replace") => {
-            let kind = rules::string(required_value(obj, index)?, ptr)?;
+            let kind = rules::string(required_value(value, index)?, ptr)?;
             check_entry_type(coll, kind, ptr)?;
             out.push(
                 Op::EntryUpdate {
@@ -571,6 +600,51 @@ fn entry_object(
     Ok((kind, val))
 }
 
+/// A patch element of the common, valid shape, deserialized without building a `Value` tree for
+/// the whole body (the tree costs more than the rest of the translation). Anything unusual (a
+/// missing or non-string member, a duplicate key, bad JSON) fails here, and the body is decoded
+/// again through `Value`, which names every problem precisely.
+#[derive(Deserialize)]
+struct FastOp<'a> {
+    #[serde(borrow)]
+    op: Cow<'a, str>,
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+    #[serde(default, deserialize_with = "present")]
+    value: Option<Value>,
+}
+
+/// Keeps an explicit `null` apart from an absent member.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Decodes a patch array (customer or properties) through the fast path, or `None` when the body
+/// needs the precise one.
+fn decode_fast(body: &[u8], properties: bool) -> Option<Result<ClientRequest, ApiError>> {
+    let ops: Vec<FastOp<'_>> = serde_json::from_slice(body).ok()?;
+    let allowed = if properties { PROPERTY_OPS } else { PATCH_OPS };
+    let mut out = Decoded {
+        changes: Vec::with_capacity(ops.len()),
+        errors: Vec::new(),
+    };
+    for (index, item) in ops.iter().enumerate() {
+        if !allowed.contains(&item.op.as_ref()) {
+            return None;
+        }
+        if properties {
+            if let Err(v) =
+                decode_property_parts(index, &item.op, &item.path, item.value.as_ref(), &mut out)
+            {
+                out.errors.push(v);
+            }
+        } else {
+            decode_patch_parts(index, &item.op, &item.path, item.value.as_ref(), &mut out);
+        }
+    }
+    Some(out.finish(false))
+}
+
 fn decode_patch(doc: &Value) -> Result<ClientRequest, ApiError> {
     let Value::Array(items) = doc else {
         return Err(ApiError::invalid_one(Violation::new(
@@ -639,14 +713,24 @@ fn decode_properties(doc: &Value) -> Result<ClientRequest, ApiError> {
 }
 
 fn decode_property_op(index: usize, item: &Value, out: &mut Decoded) -> Result<(), Violation> {
-    let obj = rules::object(item, &format!("/{index}"))?;
-    let (op, path) = match (patch_op(obj, index, PROPERTY_OPS), patch_path(obj, index)) {
-        (Ok(op), Ok(path)) => (op, path),
+    let obj = patch_element(item, index)?;
+    match (patch_op(obj, index, PROPERTY_OPS), patch_path(obj, index)) {
+        (Ok(op), Ok(path)) => decode_property_parts(index, op, path, obj.get("value"), out),
         (op, path) => {
             out.errors.extend(path.err());
-            return op.map(|_| ());
+            op.map(|_| ())
         }
-    };
+    }
+}
+
+/// Decodes one properties element from its members (`op` already replace or remove).
+fn decode_property_parts(
+    index: usize,
+    op: &str,
+    path: &str,
+    value: Option<&Value>,
+    out: &mut Decoded,
+) -> Result<(), Violation> {
     let Some(slug) = path
         .strip_prefix('/')
         .filter(|s| !s.is_empty() && !s.contains('/'))
@@ -658,12 +742,16 @@ fn decode_property_op(index: usize, item: &Value, out: &mut Decoded) -> Result<(
         )
         .with_value(Value::String(path.to_string())));
     };
-    let slug = slug.replace("~1", "/").replace("~0", "~");
+    let slug = if slug.contains('~') {
+        slug.replace("~1", "/").replace("~0", "~")
+    } else {
+        slug.to_string()
+    };
     if op == "remove" {
         out.push(Op::PropertyRemove { slug }, path);
         return Ok(());
     }
-    match required_value(obj, index)? {
+    match required_value(value, index)? {
         Value::Null => out.push(Op::PropertyRemove { slug }, path),
         v @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => out.push(
             Op::PropertySet {
@@ -1052,6 +1140,14 @@ impl Dialect for HelpscoutV2 {
         _query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
+        let fast = match ep.kind {
+            EndpointKind::Update { full: false } => decode_fast(body, false),
+            EndpointKind::Properties => decode_fast(body, true),
+            _ => None,
+        };
+        if let Some(decoded) = fast {
+            return decoded;
+        }
         let doc = rules::parse_json(body)?;
         match ep.kind {
             EndpointKind::Update { full: false } => decode_patch(&doc),
@@ -2956,5 +3052,57 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 25, "only {seen} fixture cases");
+    }
+
+    #[test]
+    fn fast_and_precise_decoders_agree() {
+        let bodies = [
+            r#"[]"#,
+            r#"[{"op":"replace","path":"/firstName","value":"Karl"}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":null,"extra":1}]"#,
+            r#"[{"op":"replace","path":"/firstName"}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":""}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":5}]"#,
+            r#"[{"op":"replace","path":"/gender","value":"MALE"}]"#,
+            r#"[{"op":"remove","path":"/age","value":"ignored"}]"#,
+            r#"[{"op":"replace","path":"/address/lines","value":["a","b"]}]"#,
+            r#"[{"op":"replace","path":"/address/lines","value":["a",1]}]"#,
+            r#"[{"op":"add","path":"/emails","value":{"type":"other","value":"bear@acme.com"}}]"#,
+            r#"[{"op":"add","path":"/emails","value":{"type":"x","value":"bear@acme"}}]"#,
+            r#"[{"op":"add","path":"/social-profiles","value":{"type":"forsquare","value":"@me"}}]"#,
+            r#"[{"op":"remove","path":"/emails"}]"#,
+            r#"[{"op":"replace","path":"/emails","value":{}}]"#,
+            r#"[{"op":"remove","path":"/emails/0"}]"#,
+            r#"[{"op":"remove","path":"/emails/1001"}]"#,
+            r#"[{"op":"replace","path":"/chats/1002/value","value":"aim"}]"#,
+            r#"[{"op":"replace","path":"/phones/3/type","value":"cell"}]"#,
+            r#"[{"op":"replace","path":"/websites/3/type","value":"x"}]"#,
+            r#"[{"op":"replace","path":"/f\u0069rstName","value":"esc\"aped"}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":"x"},{"op":"remove","path":"/nope"}]"#,
+            r#"[{"op":"move","path":"/firstName"}]"#,
+            r#"[{"op":"replace","path":"/firstName","path":"/lastName","value":"dup"}]"#,
+        ];
+        for body in bodies {
+            let precise = rules::parse_json(body.as_bytes()).and_then(|d| decode_patch(&d));
+            match decode_fast(body.as_bytes(), false) {
+                Some(fast) => assert_eq!(fast, precise, "{body}"),
+                None => assert!(
+                    body.contains("move") || body.contains("\"path\":\"/lastName\""),
+                    "fast path refused {body}"
+                ),
+            }
+        }
+        let props = [
+            r#"[{"op":"replace","path":"/car","value":"Tesla"},{"op":"remove","path":"/revenue"}]"#,
+            r#"[{"op":"replace","path":"/car","value":null}]"#,
+            r#"[{"op":"replace","path":"/car"}]"#,
+            r#"[{"op":"replace","path":"/car","value":[1]}]"#,
+            r#"[{"op":"replace","path":"car","value":1}]"#,
+            r#"[{"op":"replace","path":"/a~1b~0c","value":true}]"#,
+        ];
+        for body in props {
+            let precise = rules::parse_json(body.as_bytes()).and_then(|d| decode_properties(&d));
+            assert_eq!(decode_fast(body.as_bytes(), true), Some(precise), "{body}");
+        }
     }
 }
