@@ -1,0 +1,478 @@
+//! The validated, immutable runtime configuration: the only config type the proxy sees.
+//!
+//! A [`Snapshot`] is built once per (re)load by [`super::validate`] and shared behind an
+//! `Arc`; a request loads it once and keeps it until it finishes, so it never sees two
+//! configurations. Secrets are held in [`Secret`], which never prints its value.
+
+use crate::dialect::DialectId;
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+// === Secret ===
+
+/// A credential read at load time. `Debug`, `Display` and `Serialize` print `<redacted>`; the
+/// value is only reachable through [`Secret::expose`], and comparisons are constant-time.
+#[derive(Clone)]
+pub struct Secret(Arc<str>);
+
+/// What every secret prints as.
+pub const REDACTED: &str = "<redacted>";
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<Arc<str>>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for building an `Authorization` header or signing a token.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time comparison with a presented credential. Both sides are hashed first so
+    /// that neither the content nor the length of the secret leaks through timing.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        ct_eq(self.0.as_bytes(), presented)
+    }
+}
+
+/// Constant-time equality of two byte strings of any length.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    let da = Sha256::digest(a);
+    let db = Sha256::digest(b);
+    da.iter()
+        .zip(db.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(other.0.as_bytes())
+    }
+}
+
+impl Eq for Secret {}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
+    }
+}
+
+// === Server ===
+
+/// `[server]`, validated.
+#[derive(Clone, Debug)]
+pub struct ServerConf {
+    /// Proxy listener (static).
+    pub listen: SocketAddr,
+    /// Admin listener (static).
+    pub admin: SocketAddr,
+    /// Pingora worker threads (static).
+    pub threads: usize,
+    /// Largest request body accepted; never above [`super::MAX_BODY_BYTES_CAP`].
+    pub max_body_bytes: usize,
+    /// Log level applied by reload.
+    pub log_level: log::LevelFilter,
+    /// Whether the access log is written.
+    pub access_log: bool,
+    /// Key that signs the gateway's own helpscout-v2 OAuth tokens (present whenever a route has
+    /// `oauth_clients`).
+    pub token_secret: Option<Secret>,
+    /// Lifetime of those tokens, in seconds.
+    pub token_ttl_secs: u64,
+}
+
+// === Sandbox ===
+
+/// `[sandbox]` when enabled: addresses of the built-in reference backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SandboxConf {
+    /// helpscout-v2 backend.
+    pub helpscout_v2: SocketAddr,
+    /// helpscout-v1 backend.
+    pub helpscout_v1: SocketAddr,
+    /// helpcrunch backend.
+    pub helpcrunch: SocketAddr,
+    /// reach backend.
+    pub reach: SocketAddr,
+    /// The one credential every backend accepts (bearer token, Basic key, and the helpscout-v2
+    /// OAuth client secret).
+    pub secret: Secret,
+}
+
+impl SandboxConf {
+    /// The backend address for a dialect.
+    pub fn addr(&self, dialect: DialectId) -> SocketAddr {
+        match dialect {
+            DialectId::HelpscoutV2 => self.helpscout_v2,
+            DialectId::HelpscoutV1 => self.helpscout_v1,
+            DialectId::Helpcrunch => self.helpcrunch,
+            DialectId::Reach => self.reach,
+        }
+    }
+}
+
+// === Upstream ===
+
+/// How the gateway authenticates to an upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpstreamAuth {
+    /// No credentials.
+    None,
+    /// `Authorization: Bearer <secret>`.
+    Bearer(Secret),
+    /// HTTP Basic with the key as user name (helpscout-v1 style: `key:X`).
+    BasicKey(Secret),
+    /// OAuth client credentials: the gateway fetches, caches and refreshes a token.
+    OAuth {
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        secret: Secret,
+        /// Token endpoint path on the upstream (below its base path).
+        token_path: String,
+    },
+}
+
+impl UpstreamAuth {
+    /// Stable name of the kind (`/config`, logs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamAuth::None => "none",
+            UpstreamAuth::Bearer(_) => "bearer",
+            UpstreamAuth::BasicKey(_) => "basic_key",
+            UpstreamAuth::OAuth { .. } => "oauth",
+        }
+    }
+}
+
+/// One `[[upstream]]`, validated.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    /// Unique name (metric label).
+    pub name: String,
+    /// The dialect it speaks.
+    pub dialect: DialectId,
+    /// `https` scheme.
+    pub tls: bool,
+    /// Host name or IP literal (IPv6 without brackets).
+    pub host: String,
+    /// Port (default 80 / 443).
+    pub port: u16,
+    /// Path prefix prepended to every upstream path: empty or `/x` without a trailing slash.
+    pub base_path: String,
+    /// TLS server name (the host).
+    pub sni: String,
+    /// Credentials.
+    pub auth: UpstreamAuth,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Time allowed for the answer (504 beyond it).
+    pub read_timeout: Duration,
+    /// The gateway's own limit; `None` = unlimited.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Verify the certificate (https only; default true).
+    pub tls_verify: bool,
+}
+
+impl Upstream {
+    /// `host:port` for `HttpPeer::new` (IPv6 hosts in brackets).
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The request path on the upstream for a dialect path (`/v1/customers/7`).
+    pub fn path(&self, dialect_path: &str) -> String {
+        format!("{}{}", self.base_path, dialect_path)
+    }
+
+    /// The `Host` header value (port omitted when it is the scheme's default).
+    pub fn host_header(&self) -> String {
+        let default = if self.tls { 443 } else { 80 };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == default {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    /// The URL as configured, rebuilt from its parts.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.host_header(), self.base_path)
+    }
+}
+
+// === Route ===
+
+/// What to do with changes the upstream has no place for (SPEC §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Unmappable {
+    /// Answer 400 naming every such field; send nothing.
+    #[default]
+    Reject,
+    /// Forward the rest; report dropped fields in a header and metrics.
+    Drop,
+}
+
+impl Unmappable {
+    /// Config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unmappable::Reject => "reject",
+            Unmappable::Drop => "drop",
+        }
+    }
+}
+
+/// A helpscout-v2 OAuth client allowed to obtain gateway tokens on a route.
+#[derive(Clone, Debug)]
+pub struct OAuthClient {
+    /// Client id (not secret).
+    pub client_id: String,
+    /// Client secret.
+    pub secret: Secret,
+}
+
+/// Client credentials a route accepts. Empty = open route.
+#[derive(Clone, Debug, Default)]
+pub struct ClientAuth {
+    /// Accepted bearer tokens.
+    pub bearer: Vec<Secret>,
+    /// Accepted HTTP Basic API keys (user name part).
+    pub basic_keys: Vec<Secret>,
+    /// OAuth clients for `POST /v2/oauth2/token`.
+    pub oauth_clients: Vec<OAuthClient>,
+}
+
+impl ClientAuth {
+    /// No credentials configured: anyone may call the route.
+    pub fn is_open(&self) -> bool {
+        self.bearer.is_empty() && self.basic_keys.is_empty() && self.oauth_clients.is_empty()
+    }
+
+    /// Whether a presented bearer token is one of the configured ones. Every candidate is
+    /// compared (no early exit) so timing does not reveal which one matched.
+    pub fn accepts_bearer(&self, token: &str) -> bool {
+        any_matches(&self.bearer, token)
+    }
+
+    /// Whether a presented Basic API key (the user name) is one of the configured ones.
+    pub fn accepts_basic_key(&self, key: &str) -> bool {
+        any_matches(&self.basic_keys, key)
+    }
+
+    /// Whether `client_id` + `secret` name a configured OAuth client.
+    pub fn accepts_oauth_client(&self, client_id: &str, secret: &str) -> bool {
+        self.oauth_clients.iter().fold(false, |ok, c| {
+            // Both comparisons always run; the id is not secret but this keeps one code path.
+            let id = ct_eq(c.client_id.as_bytes(), client_id.as_bytes());
+            let sec = c.secret.matches(secret.as_bytes());
+            ok | (id & sec)
+        })
+    }
+
+    /// Whether the route issues gateway OAuth tokens (so it also accepts them as bearers).
+    pub fn has_oauth_clients(&self) -> bool {
+        !self.oauth_clients.is_empty()
+    }
+}
+
+fn any_matches(list: &[Secret], presented: &str) -> bool {
+    list.iter()
+        .fold(false, |ok, s| ok | s.matches(presented.as_bytes()))
+}
+
+/// One `[[route]]`, validated.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// Unique name (metric label).
+    pub name: String,
+    /// The client dialect; `None` = `auto` (detected per request).
+    pub client: Option<DialectId>,
+    /// Mount point: starts with `/`, no trailing slash except the root `/`.
+    pub path_prefix: String,
+    /// Where requests go.
+    pub upstream: Arc<Upstream>,
+    /// Unmappable-change policy.
+    pub unmappable: Unmappable,
+    /// Entry type for single-slot entries shown to multi-entry clients: work|home|other.
+    pub default_entry_type: &'static str,
+    /// Who may call the route.
+    pub clients: ClientAuth,
+}
+
+impl Route {
+    /// The path below the prefix (always starting with `/`) when `path` is under this route's
+    /// prefix at a segment boundary (`/crm` matches `/crm/v1/…` but not `/crmx/…`).
+    pub fn strip_prefix<'p>(&self, path: &'p str) -> Option<&'p str> {
+        if self.path_prefix == "/" {
+            return path.starts_with('/').then_some(path);
+        }
+        let rest = path.strip_prefix(self.path_prefix.as_str())?;
+        if rest.is_empty() {
+            Some("/")
+        } else if rest.starts_with('/') {
+            Some(rest)
+        } else {
+            None
+        }
+    }
+}
+
+// === Snapshot ===
+
+/// The whole validated configuration of one generation.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// 1 for the first load, +1 per successful reload.
+    pub generation: u64,
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// `[server]`.
+    pub server: ServerConf,
+    /// `[sandbox]` when enabled.
+    pub sandbox: Option<SandboxConf>,
+    /// Upstreams in file order.
+    pub upstreams: Vec<Arc<Upstream>>,
+    /// Routes in file order.
+    pub routes: Vec<Route>,
+    /// Indexes into `routes`, longest prefix first, file order among equal prefixes.
+    pub(crate) match_order: Vec<usize>,
+}
+
+impl Snapshot {
+    /// Routes whose prefix covers `path`, most specific first. The proxy takes the first one
+    /// whose client dialect recognises the rest of the path.
+    pub fn routes_for<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Route> + 'a {
+        self.match_order
+            .iter()
+            .filter_map(|&i| self.routes.get(i))
+            .filter(move |r| r.strip_prefix(path).is_some())
+    }
+
+    /// An upstream by name.
+    pub fn upstream(&self, name: &str) -> Option<&Arc<Upstream>> {
+        self.upstreams.iter().find(|u| u.name == name)
+    }
+
+    /// A route by name.
+    pub fn route(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.name == name)
+    }
+
+    /// The effective configuration for `GET /config`: every value after defaults, secrets as
+    /// `<redacted>`, with the generation.
+    pub fn redacted_json(&self) -> Value {
+        let s = &self.server;
+        let server = json!({
+            "listen": s.listen.to_string(),
+            "admin": s.admin.to_string(),
+            "threads": s.threads,
+            "max_body_bytes": s.max_body_bytes,
+            "log_level": s.log_level.as_str().to_ascii_lowercase(),
+            "access_log": s.access_log,
+            "token_secret": s.token_secret,
+            "token_ttl_secs": s.token_ttl_secs,
+        });
+        let sandbox = self.sandbox.as_ref().map(|sb| {
+            json!({
+                "helpscout_v2": sb.helpscout_v2.to_string(),
+                "helpscout_v1": sb.helpscout_v1.to_string(),
+                "helpcrunch": sb.helpcrunch.to_string(),
+                "reach": sb.reach.to_string(),
+                "secret": sb.secret,
+            })
+        });
+        let upstreams: Vec<Value> = self.upstreams.iter().map(|u| upstream_json(u)).collect();
+        let routes: Vec<Value> = self.routes.iter().map(route_json).collect();
+        json!({
+            "generation": self.generation,
+            "source": self.source.display().to_string(),
+            "server": server,
+            "sandbox": sandbox,
+            "upstreams": upstreams,
+            "routes": routes,
+        })
+    }
+}
+
+fn upstream_json(u: &Upstream) -> Value {
+    let auth = match &u.auth {
+        UpstreamAuth::None => json!({ "kind": "none" }),
+        UpstreamAuth::Bearer(s) | UpstreamAuth::BasicKey(s) => {
+            json!({ "kind": u.auth.kind(), "secret": s })
+        }
+        UpstreamAuth::OAuth {
+            client_id,
+            secret,
+            token_path,
+        } => json!({
+            "kind": "oauth",
+            "client_id": client_id,
+            "secret": secret,
+            "token_path": token_path,
+        }),
+    };
+    json!({
+        "name": u.name,
+        "dialect": u.dialect.as_str(),
+        "url": u.url(),
+        "auth": auth,
+        "connect_timeout_ms": u.connect_timeout.as_millis() as u64,
+        "read_timeout_ms": u.read_timeout.as_millis() as u64,
+        "rate_limit_per_minute": u.rate_limit_per_minute,
+        "tls_verify": u.tls_verify,
+    })
+}
+
+fn route_json(r: &Route) -> Value {
+    let c = &r.clients;
+    let oauth: Vec<Value> = c
+        .oauth_clients
+        .iter()
+        .map(|o| json!({ "client_id": o.client_id, "secret": o.secret }))
+        .collect();
+    json!({
+        "name": r.name,
+        "client_dialect": r.client.map_or("auto", DialectId::as_str),
+        "path_prefix": r.path_prefix,
+        "upstream": r.upstream.name,
+        "unmappable": r.unmappable.as_str(),
+        "default_entry_type": r.default_entry_type,
+        "clients": {
+            "open": c.is_open(),
+            "bearer": c.bearer,
+            "basic_keys": c.basic_keys,
+            "oauth_clients": oauth,
+        },
+    })
+}

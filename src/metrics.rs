@@ -1,0 +1,377 @@
+//! Every Prometheus family of SPEC §7, defined once (STYLE: "metric names defined once, label
+//! values from enums").
+//!
+//! The families live in a private [`Registry`] behind [`metrics()`]; callers record through
+//! typed methods whose label arguments come from closed sets: [`DialectId`], [`ErrorKind`],
+//! [`Rule`], [`Purpose`], `&'static str` names such as `Field::as_str`, and route / upstream
+//! names from the configuration. No method takes a customer id or a raw path, so cardinality
+//! is bounded by the config. [`render()`] produces the text exposition for `GET /metrics`.
+
+use crate::canonical::ErrorKind;
+use crate::dialect::{DialectId, Purpose};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// `route` label when no route matched.
+pub const NO_ROUTE: &str = "none";
+/// Dialect label when the dialect is not known (an `auto` route that recognised nothing).
+pub const UNKNOWN_DIALECT: &str = "none";
+/// `outcome` label of a success.
+pub const OUTCOME_OK: &str = "ok";
+
+/// Buckets for translation: 1 µs … 10 ms (the target is < 2 µs per translation).
+const TRANSLATE_BUCKETS: &[f64] = &[
+    0.000_001,
+    0.000_002_5,
+    0.000_005,
+    0.000_01,
+    0.000_025,
+    0.000_05,
+    0.000_1,
+    0.000_25,
+    0.000_5,
+    0.001,
+    0.002_5,
+    0.01,
+];
+/// Buckets for request and upstream latency: 0.5 ms … 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// All families.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    request_duration: HistogramVec,
+    translate_duration: HistogramVec,
+    upstream_duration: HistogramVec,
+    validation_errors: IntCounterVec,
+    dropped_fields: IntCounterVec,
+    state_reads: IntCounterVec,
+    config_reloads: IntCounterVec,
+    config_generation: IntGauge,
+    inflight: IntGauge,
+    upstream_rate_limited: IntCounterVec,
+}
+
+/// Decrements `inflight_requests` when dropped: hold it for the life of a request.
+pub struct InflightGuard(IntGauge);
+
+impl InflightGuard {
+    fn on(gauge: &IntGauge) -> Self {
+        gauge.inc();
+        InflightGuard(gauge.clone())
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The `outcome` label for a result.
+pub fn outcome_label(outcome: Option<ErrorKind>) -> &'static str {
+    outcome.map_or(OUTCOME_OK, ErrorKind::as_str)
+}
+
+/// The dialect label for an optional dialect.
+pub fn dialect_label(d: Option<DialectId>) -> &'static str {
+    d.map_or(UNKNOWN_DIALECT, DialectId::as_str)
+}
+
+fn name(n: &str) -> String {
+    format!("patchbay_{n}")
+}
+
+// The registrations below use fixed names and label sets, so a failure would be a programming
+// error caught by the first test run; `expect` documents that.
+#[allow(clippy::expect_used)]
+fn build() -> Metrics {
+    let registry = Registry::new();
+    let counter = |n: &str, help: &str, labels: &[&str]| {
+        let c = IntCounterVec::new(Opts::new(name(n), help), labels).expect("valid counter");
+        registry
+            .register(Box::new(c.clone()))
+            .expect("unique counter");
+        c
+    };
+    let histogram = |n: &str, help: &str, labels: &[&str], buckets: &[f64]| {
+        let h = HistogramVec::new(
+            HistogramOpts::new(name(n), help).buckets(buckets.to_vec()),
+            labels,
+        )
+        .expect("valid histogram");
+        registry
+            .register(Box::new(h.clone()))
+            .expect("unique histogram");
+        h
+    };
+    let gauge = |n: &str, help: &str| {
+        let g = IntGauge::new(name(n), help).expect("valid gauge");
+        registry
+            .register(Box::new(g.clone()))
+            .expect("unique gauge");
+        g
+    };
+    let m = Metrics {
+        requests: counter(
+            "requests_total",
+            "Requests answered, by route, dialects, outcome and status.",
+            &[
+                "route",
+                "client_dialect",
+                "upstream_dialect",
+                "outcome",
+                "status",
+            ],
+        ),
+        request_duration: histogram(
+            "request_duration_seconds",
+            "Time from request start to the end of the answer.",
+            &["route"],
+            LATENCY_BUCKETS,
+        ),
+        translate_duration: histogram(
+            "translate_duration_seconds",
+            "Time spent translating a request between two dialects.",
+            &["from", "to"],
+            TRANSLATE_BUCKETS,
+        ),
+        upstream_duration: histogram(
+            "upstream_duration_seconds",
+            "Upstream request latency by purpose.",
+            &["upstream", "kind"],
+            LATENCY_BUCKETS,
+        ),
+        validation_errors: counter(
+            "validation_errors_total",
+            "Validation violations reported to clients, by client dialect and rule.",
+            &["dialect", "rule"],
+        ),
+        dropped_fields: counter(
+            "dropped_fields_total",
+            "Unmappable changes dropped under unmappable = \"drop\".",
+            &["route", "field"],
+        ),
+        state_reads: counter(
+            "state_reads_total",
+            "Reads of the customer's current state before a write.",
+            &["upstream", "reason"],
+        ),
+        config_reloads: counter(
+            "config_reloads_total",
+            "Configuration reload attempts by result (ok, error, restart_required).",
+            &["result"],
+        ),
+        config_generation: gauge(
+            "config_generation",
+            "Generation of the configuration serving requests.",
+        ),
+        inflight: gauge("inflight_requests", "Requests being processed."),
+        upstream_rate_limited: counter(
+            "upstream_rate_limited_total",
+            "Requests refused by the gateway's own per-upstream rate limit.",
+            &["upstream"],
+        ),
+        registry,
+    };
+    // Reload results exist from the start so `rate()` and alerts see zeros, not gaps.
+    for r in ["ok", "error", "restart_required"] {
+        m.config_reloads.with_label_values(&[r]);
+    }
+    m
+}
+
+/// The process-wide families.
+pub fn metrics() -> &'static Metrics {
+    static M: OnceLock<Metrics> = OnceLock::new();
+    M.get_or_init(build)
+}
+
+/// Text exposition format (`text/plain; version=0.0.4`).
+pub fn render() -> String {
+    metrics().render()
+}
+
+/// Content type of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+impl Metrics {
+    /// Records a finished request: `requests_total` and `request_duration_seconds`.
+    /// `route` is a configured route name or [`NO_ROUTE`]; the dialect labels are
+    /// `DialectId::as_str` or [`UNKNOWN_DIALECT`]; `outcome` is [`OUTCOME_OK`] or
+    /// `ErrorKind::as_str` (see [`outcome_label`]).
+    pub fn request(
+        &self,
+        route: &str,
+        client_dialect: &'static str,
+        upstream_dialect: &'static str,
+        outcome: &'static str,
+        status: u16,
+        duration: Duration,
+    ) {
+        let status = status.to_string();
+        self.requests
+            .with_label_values(&[
+                route,
+                client_dialect,
+                upstream_dialect,
+                outcome,
+                status.as_str(),
+            ])
+            .inc();
+        self.request_duration
+            .with_label_values(&[route])
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Records the time a translation took (`DialectId::as_str` labels).
+    pub fn translate(&self, from: &'static str, to: &'static str, duration: Duration) {
+        self.translate_duration
+            .with_label_values(&[from, to])
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Records one upstream exchange.
+    pub fn observe_upstream(&self, upstream: &str, kind: Purpose, duration: Duration) {
+        self.upstream_duration
+            .with_label_values(&[upstream, kind.as_str()])
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Counts one violation reported to a client: `DialectId::as_str`, `Rule::as_str`.
+    pub fn validation_error(&self, dialect: &'static str, rule: &'static str) {
+        self.validation_errors
+            .with_label_values(&[dialect, rule])
+            .inc();
+    }
+
+    /// Counts one dropped field. `field` is `Field::as_str`, `Coll::as_str` or `"properties"`.
+    pub fn dropped_field(&self, route: &str, field: &'static str) {
+        self.dropped_fields.with_label_values(&[route, field]).inc();
+    }
+
+    /// Counts one read of state before a write; `reason` comes from the planner's closed set.
+    pub fn state_read(&self, upstream: &str, reason: &'static str) {
+        self.state_reads
+            .with_label_values(&[upstream, reason])
+            .inc();
+    }
+
+    /// Counts one refusal by the gateway's own rate limit.
+    pub fn upstream_rate_limited(&self, upstream: &str) {
+        self.upstream_rate_limited
+            .with_label_values(&[upstream])
+            .inc();
+    }
+
+    /// Counts one reload attempt (`ok`, `error`, `restart_required`).
+    pub fn config_reload(&self, result: &'static str) {
+        self.config_reloads.with_label_values(&[result]).inc();
+    }
+
+    /// Reload attempts with `result` so far.
+    pub fn config_reloads(&self, result: &'static str) -> u64 {
+        self.config_reloads.with_label_values(&[result]).get()
+    }
+
+    /// Sets the generation gauge.
+    pub fn set_config_generation(&self, generation: u64) {
+        self.config_generation
+            .set(i64::try_from(generation).unwrap_or(i64::MAX));
+    }
+
+    /// Adds `delta` (+1 at request start, -1 in the logging phase) to `inflight_requests`.
+    pub fn inflight(&self, delta: i64) {
+        self.inflight.add(delta);
+    }
+
+    /// Counts a request as in flight until the guard drops (alternative to [`Metrics::inflight`]).
+    pub fn inflight_guard(&self) -> InflightGuard {
+        InflightGuard::on(&self.inflight)
+    }
+
+    /// Text exposition of every family.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            log::error!("metrics encoding failed: {e}");
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_rendered_with_its_labels() {
+        let m = metrics();
+        m.request(
+            "metrics-test",
+            DialectId::Helpcrunch.as_str(),
+            DialectId::Reach.as_str(),
+            outcome_label(Some(ErrorKind::Invalid)),
+            400,
+            Duration::from_millis(3),
+        );
+        m.translate(
+            DialectId::Helpcrunch.as_str(),
+            DialectId::Reach.as_str(),
+            Duration::from_nanos(1500),
+        );
+        m.observe_upstream("metrics-up", Purpose::ReadBefore, Duration::from_millis(2));
+        m.validation_error(
+            DialectId::Reach.as_str(),
+            crate::canonical::Rule::Email.as_str(),
+        );
+        m.dropped_field("metrics-test", crate::canonical::Field::JobTitle.as_str());
+        m.state_read("metrics-up", "name_half");
+        m.upstream_rate_limited("metrics-up");
+        let text = render();
+        for needle in [
+            "patchbay_requests_total{client_dialect=\"helpcrunch\",outcome=\"invalid\",route=\"metrics-test\",status=\"400\",upstream_dialect=\"reach\"}",
+            "patchbay_request_duration_seconds_bucket{route=\"metrics-test\",le=\"0.005\"}",
+            "patchbay_translate_duration_seconds_bucket{from=\"helpcrunch\",to=\"reach\",le=\"0.0000025\"} 1",
+            "patchbay_upstream_duration_seconds_count{kind=\"read_before\",upstream=\"metrics-up\"} 1",
+            "patchbay_validation_errors_total{dialect=\"reach\",rule=\"email\"}",
+            "patchbay_dropped_fields_total{field=\"job_title\",route=\"metrics-test\"}",
+            "patchbay_state_reads_total{reason=\"name_half\",upstream=\"metrics-up\"}",
+            "patchbay_upstream_rate_limited_total{upstream=\"metrics-up\"}",
+            "patchbay_config_reloads_total{result=\"restart_required\"}",
+            "# TYPE patchbay_config_generation gauge",
+            "# TYPE patchbay_inflight_requests gauge",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn success_and_unknown_labels() {
+        assert_eq!(outcome_label(None), "ok");
+        assert_eq!(
+            outcome_label(Some(ErrorKind::GatewayTimeout)),
+            "gateway_timeout"
+        );
+        assert_eq!(dialect_label(None), "none");
+    }
+
+    #[test]
+    fn inflight_guard_counts_up_and_down() {
+        // A private gauge: the global one is shared with concurrently running tests.
+        let gauge = IntGauge::new("t", "t").expect("gauge");
+        let a = InflightGuard::on(&gauge);
+        let b = InflightGuard::on(&gauge);
+        assert_eq!(gauge.get(), 2);
+        drop(a);
+        assert_eq!(gauge.get(), 1);
+        drop(b);
+        assert_eq!(gauge.get(), 0);
+    }
+}
