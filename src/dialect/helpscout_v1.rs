@@ -11,6 +11,7 @@ use super::rules;
 use super::*;
 use crate::canonical::{pointer_token, Address, Change, Entry, ErrorKind, Meta, Op, Rule};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
 
 /// Help Scout legacy API v1.
@@ -210,16 +211,16 @@ fn relocate(mut v: Violation, pointer: String) -> Violation {
 }
 
 /// A string-or-null member, absent counting as null; a wrong type is pushed at `pointer()`.
-fn member_str<'a>(
-    v: Option<&'a Value>,
+fn member_str(
+    v: Option<Value>,
     pointer: impl FnOnce() -> String,
     out: &mut Vec<Violation>,
-) -> Option<&'a str> {
+) -> Option<String> {
     match v {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(other) => {
-            if let Err(e) = rules::string_or_null(other, "") {
+            if let Err(e) = rules::string_or_null(&other, "") {
                 out.push(relocate(e, pointer()));
             }
             None
@@ -228,120 +229,428 @@ fn member_str<'a>(
 }
 
 // === decoding a client body ===
+//
+// The body is walked once, straight from the bytes: containers the decoder understands (the
+// top-level object, `address`, the entry arrays and entry objects) are visited in place, members
+// become small `Value`s, and unknown keys are skipped without being built. Real client bodies
+// are mostly read-only and unknown keys, and a `Value` tree of them costs several times the
+// translation budget. A container found where another JSON type was expected is built as a
+// `Value` only to be named in the violation.
 
 /// Accumulates the changes and violations of one client body.
 struct Decoder {
     changes: ChangeSet,
     violations: Vec<Violation>,
+    reload: bool,
+}
+
+/// Which top-level key a body member has.
+enum Key {
+    Reload,
+    Address,
+    Scalar(usize),
+    Coll(usize),
+    Other,
+}
+
+/// Which member of an entry object a key names.
+enum EntryKey {
+    Id,
+    Value,
+    Location,
+    Type,
+    Other,
+}
+
+/// Which member of `address` a key names (index into [`ADDRESS`]).
+struct AddressKey(Option<usize>);
+
+/// Matches a key without allocating it; `F` maps the key to its meaning.
+struct KeySeed<F>(F);
+
+impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for KeySeed<F> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for KeySeed<F> {
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok((self.0)(v))
+    }
+}
+
+fn top_key(k: &str) -> Key {
+    match k {
+        "reload" => Key::Reload,
+        "address" => Key::Address,
+        _ => match SCALARS.iter().position(|e| e.0 == k) {
+            Some(i) => Key::Scalar(i),
+            None => COLLS
+                .iter()
+                .position(|e| e.0 == k)
+                .map_or(Key::Other, Key::Coll),
+        },
+    }
+}
+
+fn skip_key(_: &str) {}
+
+fn entry_key(k: &str) -> EntryKey {
+    match k {
+        "id" => EntryKey::Id,
+        "value" => EntryKey::Value,
+        "location" => EntryKey::Location,
+        "type" => EntryKey::Type,
+        _ => EntryKey::Other,
+    }
+}
+
+fn address_key_index(k: &str) -> AddressKey {
+    AddressKey(ADDRESS.iter().position(|e| e.0 == k))
+}
+
+/// What the decoder does with the JSON value at one position: walk an object or an array in
+/// place, or take any other value whole.
+trait Walk<'de>: Sized {
+    fn map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let v = collect_map(map)?;
+        self.other(v);
+        Ok(())
+    }
+    fn seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let v = collect_seq(seq)?;
+        self.other(v);
+        Ok(())
+    }
+    fn other(self, v: Value);
+}
+
+fn collect_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Value, A::Error> {
+    let mut m = Map::new();
+    while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        m.insert(k, v);
+    }
+    Ok(Value::Object(m))
+}
+
+fn collect_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Value, A::Error> {
+    let mut items = Vec::new();
+    while let Some(v) = seq.next_element::<Value>()? {
+        items.push(v);
+    }
+    Ok(Value::Array(items))
+}
+
+/// Drives a [`Walk`] from a deserializer.
+struct Walker<W>(W);
+
+impl<'de, W: Walk<'de>> DeserializeSeed<'de> for Walker<W> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, W: Walk<'de>> Visitor<'de> for Walker<W> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.other(Value::Bool(v));
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.other(Value::from(v));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.other(Value::from(v));
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.other(Value::from(v));
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.other(Value::String(v.to_owned()));
+        Ok(())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.0.other(Value::String(v));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.other(Value::Null);
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.0.other(Value::Null);
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.0.seq(seq)
+    }
+}
+
+/// Skips a value without building it. Unlike `IgnoredAny` it goes through `deserialize_any`,
+/// so serde_json's nesting limit applies to skipped members as it does to `rules::parse_json`.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(KeySeed(skip_key))?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+}
+
+/// The body root: an object of customer fields.
+struct Top<'d>(&'d mut Decoder);
+
+impl<'de> Walk<'de> for Top<'_> {
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let d = self.0;
+        // Keys in the client's order, so changes keep the client's order.
+        while let Some(key) = map.next_key_seed(KeySeed(top_key))? {
+            match key {
+                Key::Reload => {
+                    let v: Value = map.next_value()?;
+                    match rules::bool_or_null(&v, "/reload") {
+                        Ok(b) => d.reload |= b.unwrap_or(false),
+                        Err(e) => d.violations.push(e),
+                    }
+                }
+                Key::Address => map.next_value_seed(Walker(AddressWalk(&mut *d)))?,
+                Key::Scalar(i) => {
+                    let (_, pointer, field) = SCALARS[i];
+                    d.scalar(field, pointer, map.next_value()?);
+                }
+                Key::Coll(i) => map.next_value_seed(Walker(CollWalk(&mut *d, i)))?,
+                Key::Other => {
+                    map.next_value_seed(Skip)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn other(self, v: Value) {
+        if let Err(e) = rules::object(&v, "") {
+            self.0.violations.push(e);
+        }
+    }
+}
+
+/// The `address` member.
+struct AddressWalk<'d>(&'d mut Decoder);
+
+impl<'de> Walk<'de> for AddressWalk<'_> {
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // `id`, `createdAt`, `modifiedAt` and unknown keys (the docs' `postcalCode` typo) are
+        // read-only or unknown to the service and ignored, as it does.
+        while let Some(AddressKey(key)) = map.next_key_seed(KeySeed(address_key_index))? {
+            match key {
+                Some(i) => {
+                    let (_, pointer, field) = ADDRESS[i];
+                    let v: Value = map.next_value()?;
+                    if field == Field::AddressLines {
+                        self.0.lines(v);
+                    } else {
+                        self.0.scalar(field, pointer, v);
+                    }
+                }
+                None => {
+                    map.next_value_seed(Skip)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn other(self, v: Value) {
+        match v {
+            Value::Null => {
+                for (_, _, field) in ADDRESS {
+                    let op = Op::Set {
+                        field,
+                        value: Value::Null,
+                    };
+                    self.0.changes.push(op, "/address");
+                }
+            }
+            other => {
+                let e = expected("an object", &other, "/address");
+                self.0.violations.push(e);
+            }
+        }
+    }
+}
+
+/// One entry collection (index into [`COLLS`]).
+struct CollWalk<'d>(&'d mut Decoder, usize);
+
+impl<'de> Walk<'de> for CollWalk<'_> {
+    fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while seq
+            .next_element_seed(Walker(EntryWalk(&mut *self.0, self.1, index)))?
+            .is_some()
+        {
+            index += 1;
+        }
+        Ok(())
+    }
+    fn other(self, v: Value) {
+        // A null collection lists no entries, and entries not listed stay as they are.
+        if !v.is_null() {
+            let e = expected("an array", &v, COLLS[self.1].1);
+            self.0.violations.push(e);
+        }
+    }
+}
+
+/// The members of one entry object that v1 reads.
+#[derive(Default)]
+struct EntryFields {
+    id: Option<Value>,
+    value: Option<Value>,
+    location: Option<Value>,
+    kind: Option<Value>,
+}
+
+/// One entry object: (decoder, collection index, array index).
+struct EntryWalk<'d>(&'d mut Decoder, usize, usize);
+
+impl<'de> Walk<'de> for EntryWalk<'_> {
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut f = EntryFields::default();
+        while let Some(key) = map.next_key_seed(KeySeed(entry_key))? {
+            let slot = match key {
+                EntryKey::Id => &mut f.id,
+                EntryKey::Value => &mut f.value,
+                EntryKey::Location => &mut f.location,
+                EntryKey::Type => &mut f.kind,
+                EntryKey::Other => {
+                    map.next_value_seed(Skip)?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        self.0.entry(self.1, self.2, f);
+        Ok(())
+    }
+    fn other(self, v: Value) {
+        let base = format!("{}/{}", COLLS[self.1].1, self.2);
+        self.0.violations.push(expected("an object", &v, &base));
+    }
 }
 
 impl Decoder {
-    fn scalar(&mut self, field: Field, pointer: &'static str, value: &Value) {
-        let s = match rules::string_or_null(value, pointer) {
-            Ok(s) => s,
-            Err(v) => return self.violations.push(v),
-        };
-        let value = match s {
-            Some(s) => {
-                if let Some(v) = check_scalar(field, s, pointer) {
+    fn scalar(&mut self, field: Field, pointer: &'static str, value: Value) {
+        let value = match value {
+            Value::String(mut s) => {
+                if let Some(v) = check_scalar(field, &s, pointer) {
                     return self.violations.push(v);
                 }
                 // Gender is canonical in lower case (docs/dialects.md).
                 if field == Field::Gender {
-                    Value::String(s.to_ascii_lowercase())
-                } else {
-                    value.clone()
+                    s.make_ascii_lowercase();
                 }
+                Value::String(s)
             }
-            None => Value::Null,
+            Value::Null => Value::Null,
+            other => {
+                if let Err(v) = rules::string_or_null(&other, pointer) {
+                    self.violations.push(v);
+                }
+                return;
+            }
         };
         self.changes.push(Op::Set { field, value }, pointer);
     }
 
-    fn address(&mut self, value: &Value) {
-        let obj = match value {
-            Value::Object(obj) => obj,
-            Value::Null => {
-                for (_, _, field) in ADDRESS {
-                    self.changes.push(
-                        Op::Set {
-                            field,
-                            value: Value::Null,
-                        },
-                        "/address",
-                    );
+    fn lines(&mut self, v: Value) {
+        let pointer = "/address/lines";
+        match &v {
+            Value::Null => {}
+            Value::Array(lines) => {
+                let before = self.violations.len();
+                for (i, line) in lines.iter().enumerate() {
+                    if let Err(e) = rules::string(line, "") {
+                        let e = relocate(e, format!("{pointer}/{i}"));
+                        self.violations.push(e);
+                    }
                 }
-                return;
+                if self.violations.len() > before {
+                    return;
+                }
             }
             other => {
-                return self
-                    .violations
-                    .push(expected("an object", other, "/address"))
+                let e = expected("an array of strings", other, pointer);
+                return self.violations.push(e);
             }
+        }
+        let op = Op::Set {
+            field: Field::AddressLines,
+            value: v,
         };
-        // `id`, `createdAt`, `modifiedAt` and unknown keys (the docs' `postcalCode` typo) are
-        // read-only or unknown to the service and ignored, as it does.
-        for (key, v) in obj {
-            let Some((pointer, field)) = address_by_key(key) else {
-                continue;
-            };
-            if field != Field::AddressLines {
-                self.scalar(field, pointer, v);
-                continue;
-            }
-            match v {
-                Value::Null => {}
-                Value::Array(lines) => {
-                    let before = self.violations.len();
-                    for (i, line) in lines.iter().enumerate() {
-                        if let Err(e) = rules::string(line, "") {
-                            self.violations
-                                .push(relocate(e, format!("/address/lines/{i}")));
-                        }
-                    }
-                    if self.violations.len() > before {
-                        continue;
-                    }
-                }
-                other => {
-                    self.violations
-                        .push(expected("an array of strings", other, pointer));
-                    continue;
-                }
-            }
-            self.changes.push(
-                Op::Set {
-                    field,
-                    value: v.clone(),
-                },
-                pointer,
-            );
-        }
+        self.changes.push(op, pointer);
     }
 
-    fn entries(&mut self, key: &str, pointer: &'static str, coll: Coll, value: &Value) {
-        match value {
-            // A null collection lists no entries, and entries not listed stay as they are.
-            Value::Null => {}
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.entry(key, i, coll, item);
-                }
-            }
-            other => self.violations.push(expected("an array", other, pointer)),
-        }
-    }
-
-    fn entry(&mut self, key: &str, index: usize, coll: Coll, item: &Value) {
-        let base = format!("/{key}/{index}");
+    fn entry(&mut self, coll_index: usize, index: usize, f: EntryFields) {
+        let (_, coll_pointer, coll) = COLLS[coll_index];
+        let base = format!("{coll_pointer}/{index}");
         let at = |leaf: &str| format!("{base}/{leaf}");
-        let Some(obj) = item.as_object() else {
-            return self.violations.push(expected("an object", item, &base));
-        };
-        let id = match entry_id(obj.get("id")) {
+        let id = match entry_id(f.id.as_ref()) {
             Some(id) => id,
             None => {
-                let got = obj.get("id").cloned().unwrap_or(Value::Null);
+                let got = f.id.unwrap_or(Value::Null);
                 return self.violations.push(
                     Violation::new(
                         at("id"),
@@ -362,18 +671,24 @@ impl Decoder {
         // The other dialect's type key is ignored: the official PHP SDK sends `type` and
         // `location` on every entry, one of them null or a copy of the other.
         let kind = match type_key(coll) {
-            Some(tk) => member_str(obj.get(tk), || at(tk), &mut self.violations),
+            Some("location") => member_str(f.location, || at("location"), &mut self.violations),
+            Some(_) => member_str(f.kind, || at("type"), &mut self.violations),
             None => None,
         };
-        let value = member_str(obj.get("value"), || at("value"), &mut self.violations);
+        let value = member_str(f.value, || at("value"), &mut self.violations);
         if self.violations.len() > before {
             return;
         }
-        check_entry(coll, kind, value, &at, &mut self.violations);
+        check_entry(
+            coll,
+            kind.as_deref(),
+            value.as_deref(),
+            &at,
+            &mut self.violations,
+        );
         if self.violations.len() > before {
             return;
         }
-        let kind = kind.map(str::to_owned);
         match id {
             EntryId::New => {
                 let Some(value) = value else {
@@ -389,23 +704,107 @@ impl Decoder {
                     (Coll::Websites, _) => None,
                     (_, k) => k,
                 };
-                let value = value.to_owned();
                 self.changes.push(Op::EntryAdd { coll, kind, value }, base);
             }
             EntryId::Update(id) => {
-                let value = value.map(str::to_owned);
-                self.changes.push(
-                    Op::EntryUpdate {
-                        coll,
-                        id,
-                        kind,
-                        value,
-                    },
-                    base,
-                );
+                let op = Op::EntryUpdate {
+                    coll,
+                    id,
+                    kind,
+                    value,
+                };
+                self.changes.push(op, base);
             }
             EntryId::Remove(_) => {}
         }
+    }
+}
+
+/// Walks a body; a syntax error (or trailing data) ends the walk.
+fn walk_body(text: &str, d: &mut Decoder) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    Walker(Top(d)).deserialize(&mut de)?;
+    de.end()
+}
+
+// === encoding an upstream write ===
+
+/// The v1 PUT body, borrowed from the changes and serialised in one pass (no cloned values):
+/// scalars in change order, then `address`, then the entry arrays.
+#[derive(Default)]
+struct PutBody<'a> {
+    scalars: Vec<(&'static str, &'a Value)>,
+    address: Vec<(&'static str, &'a Value)>,
+    colls: [Vec<EntryOut<'a>>; 5],
+}
+
+/// One entry object of a PUT body: `{"id"?, "value"?, "location"|"type"?}`.
+struct EntryOut<'a> {
+    id: Option<Value>,
+    value: Option<&'a str>,
+    kind: Option<(&'static str, &'a str)>,
+}
+
+/// A later change of the same key wins, as it would when applied in order.
+fn upsert<'a>(list: &mut Vec<(&'static str, &'a Value)>, key: &'static str, value: &'a Value) {
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = value,
+        None => list.push((key, value)),
+    }
+}
+
+/// The type key and value of an entry, when the collection has a type.
+fn typed(coll: Coll, kind: Option<&str>) -> Option<(&'static str, &str)> {
+    type_key(coll).zip(kind)
+}
+
+/// Serialises borrowed `(key, value)` pairs as one JSON object.
+struct Pairs<'p, 'a>(&'p [(&'static str, &'a Value)]);
+
+impl serde::Serialize for Pairs<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for PutBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &self.scalars {
+            m.serialize_entry(k, v)?;
+        }
+        if !self.address.is_empty() {
+            m.serialize_entry("address", &Pairs(&self.address))?;
+        }
+        for ((key, _, _), entries) in COLLS.iter().zip(&self.colls) {
+            if !entries.is_empty() {
+                m.serialize_entry(key, entries)?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for EntryOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Some(id) = &self.id {
+            m.serialize_entry("id", id)?;
+        }
+        if let Some(v) = self.value {
+            m.serialize_entry("value", v)?;
+        }
+        if let Some((k, v)) = self.kind {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }
 
@@ -674,55 +1073,45 @@ impl Dialect for HelpscoutV1 {
         let mut d = Decoder {
             changes: ChangeSet::new(),
             violations: Vec::new(),
+            reload: false,
         };
-        let mut reload = match rules::query_param(query, "reload") {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
-                d.violations.push(
-                    Violation::new("reload", Rule::Type, "Expected a boolean (true or false)")
-                        .with_value(Value::String(v.to_owned())),
-                );
-                false
-            }
-        };
-        let doc = match rules::parse_json(body) {
-            Ok(doc) => doc,
-            Err(mut e) => {
-                d.violations.append(&mut e.violations);
-                e.violations = d.violations;
-                return Err(e);
-            }
-        };
-        let obj = match rules::object(&doc, "") {
-            Ok(obj) => obj,
-            Err(v) => {
-                d.violations.push(v);
-                return Err(ApiError::invalid(d.violations));
-            }
-        };
-        // One pass in the client's key order, so changes keep the client's order.
-        for (key, value) in obj {
-            if key == "reload" {
-                match rules::bool_or_null(value, "/reload") {
-                    Ok(b) => reload |= b.unwrap_or(false),
-                    Err(v) => d.violations.push(v),
-                }
-            } else if key == "address" {
-                d.address(value);
-            } else if let Some((pointer, field)) = scalar_by_key(key) {
-                d.scalar(field, pointer, value);
-            } else if let Some((pointer, coll)) = coll_by_key(key) {
-                d.entries(key, pointer, coll, value);
-            }
+        match rules::query_param(query, "reload") {
+            None => {}
+            Some(v) if v.eq_ignore_ascii_case("true") => d.reload = true,
+            Some(v) if v.eq_ignore_ascii_case("false") => {}
+            Some(v) => d.violations.push(
+                Violation::new("reload", Rule::Type, "Expected a boolean (true or false)")
+                    .with_value(Value::String(v.to_owned())),
+            ),
+        }
+        let query_violations = d.violations.len();
+        // The UTF-8 check comes first: skipped strings are not checked by the walk.
+        let walked = std::str::from_utf8(body)
+            .ok()
+            .map(|text| walk_body(text, &mut d));
+        if !matches!(walked, Some(Ok(()))) {
+            // Not JSON: the shared parser words the error (it fails the same way).
+            let mut e = match (rules::parse_json(body), walked) {
+                (Err(e), _) => e,
+                (Ok(_), Some(Err(e))) => ApiError::invalid_one(Violation::new(
+                    "",
+                    Rule::Json,
+                    format!("Error parsing request body into JSON: {e}"),
+                )),
+                (Ok(_), _) => ApiError::new(ErrorKind::Internal, "body walk failed"),
+            };
+            // Violations found before the syntax error are not reported: only the query's.
+            d.violations.truncate(query_violations);
+            d.violations.append(&mut e.violations);
+            e.violations = d.violations;
+            return Err(e);
         }
         if !d.violations.is_empty() {
             return Err(ApiError::invalid(d.violations));
         }
         Ok(ClientRequest {
             changes: d.changes,
-            reload,
+            reload: d.reload,
             full: false,
         })
     }
@@ -816,34 +1205,33 @@ impl Dialect for HelpscoutV1 {
                 .with_value(Value::String(customer_id.to_owned())),
             ));
         }
-        let mut body = Map::new();
-        let mut address: Option<Map<String, Value>> = None;
-        let mut colls: [Vec<Value>; 5] = Default::default();
+        let mut body = PutBody::default();
         let mut unencodable = Vec::new();
         for c in changes {
             match &c.op {
                 Op::Set { field, value } => {
                     if let Some(key) = scalar_key(*field) {
-                        body.insert(key.to_owned(), value.clone());
+                        upsert(&mut body.scalars, key, value);
                     } else if let Some(key) = address_key(*field) {
-                        address
-                            .get_or_insert_with(Map::new)
-                            .insert(key.to_owned(), value.clone());
+                        upsert(&mut body.address, key, value);
                     } else {
                         unencodable.push(c);
                     }
                 }
                 Op::EntryAdd { coll, kind, value } => {
-                    let mut e = Map::with_capacity(2);
-                    e.insert("value".into(), Value::String(value.clone()));
-                    if let (Some(key), Some(k)) = (type_key(*coll), kind) {
-                        e.insert(key.into(), Value::String(k.clone()));
-                    }
-                    colls[coll_index(*coll)].push(Value::Object(e));
+                    body.colls[coll_index(*coll)].push(EntryOut {
+                        id: None,
+                        value: Some(value),
+                        kind: typed(*coll, kind.as_deref()),
+                    });
                 }
                 Op::EntryRemove { coll, id } => {
                     match i64::try_from(*id).ok().and_then(i64::checked_neg) {
-                        Some(neg) => colls[coll_index(*coll)].push(json!({ "id": neg })),
+                        Some(neg) => body.colls[coll_index(*coll)].push(EntryOut {
+                            id: Some(Value::from(neg)),
+                            value: None,
+                            kind: None,
+                        }),
                         None => unencodable.push(c),
                     }
                 }
@@ -852,17 +1240,11 @@ impl Dialect for HelpscoutV1 {
                     id,
                     kind,
                     value,
-                } => {
-                    let mut e = Map::with_capacity(3);
-                    e.insert("id".into(), Value::from(*id));
-                    if let Some(v) = value {
-                        e.insert("value".into(), Value::String(v.clone()));
-                    }
-                    if let (Some(key), Some(k)) = (type_key(*coll), kind) {
-                        e.insert(key.into(), Value::String(k.clone()));
-                    }
-                    colls[coll_index(*coll)].push(Value::Object(e));
-                }
+                } => body.colls[coll_index(*coll)].push(EntryOut {
+                    id: Some(Value::from(*id)),
+                    value: value.as_deref(),
+                    kind: typed(*coll, kind.as_deref()),
+                }),
                 Op::Primary { .. } | Op::PropertySet { .. } | Op::PropertyRemove { .. } => {
                     unencodable.push(c)
                 }
@@ -884,19 +1266,18 @@ impl Dialect for HelpscoutV1 {
                     .collect(),
             ));
         }
-        if let Some(a) = address {
-            body.insert("address".into(), Value::Object(a));
-        }
-        for ((key, _, _), entries) in COLLS.iter().zip(colls) {
-            if !entries.is_empty() {
-                body.insert((*key).to_owned(), Value::Array(entries));
-            }
-        }
+        let bytes = serde_json::to_vec(&body)
+            .map_err(|e| ApiError::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
         let query = if cx.want_customer { "?reload=true" } else { "" };
-        let path = format!("{PREFIX}{customer_id}{SUFFIX}{query}");
-        let mut req = UpstreamRequest::json("PUT", path, &Value::Object(body));
-        req.headers.extend(cx.passthrough_headers.iter().cloned());
-        Ok(vec![req])
+        let mut headers = Vec::with_capacity(1 + cx.passthrough_headers.len());
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        headers.extend(cx.passthrough_headers.iter().cloned());
+        Ok(vec![UpstreamRequest {
+            method: "PUT",
+            path: format!("{PREFIX}{customer_id}{SUFFIX}{query}"),
+            headers,
+            body: Some(bytes.into()),
+        }])
     }
 
     fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
@@ -1394,6 +1775,44 @@ mod tests {
         assert_eq!(rejected("{\"firstName\": "), one("", Rule::Json));
         assert_eq!(rejected("[]"), one("", Rule::Shape));
         assert_eq!(rejected("\"x\""), one("", Rule::Shape));
+    }
+
+    #[test]
+    fn malformed_bodies_anywhere_are_json_errors() {
+        let bad_utf8 = b"{\"fullName\": \"\xff\xfe\", \"firstName\": \"A\"}";
+        let err = V1
+            .decode_request(&update(), None, bad_utf8)
+            .expect_err("not UTF-8");
+        assert_eq!(err.violations[0].message, "Request body is not valid UTF-8");
+        assert_eq!(rejected(r#"{"firstName": "A"} {}"#), one("", Rule::Json));
+        // Violations before a syntax error are not reported: the body as a whole is broken.
+        assert_eq!(rejected(r#"{"gender": "x", "age": }"#), one("", Rule::Json));
+        let deep = format!(r#"{{"ignored": {}{}}}"#, "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(rejected(&deep), one("", Rule::Json));
+        assert_eq!(rejected("null"), one("", Rule::Shape));
+    }
+
+    #[test]
+    fn skipped_members_may_hold_anything() {
+        let got = ops(
+            r#"{"x": {"a": [1, {"b": null}], "c": "\u00e9"}, "address": {"id": {"n": 1}},
+                          "emails": [{"id": 2, "extra": [true], "value": "a@b.co"}], "age": "3\n"}"#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Op::EntryUpdate {
+                        coll: Coll::Emails,
+                        id: 2,
+                        kind: None,
+                        value: s("a@b.co")
+                    },
+                    "/emails/0".into()
+                ),
+                (set(Field::Age, json!("3\n")), "/age".into()),
+            ]
+        );
     }
 
     #[test]
