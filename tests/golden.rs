@@ -2,8 +2,11 @@
 //! query, content type, policy), `request.json` (the client's body) and optionally `state.json`
 //! (the canonical customer the upstream holds). The expected results live in `expected/`:
 //! `client-error.json` when the client's own dialect refuses the request, otherwise one file per
-//! upstream dialect with the upstream request(s) the gateway would send (or the error the client
-//! would get). GET cases expect the upstream GET and, with a state, the client's translated answer.
+//! upstream dialect with the planner's verdict and the upstream request(s) the gateway would send
+//! (or the error the client would get). A case without `state.json` is given the default state
+//! of `tests/fixtures/default-state-{multi,single}.json` (entry ids as a multi-entry or a
+//! single-slot upstream holds them), so stateful pairs show concrete requests too. GET cases
+//! expect the upstream GET and the client's translated answer built from that state.
 //!
 //! `BLESS=1 cargo test --test integration golden` rewrites the expected files; review the diff.
 
@@ -73,9 +76,21 @@ fn run_case(client: DialectId, dir: &Path) -> Result<Vec<(String, Value)>, Strin
     )
     .map_err(|e| format!("case.toml: {e}"))?;
     let body = std::fs::read(dir.join("request.json")).unwrap_or_default();
-    let state: Option<Customer> = match std::fs::read(dir.join("state.json")) {
+    let own_state: Option<Customer> = match std::fs::read(dir.join("state.json")) {
         Ok(b) => Some(serde_json::from_slice(&b).map_err(|e| format!("state.json: {e}"))?),
         Err(_) => None,
+    };
+    let state_for = |up: DialectId| -> Result<Customer, String> {
+        if let Some(s) = &own_state {
+            return Ok(s.clone());
+        }
+        let file = if dialect(up).single_slot() {
+            "default-state-single.json"
+        } else {
+            "default-state-multi.json"
+        };
+        let bytes = std::fs::read(fixtures().join(file)).map_err(|e| format!("{file}: {e}"))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{file}: {e}"))
     };
     let det = case.default_entry_type.as_deref().unwrap_or("work");
     let cl = dialect(client);
@@ -96,19 +111,18 @@ fn run_case(client: DialectId, dir: &Path) -> Result<Vec<(String, Value)>, Strin
         for up in DialectId::ALL {
             let mut v =
                 json!({ "request": dialect(up).encode_get(&ep.customer_id, &EncodeCx::default()) });
-            if let Some(state) = &state {
-                let answer = cl.encode_success(
-                    &ep,
-                    Some(state),
-                    &AnswerCx {
-                        customer_id: &ep.customer_id,
-                        default_entry_type: det,
-                        upstream: up,
-                        reload: false,
-                    },
-                );
-                v["answer"] = synthetic_json(&answer);
-            }
+            let state = state_for(up)?;
+            let answer = cl.encode_success(
+                &ep,
+                Some(&state),
+                &AnswerCx {
+                    customer_id: &ep.customer_id,
+                    default_entry_type: det,
+                    upstream: up,
+                    reload: false,
+                },
+            );
+            v["answer"] = synthetic_json(&answer);
             out.push((
                 format!("{up}.json"),
                 normalise(serde_json::to_value(v).map_err(|e| e.to_string())?),
@@ -135,14 +149,8 @@ fn run_case(client: DialectId, dir: &Path) -> Result<Vec<(String, Value)>, Strin
             policy: case.policy.unwrap_or_default(),
             default_entry_type: det,
         };
-        let result = offline(
-            &pair,
-            &case.method,
-            &case.path,
-            query,
-            &body,
-            state.as_ref(),
-        );
+        let state = state_for(up)?;
+        let result = offline(&pair, &case.method, &case.path, query, &body, Some(&state));
         let v = serde_json::to_value(&result).map_err(|e| e.to_string())?;
         out.push((format!("{up}.json"), normalise(v)));
     }
