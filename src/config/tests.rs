@@ -564,3 +564,24 @@ fn watcher_thread_reloads_on_symlink_swap() {
     assert_eq!(store.generation(), 2);
     assert_eq!(store.current().server.log_level, log::LevelFilter::Warn);
 }
+
+#[test]
+fn sighup_reloads() {
+    let _g = crate::logging::TEST_LEVEL_LOCK.lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store_in(dir.path());
+    // The handler is registered before spawn_watchers returns, so the signal cannot kill us.
+    let handle = spawn_watchers(store.clone()).expect("spawn");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    // The file did not change, so only the signal can have caused a new generation.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.generation() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    handle.stop();
+    assert_eq!(store.generation(), 2);
+}
