@@ -6,5 +6,8 @@
 
 mod support;
 
+mod auth;
+mod errors;
+mod faults;
 mod golden;
 mod matrix;

@@ -170,8 +170,9 @@ impl UpstreamClient {
         match self.exchange(session, &peer, header.clone(), req).await {
             Ok(a) => Ok(a),
             // A pooled connection the upstream had closed: a read is safe to repeat on a fresh
-            // connection; a write is not (SPEC §4).
-            Err(Failure::BeforeAnswer(_)) if reused && !write => {
+            // connection; a write is not (SPEC §4). A timeout is not a stale connection: repeating
+            // it would double the wait before the 504.
+            Err(Failure::BeforeAnswer(CallError::BadGateway(_))) if reused && !write => {
                 let (session, _) = self
                     .connector
                     .get_http_session(&peer)
@@ -192,6 +193,11 @@ impl UpstreamClient {
         header: RequestHeader,
         req: &UpstreamRequest,
     ) -> Result<Answer, Failure> {
+        // Pingora's connector hands out sessions without timeouts (its proxy sets them itself
+        // after connecting): without these an upstream slower than `read_timeout` kept the
+        // client waiting forever instead of getting 504 (SPEC §4).
+        session.set_read_timeout(peer.options.read_timeout);
+        session.set_write_timeout(peer.options.write_timeout);
         session
             .write_request_header(Box::new(header))
             .await
@@ -255,6 +261,11 @@ impl UpstreamClient {
             body: body.freeze(),
             elapsed: Duration::ZERO,
         })
+    }
+
+    /// Forgets the cached OAuth token of an upstream (the upstream answered 401 to it).
+    pub fn invalidate_token(&self, up: &Upstream) {
+        self.tokens.lock().remove(&up.name);
     }
 
     /// The `Authorization` value for an upstream, for the same-dialect proxy path.

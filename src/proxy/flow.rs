@@ -209,6 +209,23 @@ impl Gateway {
                     err
                 });
             }
+            // A 2xx whose body is not the customer (garbage, truncated, HTML from a broken
+            // proxy) is a 502: before, it fell through to the read after the write and the
+            // client got 200 with a customer the write may never have touched.
+            if !answer.body.trim_ascii().is_empty() && up.decode_customer(&answer.body).is_none() {
+                let err = ApiError::new(
+                    ErrorKind::BadGateway,
+                    format!(
+                        "Upstream {} answered a success the gateway cannot read",
+                        route.upstream.name
+                    ),
+                );
+                return Err(if i > 0 {
+                    partially_applied(err, &prepared.requests[..i])
+                } else {
+                    err
+                });
+            }
             last = Some(answer);
         }
 

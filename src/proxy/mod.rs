@@ -168,6 +168,15 @@ fn match_route(
     None
 }
 
+/// The client dialect of the longest route prefix `path` is under (for a 404 below a route).
+fn prefix_dialect(snap: &Snapshot, method: &str, path: &str) -> Option<DialectId> {
+    snap.routes
+        .iter()
+        .filter_map(|r| strip_prefix(path, &r.path_prefix).map(|rest| (r, rest)))
+        .max_by_key(|(r, _)| r.path_prefix.len())
+        .and_then(|(r, rest)| r.client.or_else(|| detect(method, rest).map(|(d, _)| d)))
+}
+
 /// Strips a route prefix on a path-segment boundary (`/crm` matches `/crm/v2/…`, not `/crmx`).
 fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     let prefix = prefix.trim_end_matches('/');
@@ -207,8 +216,12 @@ impl Gateway {
         let path = req.uri.path().to_string();
         let query = req.uri.query().map(str::to_string);
         let Some((ri, client, endpoint)) = match_route(&snap, &method, &path) else {
-            // No route knows the path: answer 404 in the dialect the path looks like, if any.
-            ctx.client = detect(&method, &path).map(|(d, _)| d);
+            // No route knows the path: answer 404 in the dialect the path looks like, if any,
+            // else in the dialect of the route whose prefix the path is under (before, an
+            // unknown endpoint below a helpcrunch route got a plain `{"status":404}` body).
+            ctx.client = detect(&method, &path)
+                .map(|(d, _)| d)
+                .or_else(|| prefix_dialect(&snap, &method, &path));
             return Err(ApiError::new(ErrorKind::NotFound, "Not found"));
         };
         ctx.route = Some(ri);
@@ -440,6 +453,20 @@ impl ProxyHttp for Gateway {
             upstream_response.remove_header(*h);
         }
         ctx.status = upstream_response.status.as_u16();
+        if ctx.status == 401 {
+            // The same-dialect path used the cached OAuth token and the upstream refused it
+            // (revoked, expired early): forget it so the next request fetches a new one. Before,
+            // every same-dialect request kept failing with the dead token until its expiry.
+            let snap = ctx.snap.clone();
+            if let Some(route) = snap.as_deref().and_then(|s| ctx.route(s)) {
+                if matches!(
+                    route.upstream.auth,
+                    crate::config::UpstreamAuth::OAuth { .. }
+                ) {
+                    self.client.invalidate_token(&route.upstream);
+                }
+            }
+        }
         if ctx.status >= 400 {
             ctx.kind = ErrorKindOrOk::Err(ApiError::upstream(ctx.status, "", Vec::new()).kind);
         }

@@ -563,3 +563,227 @@ pub fn parse_response(raw: &[u8]) -> Option<Response> {
         body,
     })
 }
+
+// --- helpers for the error, auth and fault tests (appended) ---------------------------------
+
+/// The customer endpoint of client dialect `c` under a route prefix (`/t/crunch/hs2`).
+pub fn customer_path(prefix: &str, c: DialectId, id: &str) -> String {
+    match c {
+        DialectId::HelpscoutV2 => format!("{prefix}/v2/customers/{id}"),
+        DialectId::HelpscoutV1 => format!("{prefix}/v1/customers/{id}.json"),
+        DialectId::Helpcrunch => format!("{prefix}/v1/customers/{id}"),
+        DialectId::Reach => format!("{prefix}/api/resources/customers/{id}"),
+    }
+}
+
+/// The method of a partial update in dialect `c` (helpscout-v1 updates with PUT).
+pub fn write_method(c: DialectId) -> &'static str {
+    match c {
+        DialectId::HelpscoutV1 => "PUT",
+        _ => "PATCH",
+    }
+}
+
+/// A body setting both names in dialect `c` (never needs the customer's state).
+pub fn names_body(c: DialectId, first: &str, last: &str) -> Value {
+    match c {
+        DialectId::HelpscoutV2 => serde_json::json!([
+            {"op": "replace", "path": "/firstName", "value": first},
+            {"op": "replace", "path": "/lastName", "value": last},
+        ]),
+        DialectId::HelpscoutV1 => serde_json::json!({"firstName": first, "lastName": last}),
+        DialectId::Helpcrunch => serde_json::json!({"name": format!("{first} {last}")}),
+        DialectId::Reach => serde_json::json!({"data": {"firstName": first, "lastName": last}}),
+    }
+}
+
+/// The success status of a write in dialect `c`.
+pub fn write_ok(c: DialectId) -> u16 {
+    match c {
+        DialectId::HelpscoutV2 => 204,
+        _ => 200,
+    }
+}
+
+/// An error answer taken apart after checking its dialect's envelope exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorBody {
+    /// helpscout-v2 `message`, helpscout-v1 `error`, reach `message`; `None` for helpcrunch.
+    pub headline: Option<String>,
+    /// (field as the dialect writes it, message) of every listed error, in order. For
+    /// helpcrunch, every entry after the leading `invalid_request`.
+    pub fields: Vec<(String, String)>,
+    /// helpscout-v2 `rejectedValue` / helpscout-v1 `value`, per field (`None` when absent).
+    pub values: Vec<Option<Value>>,
+}
+
+impl ErrorBody {
+    /// Only the field names.
+    pub fn names(&self) -> Vec<&str> {
+        self.fields.iter().map(|(f, _)| f.as_str()).collect()
+    }
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    k.sort_unstable();
+    k
+}
+
+/// Checks that `r` is an error with `status` in dialect `c`'s exact format (SPEC §1 error
+/// table, `docs/dialects.md`) and returns its parts.
+pub fn dialect_error(c: DialectId, r: &Response, status: u16) -> ErrorBody {
+    assert_eq!(r.status, status, "{c}: status; body {}", r.text());
+    let ct = r.header("content-type").unwrap_or_default().to_string();
+    let v = r.json();
+    let s = |x: &Value| x.as_str().map(str::to_string);
+    match c {
+        DialectId::HelpscoutV2 => {
+            assert_eq!(ct, "application/vnd.error+json", "{c}: content type");
+            assert_eq!(
+                keys(&v),
+                ["_embedded", "_links", "logRef", "message"],
+                "{v}"
+            );
+            let log_ref = v["logRef"].as_str().unwrap_or_default();
+            assert!(uuid::Uuid::parse_str(log_ref).is_ok(), "logRef {log_ref:?}");
+            let errors = v["_embedded"]["errors"].as_array().expect("errors array");
+            let mut fields = Vec::new();
+            let mut values = Vec::new();
+            for e in errors {
+                assert_eq!(e["source"], "JSON", "{e}");
+                let mut k = keys(e);
+                k.retain(|k| *k != "rejectedValue");
+                assert_eq!(k, ["message", "path", "source"], "{e}");
+                fields.push((s(&e["path"]).expect("path"), s(&e["message"]).expect("msg")));
+                values.push(e.get("rejectedValue").cloned());
+            }
+            ErrorBody {
+                headline: s(&v["message"]),
+                fields,
+                values,
+            }
+        }
+        DialectId::HelpscoutV1 => {
+            assert_eq!(ct, "application/json", "{c}: content type");
+            assert_eq!(v["code"], status, "{v}");
+            let mut fields = Vec::new();
+            let mut values = Vec::new();
+            match v.get("validationErrors") {
+                Some(list) => {
+                    assert_eq!(keys(&v), ["code", "error", "validationErrors"], "{v}");
+                    for e in list.as_array().expect("validationErrors array") {
+                        assert_eq!(keys(e), ["message", "property", "value"], "{e}");
+                        fields.push((s(&e["property"]).expect("p"), s(&e["message"]).expect("m")));
+                        values.push(Some(e["value"].clone()));
+                    }
+                }
+                None => assert_eq!(keys(&v), ["code", "error"], "{v}"),
+            }
+            ErrorBody {
+                headline: s(&v["error"]),
+                fields,
+                values,
+            }
+        }
+        DialectId::Helpcrunch => {
+            assert_eq!(ct, "application/json", "{c}: content type");
+            assert_eq!(keys(&v), ["errors"], "{v}");
+            let errors = v["errors"].as_array().expect("errors array");
+            assert_eq!(
+                errors.first(),
+                Some(&serde_json::json!({"code": "invalid_request", "message": "Invalid request"})),
+                "{v}"
+            );
+            let mut fields = Vec::new();
+            for e in &errors[1..] {
+                assert_eq!(keys(e), ["code", "message"], "{e}");
+                fields.push((s(&e["code"]).expect("code"), s(&e["message"]).expect("m")));
+            }
+            let values = vec![None; fields.len()];
+            ErrorBody {
+                headline: None,
+                fields,
+                values,
+            }
+        }
+        DialectId::Reach => {
+            assert_eq!(ct, "application/json", "{c}: content type");
+            assert_eq!(keys(&v), ["errors", "message", "success"], "{v}");
+            assert_eq!(v["success"], false);
+            let mut fields = Vec::new();
+            for e in v["errors"].as_array().expect("errors array") {
+                assert_eq!(keys(e), ["message", "path"], "{e}");
+                fields.push((s(&e["path"]).expect("path"), s(&e["message"]).expect("m")));
+            }
+            let values = vec![None; fields.len()];
+            ErrorBody {
+                headline: s(&v["message"]),
+                fields,
+                values,
+            }
+        }
+    }
+}
+
+/// How a dialect writes the body root in an error (malformed JSON, wrong top-level shape).
+pub fn root_name(c: DialectId) -> &'static str {
+    match c {
+        DialectId::Helpcrunch => "invalid_json",
+        _ => "body",
+    }
+}
+
+/// For a non-validation error (401, 404, 413, 415, 429, 5xx): the one message the dialect
+/// carries, after checking that no field is listed (helpcrunch: its kind code is the one entry).
+pub fn plain_error(c: DialectId, r: &Response, status: u16, kind_code: &str) -> String {
+    let e = dialect_error(c, r, status);
+    match c {
+        DialectId::Helpcrunch => {
+            assert_eq!(e.fields.len(), 1, "{e:?}");
+            assert_eq!(e.fields[0].0, kind_code, "{e:?}");
+            e.fields[0].1.clone()
+        }
+        _ => {
+            assert!(e.fields.is_empty(), "{e:?}");
+            e.headline.expect("headline")
+        }
+    }
+}
+
+impl Gateway {
+    /// Installs a sandbox fault on a backend.
+    pub fn fault(&self, d: DialectId, fault: &Value) {
+        let body = serde_json::to_vec(fault).expect("json");
+        let r = request(
+            self.backend(d),
+            "POST",
+            "/__sandbox/faults",
+            &[("Content-Type", "application/json")],
+            Some(&body),
+        );
+        assert_eq!(r.status, 204, "fault refused: {}", r.text());
+    }
+
+    /// Removes a backend's fault.
+    pub fn clear_fault(&self, d: DialectId) {
+        let r = request(self.backend(d), "DELETE", "/__sandbox/faults", &[], None);
+        assert_eq!(r.status, 204);
+    }
+
+    /// A request in client dialect `c`: JSON body with the dialect's write method.
+    pub fn write(&self, c: DialectId, path: &str, body: &Value) -> Response {
+        self.json(write_method(c), path, body)
+    }
+
+    /// Requests to a backend whose path mentions `needle`, with method `method`.
+    pub fn upstream_count(&self, d: DialectId, needle: &str, method: &str) -> usize {
+        self.upstream_requests(d, needle)
+            .iter()
+            .filter(|e| e["method"] == method)
+            .count()
+    }
+}
