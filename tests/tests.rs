@@ -11,3 +11,4 @@ mod errors;
 mod faults;
 mod golden;
 mod matrix;
+mod roundtrip;

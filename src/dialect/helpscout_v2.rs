@@ -195,6 +195,20 @@ fn check_entry_type(coll: Coll, kind: &str, pointer: &str) -> Result<(), Violati
     }
 }
 
+/// An entry id the PATCH path grammar can carry (`positive_id`: at most 19 digits); a larger
+/// one (a helpscout-v1 client may send any u64) would be refused by the vendor as a path error.
+fn check_entry_id(id: u64, pointer: &str) -> Result<(), Violation> {
+    if rules::positive_id(&id.to_string()) {
+        return Ok(());
+    }
+    Err(Violation::new(
+        pointer,
+        Rule::EntryId,
+        "Value is not a valid entity identifier.",
+    )
+    .with_value(Value::from(id)))
+}
+
 fn check_entry_value(coll: Coll, value: &str, pointer: &str) -> Result<(), Violation> {
     if value.is_empty() {
         return Err(Violation::new(pointer, Rule::Required, "may not be empty")
@@ -1065,9 +1079,14 @@ impl Dialect for HelpscoutV2 {
                     }
                     out.extend(check_entry_value(*coll, value, ptr).err());
                 }
+                Op::EntryRemove { id, .. } => out.extend(check_entry_id(*id, ptr).err()),
                 Op::EntryUpdate {
-                    coll, kind, value, ..
+                    coll,
+                    id,
+                    kind,
+                    value,
                 } => {
+                    out.extend(check_entry_id(*id, ptr).err());
                     if let Some(k) = kind {
                         out.extend(check_entry_type(*coll, k, ptr).err());
                     }
