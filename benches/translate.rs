@@ -6,6 +6,9 @@
 //! `answer/<upstream>→<client>`: decoding an upstream's customer answer and rendering the client's
 //! success body (the response half of a translated write).
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use patchbay::canonical::Customer;
 use patchbay::dialect::{dialect, AnswerCx, DialectId, Endpoint, EndpointKind};
