@@ -528,6 +528,20 @@ pub fn prepare(
     })
 }
 
+/// The checks of [`prepare`] that do not depend on the customer's state, run before a state
+/// read so that a request that will be refused anyway (unmappable fields under `reject`, values
+/// the upstream cannot hold, an invalid id) causes no upstream traffic at all. It resolves
+/// against an empty customer: the only state-dependent outcomes (a full slot, a value equal to
+/// the current one) are decided later, with the real state.
+pub fn precheck(
+    ep: &Endpoint,
+    req: &ClientRequest,
+    pair: &Pair<'_>,
+    cx: &EncodeCx,
+) -> Result<(), ApiError> {
+    prepare(ep, req, pair, Some(&Customer::default()), cx).map(|_| ())
+}
+
 /// Whether `change` touches `target`.
 fn touches(change: &Change, target: &Target) -> bool {
     match (&change.op, target) {

@@ -172,6 +172,10 @@ impl Gateway {
 
         let state = match verdict {
             Plan::NeedsState(reason) => {
+                // Refuse what can be refused without the state before reading it: an unmappable
+                // field or a value the upstream cannot hold must not cost an upstream read
+                // (SPEC §4: nothing is sent upstream for a request that is refused).
+                translate::precheck(ep, req, &pair, &cx)?;
                 metrics().state_read(&route.upstream.name, reason.as_str());
                 trace.state_reads += 1;
                 Some(
