@@ -5,12 +5,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= gateway.toml
 
-.PHONY: run test deps build fmt-check clippy unit-and-integration check-configs
+.PHONY: run test deps test-deps build fmt-check clippy deploy-check unit-and-integration check-configs
 
 run: deps
 	$(CARGO) run --release --bin patchbay -- serve -c $(CONFIG)
 
-test: deps fmt-check clippy unit-and-integration
+test: deps test-deps fmt-check clippy deploy-check unit-and-integration
 
 # System packages: Pingora's TLS stack builds C code with cmake and a C compiler.
 deps:
@@ -22,6 +22,30 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# What the tests need besides the build: promtool and a Prometheus server (tests/ops.rs scrapes
+# the gateway with both; scripts/check-deploy.sh validates deploy/ with promtool) and Python's
+# venv (check-deploy.sh installs its validators into one). Debian's `prometheus` package would
+# start its daemon on install: a temporary policy-rc.d (only when none exists) prevents that.
+test-deps:
+	@missing=""; \
+	{ command -v promtool >/dev/null && command -v prometheus >/dev/null; } || missing="$$missing prometheus"; \
+	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		policy=/usr/sbin/policy-rc.d; created=""; \
+		if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && created=1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		rc=$$?; \
+		if [ -n "$$created" ]; then rm -f $$policy; fi; \
+		exit $$rc; \
+	fi
+
+# Every file in deploy/ (and bench/) with real validators; installs them when missing. The
+# `patchbay check` steps use the debug binary the tests use.
+deploy-check: deps test-deps
+	$(CARGO) build --bin patchbay
+	PATCHBAY_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/patchbay" bash scripts/check-deploy.sh
 
 build: deps
 	$(CARGO) build --release --bin patchbay

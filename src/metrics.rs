@@ -291,6 +291,11 @@ impl Metrics {
         self.inflight.add(delta);
     }
 
+    /// Requests in flight now (the drain on shutdown waits for 0).
+    pub fn inflight_requests(&self) -> i64 {
+        self.inflight.get()
+    }
+
     /// Counts a request as in flight until the guard drops (alternative to [`Metrics::inflight`]).
     pub fn inflight_guard(&self) -> InflightGuard {
         InflightGuard::on(&self.inflight)

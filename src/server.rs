@@ -4,10 +4,54 @@
 use crate::config::reload::{spawn_watchers, Store};
 use crate::proxy::Gateway;
 use pingora::server::configuration::{Opt, ServerConf};
-use pingora::server::Server;
+use pingora::server::{ExecutionPhase, Server};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast::error::RecvError;
+
+/// The most a shutdown waits for requests in flight (Pingora's grace period). Deployments
+/// allow this plus 1 s of runtime shutdown (`DRAIN_SECS` in `scripts/check-deploy.sh`).
+pub const DRAIN_SECONDS: u64 = 30;
+
+/// How long `inflight_requests` must stay 0 before a draining process exits: covers a request
+/// whose connection was accepted just before the listener closed but not yet parsed.
+const DRAIN_QUIET: Duration = Duration::from_millis(300);
+
+/// Once Pingora enters its shutdown grace period (listeners closed), waits until no request
+/// is in flight, then exits the process instead of sleeping out the whole grace period.
+fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>) {
+    let spawned = std::thread::Builder::new()
+        .name("patchbay-drain".into())
+        .spawn(move || {
+            loop {
+                match phases.blocking_recv() {
+                    Ok(ExecutionPhase::ShutdownGracePeriod) => break,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                }
+            }
+            let metrics = crate::metrics::metrics();
+            let mut idle_since: Option<Instant> = None;
+            loop {
+                if metrics.inflight_requests() > 0 {
+                    idle_since = None;
+                } else if idle_since.get_or_insert_with(Instant::now).elapsed() >= DRAIN_QUIET {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            log::info!("shutdown: no request in flight, exiting");
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().flush();
+            std::process::exit(0);
+        });
+    if let Err(e) = spawned {
+        log::error!("drain watcher could not start (shutdown waits the full grace period): {e}");
+    }
+}
 
 /// Runs the gateway until it is told to stop. Returns only on a configuration error; otherwise
 /// Pingora exits the process when it shuts down.
@@ -24,6 +68,8 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
     for w in &warnings {
         log::warn!("{w}");
     }
+    // The client-facing API (openapi/patchbay.json, docs/openapi.md) on GET /openapi.json.
+    crate::admin::set_openapi(include_str!("../openapi/patchbay.json"));
     let store = Arc::new(store);
     let snap = store.current();
     crate::logging::apply(snap.server.log_level, snap.server.access_log);
@@ -35,9 +81,12 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
         // Per listener, so several gateways (tests, blue/green on one host) do not collide.
         upgrade_sock: format!("/tmp/patchbay-{port}.upgrade.sock"),
         pid_file: format!("/tmp/patchbay-{port}.pid"),
-        // Kubernetes' preStop hook covers endpoint removal; in-flight requests get the drain.
-        grace_period_seconds: Some(1),
-        graceful_shutdown_timeout_seconds: Some(30),
+        // The drain: after SIGTERM (or the old side of a graceful upgrade) the listeners close
+        // and requests in flight get up to DRAIN_SECONDS. Pingora cancels every task when it
+        // shuts its runtimes down after the grace period, so the grace period *is* the drain;
+        // `exit_when_drained` ends the process as soon as nothing is in flight.
+        grace_period_seconds: Some(DRAIN_SECONDS),
+        graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
     let opt = Opt {
@@ -68,6 +117,7 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
             ));
         }
     }
+    exit_when_drained(server.watch_execution_phase());
     match spawn_watchers(Arc::clone(&store)) {
         // The watchers live as long as the process.
         Ok(handle) => std::mem::forget(handle),

@@ -3,6 +3,7 @@
 //! - `support`: starts the real gateway binary with sandbox upstreams; a raw HTTP client.
 //! - `golden`: the golden fixtures — every client case against all four upstream dialects.
 //! - `matrix`: every client dialect × every upstream dialect through real sockets.
+//! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
 
 mod support;
 
@@ -11,4 +12,5 @@ mod errors;
 mod faults;
 mod golden;
 mod matrix;
+mod ops;
 mod roundtrip;

@@ -54,15 +54,14 @@ impl Cx {
     }
 
     /// Deserializes one table into its raw type, reporting every unknown key and every
-    /// wrongly typed key separately. `None` when any was found.
+    /// wrongly typed key separately. `None` when a known key has a bad value; unknown keys
+    /// are reported but the known ones are still returned for validation.
     fn section<T: Section>(&mut self, table: &Table, path: &str) -> Option<T> {
         let mut clean = Table::new();
-        let mut ok = true;
         for (k, v) in table {
             if T::KEYS.contains(&k.as_str()) {
                 clean.insert(k.clone(), v.clone());
             } else {
-                ok = false;
                 self.err(
                     join(path, k),
                     format!("unknown key (expected one of: {})", T::KEYS.join(", ")),
@@ -70,8 +69,9 @@ impl Cx {
             }
         }
         match Value::Table(clean.clone()).try_into::<T>() {
-            Ok(v) if ok => Some(v),
-            Ok(_) => None,
+            // Unknown keys are already reported (and fail the load); the known keys are still
+            // validated so that every problem is reported at once.
+            Ok(v) => Some(v),
             Err(whole) => {
                 // Serde stops at the first bad value: try each key alone to name all of them.
                 let mut found = false;
