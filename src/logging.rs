@@ -98,7 +98,7 @@ pub fn format_record(ts: &str, level: log::Level, target: &str, msg: &str) -> St
 /// One request, as the access log records it.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AccessEntry<'a> {
-    /// The request id (also sent to the client).
+    /// The request id (process-unique; correlates log lines).
     pub request_id: &'a str,
     /// Route name, or [`crate::metrics::NO_ROUTE`].
     pub route: &'a str,
