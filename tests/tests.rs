@@ -12,5 +12,6 @@ mod errors;
 mod faults;
 mod golden;
 mod matrix;
+mod openapi;
 mod ops;
 mod roundtrip;
