@@ -470,3 +470,104 @@ fn same_dialect_route_recovers_after_upstream_token_revocation() {
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(g.stored(HS2, id).expect("stored")["first_name"], "Joan");
 }
+
+/// SPEC §6 / issue: secrets never appear in any response, log line, metric or `/config`. A
+/// private gateway is driven through successes, every kind of client error, upstream OAuth, the
+/// token endpoint and faults; then every answer, stdout (access log), stderr (logs), `/metrics`
+/// and `/config` are searched for every secret value the configuration holds.
+#[test]
+fn secrets_never_appear_in_answers_logs_metrics_or_config() {
+    let g = Gateway::start();
+    let mut answers: Vec<String> = Vec::new();
+    let mut keep = |r: Response| {
+        let headers: Vec<String> = r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+        answers.push(format!(
+            "{}\n{}\n{}",
+            r.status,
+            headers.join("\n"),
+            r.text()
+        ));
+    };
+    let id = "73900";
+    seed_crunch(&g, id);
+    g.seed(HS2, id, &json!({"first_name": "Ada", "emails": [{"id": 2001, "type": "work", "value": "a@b.example"}]}));
+    for c in DialectId::ALL {
+        for u in DialectId::ALL {
+            let path = customer_path(
+                &format!(
+                    "/t/{}/{}",
+                    crate::support::short(c),
+                    crate::support::short(u)
+                ),
+                c,
+                id,
+            );
+            keep(g.write(c, &path, &names_body(c, "Grace", "Hopper")));
+            keep(g.send("GET", &path, &[], None));
+            keep(g.write(c, &path, &json!({"not": ["what", "anyone", "expects"]})));
+        }
+    }
+    // Client credentials: right, wrong, and the token endpoint.
+    keep(patch_hs2(&g, id, Some(&format!("Bearer {CLIENT_TOKEN}"))));
+    keep(patch_hs2(&g, id, Some("Bearer wrong")));
+    keep(token_form(&g, OAUTH_ID, OAUTH_SECRET));
+    keep(token_form(&g, OAUTH_ID, "wrong-secret"));
+    keep(put_hs1(
+        &g,
+        id,
+        Some(&format!("Basic {}", b64(&format!("{CLIENT_KEY}:X")))),
+    ));
+    // Upstream faults and the upstream OAuth token refresh.
+    g.fault(CRUNCH, &json!({"status": 500, "body": "boom", "count": 1}));
+    keep(g.write(
+        HS2,
+        &customer_path("/t/hs2/crunch", HS2, id),
+        &names_body(HS2, "A", "B"),
+    ));
+    keep(g.send("GET", "/down/crunch/v1/customers/1", &[], None));
+    keep(request(
+        g.backend(HS2),
+        "DELETE",
+        "/__sandbox/tokens",
+        &[],
+        None,
+    ));
+    keep(g.write(
+        CRUNCH,
+        &customer_path("/t/crunch/hs2", CRUNCH, id),
+        &json!({"name": "Ada Byron"}),
+    ));
+    // Admin surfaces.
+    keep(request(g.admin, "GET", "/config", &[], None));
+    keep(request(g.admin, "POST", "/reload", &[], None));
+    let metrics = g.metrics();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stdout = std::fs::read_to_string(&g.stdout).expect("stdout");
+    let stderr = std::fs::read_to_string(&g.stderr).expect("stderr");
+    assert!(
+        stdout.lines().count() > 40,
+        "the access log recorded the traffic"
+    );
+
+    let secrets = [
+        SANDBOX_SECRET,
+        CLIENT_TOKEN,
+        CLIENT_KEY,
+        OAUTH_SECRET,
+        std::str::from_utf8(SIGNING_KEY).expect("utf-8"),
+    ];
+    for (what, text) in [
+        ("answers", answers.join("\n---\n")),
+        ("access log", stdout),
+        ("log", stderr),
+        ("metrics", metrics),
+    ] {
+        for s in secrets {
+            assert!(!text.contains(s), "{what} contains the secret {s:?}");
+            assert!(
+                !text.contains(&b64(&format!("{s}:X"))),
+                "{what} contains {s:?} as Basic"
+            );
+        }
+    }
+}
