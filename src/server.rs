@@ -111,10 +111,24 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
                 d,
                 sb.secret.expose().to_string(),
             ));
-            server.add_service(crate::sandbox::server::service(
-                backend,
-                &sb.addr(d).to_string(),
-            ));
+            let addr = sb.addr(d).to_string();
+            match &sb.tls {
+                None => server.add_service(crate::sandbox::server::service(backend, &addr)),
+                Some((cert, key)) => {
+                    match crate::sandbox::server::tls_service(
+                        backend,
+                        &addr,
+                        &cert.to_string_lossy(),
+                        &key.to_string_lossy(),
+                    ) {
+                        Ok(svc) => server.add_service(svc),
+                        Err(e) => {
+                            eprintln!("sandbox {d}: cannot serve HTTPS on {addr}: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
+            };
         }
     }
     exit_when_drained(server.watch_execution_phase());

@@ -4,6 +4,8 @@
 //! - `golden`: the golden fixtures — every client case against all four upstream dialects.
 //! - `matrix`: every client dialect × every upstream dialect through real sockets.
 //! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
+//! - `upgrade`: Pingora graceful upgrade hands the listeners over without a refused connection.
+//! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 
 mod support;
 
@@ -15,3 +17,5 @@ mod matrix;
 mod openapi;
 mod ops;
 mod roundtrip;
+mod tls;
+mod upgrade;

@@ -94,6 +94,10 @@ pub struct RawSandbox {
     pub secret_file: Option<String>,
     /// Environment variable with that credential.
     pub secret_env: Option<String>,
+    /// PEM certificate: when given (with `tls_key_file`), the backends serve HTTPS.
+    pub tls_cert_file: Option<String>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<String>,
 }
 
 impl Section for RawSandbox {
@@ -105,6 +109,8 @@ impl Section for RawSandbox {
         "reach",
         "secret_file",
         "secret_env",
+        "tls_cert_file",
+        "tls_key_file",
     ];
 }
 

@@ -117,6 +117,9 @@ pub struct SandboxConf {
     /// The one credential every backend accepts (bearer token, Basic key, and the helpscout-v2
     /// OAuth client secret).
     pub secret: Secret,
+    /// Certificate and key (PEM files) when the backends serve HTTPS, so that `https://`
+    /// upstreams can be exercised against the sandbox too.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl SandboxConf {

@@ -162,6 +162,18 @@ impl Cx {
         }
     }
 
+    /// A file that must exist and be readable, resolved against the config's directory.
+    fn readable(&mut self, path: &str, file: &str) -> Option<std::path::PathBuf> {
+        let full = self.base_dir.join(file);
+        match std::fs::File::open(&full) {
+            Ok(_) => Some(full),
+            Err(e) => {
+                self.err(path, format!("cannot read file \"{file}\": {e}"));
+                None
+            }
+        }
+    }
+
     fn addr(&mut self, path: &str, value: &str) -> Option<SocketAddr> {
         match value.parse::<SocketAddr>() {
             Ok(a) => Some(a),
@@ -660,6 +672,22 @@ fn sandbox(cx: &mut Cx, s: RawSandbox) -> Option<Option<SandboxConf>> {
             "required (or sandbox.secret_env) when the sandbox is enabled",
         );
     }
+    let tls = match (s.tls_cert_file.as_deref(), s.tls_key_file.as_deref()) {
+        (None, None) => Some(None),
+        (Some(cert), Some(key)) => {
+            let cert = cx.readable("sandbox.tls_cert_file", cert);
+            let key = cx.readable("sandbox.tls_key_file", key);
+            Some(cert.zip(key))
+        }
+        (Some(_), None) => {
+            cx.err("sandbox.tls_key_file", "required with sandbox.tls_cert_file");
+            None
+        }
+        (None, Some(_)) => {
+            cx.err("sandbox.tls_cert_file", "required with sandbox.tls_key_file");
+            None
+        }
+    };
     let mut it = addrs.into_iter();
     let (a, b, c, d) = (it.next()??, it.next()??, it.next()??, it.next()??);
     Some(Some(SandboxConf {
@@ -668,6 +696,7 @@ fn sandbox(cx: &mut Cx, s: RawSandbox) -> Option<Option<SandboxConf>> {
         helpcrunch: c,
         reach: d,
         secret: secret?,
+        tls: tls?,
     }))
 }
 

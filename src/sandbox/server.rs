@@ -52,6 +52,19 @@ pub fn service(backend: Arc<Backend>, addr: &str) -> Service<SandboxApp> {
     svc
 }
 
+/// Like [`service`], serving HTTPS with a PEM certificate and key.
+pub fn tls_service(
+    backend: Arc<Backend>,
+    addr: &str,
+    cert: &str,
+    key: &str,
+) -> pingora::Result<Service<SandboxApp>> {
+    let name = format!("sandbox {} (https)", backend.dialect());
+    let mut svc = Service::new(name, SandboxApp::new(backend));
+    svc.add_tls(addr, cert, key)?;
+    Ok(svc)
+}
+
 /// Reads the whole body; `Ok(None)` when it exceeds [`MAX_BODY_BYTES`].
 async fn read_body(http: &mut ServerSession) -> pingora::Result<Option<Vec<u8>>> {
     let mut body = Vec::new();
