@@ -79,6 +79,8 @@ pub struct Ctx {
     status: u16,
     trace: flow::Trace,
     request_id: String,
+    /// Close the client connection after the answer (framing cannot be trusted).
+    close: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -115,6 +117,43 @@ fn next_request_id() -> String {
             .map_or(0, |d| d.as_secs())
     });
     format!("{epoch:x}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Message framing a proxy must not guess at (RFC 9112 §6.1, §6.3): both `Content-Length` and
+/// `Transfer-Encoding`, `Content-Length` values that disagree, or a transfer coding other than a
+/// single `chunked`. Pingora already drops `Content-Length` when both are present (and closes
+/// the connection after the answer), which the RFC allows; the gateway goes further and refuses
+/// such a request outright, so an ambiguous body never reaches an upstream. The raw header bytes
+/// are read because the parsed header no longer shows the dropped `Content-Length`.
+fn framing_problem(session: &Session) -> Option<&'static str> {
+    let raw = session.as_downstream().as_http1()?.get_headers_raw_bytes();
+    let mut te: Vec<&[u8]> = Vec::new();
+    let mut cl: Vec<&[u8]> = Vec::new();
+    for line in raw.split(|b| *b == b'\n').skip(1) {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if name.trim_ascii().eq_ignore_ascii_case(b"transfer-encoding") {
+            te.push(value);
+        } else if name.trim_ascii().eq_ignore_ascii_case(b"content-length") {
+            cl.push(value);
+        }
+    }
+    if !te.is_empty() && !cl.is_empty() {
+        return Some("both Content-Length and Transfer-Encoding");
+    }
+    if cl.windows(2).any(|w| w[0] != w[1]) {
+        return Some("conflicting Content-Length values");
+    }
+    if te.len() > 1
+        || te
+            .first()
+            .is_some_and(|v| !v.eq_ignore_ascii_case(b"chunked"))
+    {
+        return Some("a Transfer-Encoding other than chunked");
+    }
+    None
 }
 
 /// Writes a synthetic answer.
@@ -226,6 +265,16 @@ impl Gateway {
         };
         ctx.route = Some(ri);
         ctx.client = Some(client);
+        if let Some(problem) = framing_problem(session) {
+            // The gateway and the next hop could disagree on where this body ends (request
+            // smuggling): refuse it and close the connection, whose remaining bytes cannot be
+            // trusted to start a request.
+            ctx.close = true;
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                format!("Ambiguous request framing: {problem}"),
+            ));
+        }
         let route = &snap.routes[ri];
         let ep = endpoint?;
         let secret = snap
@@ -359,6 +408,7 @@ impl ProxyHttp for Gateway {
             status: 0,
             trace: flow::Trace::default(),
             request_id: next_request_id(),
+            close: false,
         }
     }
 
@@ -382,7 +432,7 @@ impl ProxyHttp for Gateway {
                 ctx.status = body.status;
                 ctx.kind = ErrorKindOrOk::Err(err.kind);
                 // After 413 the rest of the body is unread: the connection cannot be reused.
-                let close = err.kind == ErrorKind::TooLarge;
+                let close = err.kind == ErrorKind::TooLarge || ctx.close;
                 respond(session, &body, close).await?;
                 Ok(true)
             }
