@@ -151,6 +151,14 @@ fn check_id(id: &str) -> Result<(), ApiError> {
             "The customer id must not contain '/' or control characters",
         ));
     }
+    // A '%' left after decoding means the id was encoded twice (`%252e%252e%252f`): a classic
+    // way past path checks when a server downstream decodes again. A backslash is a path
+    // separator to some servers. Neither belongs in an external id.
+    if id.contains(['%', '\\']) {
+        return Err(bad_id(
+            "The customer id must not contain '%' (double encoding) or '\\'",
+        ));
+    }
     if id == "." || id == ".." {
         return Err(bad_id("The customer id must not be '.' or '..'"));
     }
@@ -442,6 +450,7 @@ impl Dialect for Reach {
         query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
+        rules::reject_duplicate_keys(body)?;
         let mut violations = Vec::new();
         // An invalid switch leaves it unknown whether extra keys are errors: they are then not
         // reported, every other rule still is.
