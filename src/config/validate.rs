@@ -680,11 +680,17 @@ fn sandbox(cx: &mut Cx, s: RawSandbox) -> Option<Option<SandboxConf>> {
             Some(cert.zip(key))
         }
         (Some(_), None) => {
-            cx.err("sandbox.tls_key_file", "required with sandbox.tls_cert_file");
+            cx.err(
+                "sandbox.tls_key_file",
+                "required with sandbox.tls_cert_file",
+            );
             None
         }
         (None, Some(_)) => {
-            cx.err("sandbox.tls_cert_file", "required with sandbox.tls_key_file");
+            cx.err(
+                "sandbox.tls_cert_file",
+                "required with sandbox.tls_key_file",
+            );
             None
         }
     };
