@@ -6,6 +6,8 @@
 //! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
 //! - `upgrade`: Pingora graceful upgrade hands the listeners over without a refused connection.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
+//! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
+//! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
 
 mod support;
 
@@ -13,9 +15,11 @@ mod auth;
 mod errors;
 mod faults;
 mod golden;
+mod hostile;
 mod matrix;
 mod openapi;
 mod ops;
+mod regression;
 mod roundtrip;
 mod tls;
 mod upgrade;

@@ -1152,6 +1152,7 @@ impl Dialect for Helpcrunch {
         _query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
+        rules::reject_duplicate_keys(body)?;
         let full = match ep.kind {
             EndpointKind::Update { full } => full,
             EndpointKind::Get => return Ok(ClientRequest::default()),

@@ -1060,6 +1060,7 @@ impl Dialect for HelpscoutV1 {
         query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
+        rules::reject_duplicate_keys(body)?;
         match ep.kind {
             EndpointKind::Update { .. } => {}
             EndpointKind::Get => return Ok(ClientRequest::default()),

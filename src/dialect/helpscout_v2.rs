@@ -1159,6 +1159,7 @@ impl Dialect for HelpscoutV2 {
         _query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
+        rules::reject_duplicate_keys(body)?;
         let fast = match ep.kind {
             EndpointKind::Update { full: false } => decode_fast(body, false),
             EndpointKind::Properties => decode_fast(body, true),

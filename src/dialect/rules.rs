@@ -413,6 +413,216 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else {
         return false;
     };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Refuses a body in which some object names the same key twice (RFC 8259 §4: such names
+/// "SHOULD be unique"; parsers disagree on which copy wins). The gateway validates one reading
+/// and, on same-dialect routes, forwards the client's bytes unchanged: a vendor that kept the
+/// other copy would receive a value that was never validated. Bodies that are not JSON pass
+/// here untouched: the dialect's decoder reports those in its own words.
+pub fn reject_duplicate_keys(body: &[u8]) -> Result<(), ApiError> {
+    let path = std::cell::RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde::de::DeserializeSeed::deserialize(dup::Node(&path), &mut de) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            let path = path.into_inner();
+            match path.last() {
+                Some(dup::Seg::Dup(key)) => {
+                    let mut pointer = String::new();
+                    for seg in &path {
+                        pointer.push('/');
+                        match seg {
+                            dup::Seg::Key(k) | dup::Seg::Dup(k) => {
+                                pointer.push_str(&crate::canonical::pointer_token(k))
+                            }
+                            dup::Seg::Index(i) => pointer.push_str(&i.to_string()),
+                        }
+                    }
+                    Err(ApiError::invalid_one(Violation::new(
+                        pointer,
+                        Rule::Json,
+                        format!("Duplicate key \"{key}\" in the request body"),
+                    )))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The walk behind [`reject_duplicate_keys`]: borrows keys from the body where it can, keeps
+/// the path to the current value, and stops at the first repeated key.
+mod dup {
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+
+    pub enum Seg<'de> {
+        Key(Cow<'de, str>),
+        Index(usize),
+        /// The repeated key (last element; ends the walk).
+        Dup(Cow<'de, str>),
+    }
+
+    pub struct Node<'p, 'de>(pub &'p RefCell<Vec<Seg<'de>>>);
+
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> de::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Node<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            loop {
+                self.0.borrow_mut().push(Seg::Index(i));
+                if seq.next_element_seed(Node(self.0))?.is_none() {
+                    self.0.borrow_mut().pop();
+                    return Ok(());
+                }
+                self.0.borrow_mut().pop();
+                i += 1;
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            // Small objects: a linear scan; large ones: a set (no quadratic blow-up).
+            let mut small: Vec<Cow<'de, str>> = Vec::new();
+            let mut large: HashSet<Cow<'de, str>> = HashSet::new();
+            while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+                let seen = if large.is_empty() {
+                    small.contains(&k)
+                } else {
+                    large.contains(&k)
+                };
+                if seen {
+                    self.0.borrow_mut().push(Seg::Dup(k));
+                    return Err(de::Error::custom("duplicate key"));
+                }
+                self.0.borrow_mut().push(Seg::Key(k.clone()));
+                map.next_value_seed(Node(self.0))?;
+                self.0.borrow_mut().pop();
+                if large.is_empty() && small.len() < 16 {
+                    small.push(k);
+                } else {
+                    if large.is_empty() {
+                        large.extend(small.drain(..));
+                    }
+                    large.insert(k);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod duplicate_key_tests {
+    use super::reject_duplicate_keys;
+
+    fn pointer(body: &str) -> Option<String> {
+        reject_duplicate_keys(body.as_bytes())
+            .err()
+            .map(|e| e.violations[0].pointer.clone())
+    }
+
+    #[test]
+    fn unique_keys_and_non_json_pass() {
+        assert_eq!(
+            pointer(r#"{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}"#),
+            None
+        );
+        assert_eq!(pointer("[1,2,3]"), None);
+        // Not JSON, too deep, not UTF-8: left to the dialect's decoder.
+        assert_eq!(pointer("{\"a\":"), None);
+        assert_eq!(pointer(&"[".repeat(10_000)), None);
+        assert_eq!(reject_duplicate_keys(b"{\"a\":\"\xff\"}").ok(), Some(()));
+    }
+
+    #[test]
+    fn duplicates_are_named_by_pointer() {
+        assert_eq!(
+            pointer(r#"{"name":"A","name":"B"}"#).as_deref(),
+            Some("/name")
+        );
+        assert_eq!(
+            pointer(r#"{"data":{"email":"x"},"data":{"email":"y"}}"#).as_deref(),
+            Some("/data")
+        );
+        assert_eq!(
+            pointer(r#"{"data":{"email":"x","email":"y"}}"#).as_deref(),
+            Some("/data/email")
+        );
+        assert_eq!(
+            pointer(r#"[{"op":"add"},{"op":"replace","value":1,"value":2}]"#).as_deref(),
+            Some("/1/value")
+        );
+        // Escaped spellings of the same key are the same key.
+        assert_eq!(pointer(r#"{"a/b":1,"a\/b":2}"#).as_deref(), Some("/a~1b"));
+    }
+
+    #[test]
+    fn many_keys_use_the_set() {
+        let mut body = String::from("{");
+        for i in 0..5000 {
+            body.push_str(&format!("\"k{i}\":{i},"));
+        }
+        body.push_str("\"k4999\":0}");
+        assert_eq!(pointer(&body).as_deref(), Some("/k4999"));
+        let unique = body.replace(",\"k4999\":0}", "}");
+        assert_eq!(pointer(&unique), None);
+    }
 }

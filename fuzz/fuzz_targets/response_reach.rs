@@ -1,0 +1,9 @@
+//! Fuzz target `response_reach`: see `fuzz/src/harness.rs`.
+#![no_main]
+
+#[path = "../src/harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    harness::run("response_reach", data, std::path::Path::new("."));
+});
