@@ -6,6 +6,7 @@
 //! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
 //! - `upgrade`: Pingora graceful upgrade hands the listeners over without a refused connection.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
+//! - `writes`: two upstream writes in order; a failed second write is reported as partial.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
 
@@ -23,3 +24,4 @@ mod regression;
 mod roundtrip;
 mod tls;
 mod upgrade;
+mod writes;

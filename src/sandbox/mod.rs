@@ -93,6 +93,11 @@ pub struct Fault {
     /// Answer 429 in the vendor's format with its retry header set to this many seconds.
     #[serde(default)]
     pub rate_limit_retry_after: Option<u64>,
+    /// Only requests whose method and path (`PATCH /v2/customers/7/properties`) contain this
+    /// text get the fault (and count toward `count`); others are answered normally. Lets a
+    /// test fail the second of two writes.
+    #[serde(default)]
+    pub matching: Option<String>,
 }
 
 impl Fault {
@@ -487,7 +492,16 @@ impl Backend {
             fault: None,
             status: None,
         });
+        let line = format!("{method} {path_and_query}");
+        let applies = st
+            .fault
+            .as_ref()
+            .is_some_and(|(f, _)| f.matching.as_deref().is_none_or(|m| line.contains(m)));
         let fault = match st.fault.take() {
+            Some(active) if !applies => {
+                st.fault = Some(active);
+                None
+            }
             Some((fault, remaining)) => {
                 let left = remaining.map(|n| n.saturating_sub(1));
                 if left != Some(0) {
