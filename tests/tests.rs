@@ -2,13 +2,18 @@
 //!
 //! - `support`: starts the real gateway binary with sandbox upstreams; a raw HTTP client.
 //! - `golden`: the golden fixtures — every client case against all four upstream dialects.
+//! - `roundtrip`: property tests — v1 ⇄ v2 change sets, GET round trips, planner safety.
 //! - `matrix`: every client dialect × every upstream dialect through real sockets.
-//! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
-//! - `upgrade`: Pingora graceful upgrade hands the listeners over without a refused connection.
-//! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
+//! - `errors`: every client error (400/413/415/404/405, unmappable, target rules) per dialect.
+//! - `auth`: client credentials, the gateway's OAuth tokens, upstream credentials, no leaks.
+//! - `faults`: upstream down, slow, 5xx, garbage, 429; rate limit; no write retried; locks.
 //! - `writes`: two upstream writes in order; a failed second write is reported as partial.
+//! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
+//! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
+//! - `upgrade`: Pingora graceful upgrade hands the listeners over without a refused connection.
+//! - `openapi`: the served OpenAPI document, and schemathesis against a running gateway.
 
 mod support;
 
