@@ -537,3 +537,59 @@ fn concurrent_single_slot_email_updates_toward_helpscout_v2_keep_one_entry() {
         (Some("Grace"), Some("Hopper"))
     );
 }
+
+/// Upstreams named by host name: `localhost` is resolved (asynchronously, cached) and used; a
+/// name that does not resolve is a 502 in the client's dialect — not a panic — and the gateway
+/// keeps serving. (`HttpPeer::new` would resolve synchronously and panic on failure.)
+#[test]
+fn upstream_host_names_resolve_and_a_failed_lookup_is_502() {
+    let g = Gateway::start_with(|dir, mut text| {
+        let crunch_port = text
+            .split("helpcrunch = \"127.0.0.1:")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("helpcrunch sandbox port")
+            .to_string();
+        text.push_str(&format!(
+            r#"
+[[upstream]]
+name = "by-name"
+dialect = "helpcrunch"
+url = "http://localhost:{crunch_port}"
+auth = {{ bearer_file = "{secret}" }}
+
+[[upstream]]
+name = "nowhere"
+dialect = "helpcrunch"
+url = "http://no-such-host.invalid:80"
+
+[[route]]
+name = "by-name"
+client_dialect = "reach"
+path_prefix = "/by-name"
+upstream = "by-name"
+
+[[route]]
+name = "nowhere"
+client_dialect = "reach"
+path_prefix = "/nowhere"
+upstream = "nowhere"
+"#,
+            secret = dir.join("sandbox-secret").display(),
+        ));
+        text
+    });
+    let r = g.send("GET", "/by-name/api/resources/customers/12345", &[], None);
+    assert_eq!(r.status, 200, "localhost upstream: {}", r.text());
+    for _ in 0..2 {
+        let r = g.send("GET", "/nowhere/api/resources/customers/12345", &[], None);
+        assert_eq!(r.status, 502, "unresolvable upstream: {}", r.text());
+        assert_eq!(
+            r.json()["success"],
+            serde_json::json!(false),
+            "Reach's format"
+        );
+    }
+    let r = g.send("GET", "/by-name/api/resources/customers/12345", &[], None);
+    assert_eq!(r.status, 200, "still serving: {}", r.text());
+}

@@ -99,10 +99,15 @@ struct CachedToken {
     expires: Instant,
 }
 
-/// The client. One per process: it owns the connection pool and the OAuth token cache.
+/// How long a resolved upstream address is reused before the name is looked up again.
+const DNS_TTL: Duration = Duration::from_secs(30);
+
+/// The client. One per process: it owns the connection pool, the OAuth token cache and the
+/// upstream address cache.
 pub struct UpstreamClient {
     connector: Connector,
     tokens: Mutex<HashMap<String, CachedToken>>,
+    addresses: Mutex<HashMap<(String, u16), (std::net::SocketAddr, Instant)>>,
 }
 
 impl Default for UpstreamClient {
@@ -117,12 +122,37 @@ impl UpstreamClient {
         UpstreamClient {
             connector: Connector::new(None),
             tokens: Mutex::new(HashMap::new()),
+            addresses: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The upstream's socket address. A host name is resolved with the async resolver and
+    /// cached for [`DNS_TTL`]: `HttpPeer::new` would resolve it synchronously on every request
+    /// (blocking a runtime thread) and panic when the lookup fails.
+    async fn resolve(&self, host: &str, port: u16) -> Result<std::net::SocketAddr, CallError> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return Ok(std::net::SocketAddr::new(ip, port));
+        }
+        let key = (host.to_string(), port);
+        if let Some((addr, at)) = self.addresses.lock().get(&key) {
+            if at.elapsed() < DNS_TTL {
+                return Ok(*addr);
+            }
+        }
+        let addr = tokio::net::lookup_host((host, port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| CallError::BadGateway(format!("cannot resolve {host}")))?;
+        self.addresses.lock().insert(key, (addr, Instant::now()));
+        Ok(addr)
+    }
+
     /// The Pingora peer for an upstream, with its timeouts.
-    pub fn peer(up: &Upstream) -> HttpPeer {
-        let mut peer = HttpPeer::new((up.host.as_str(), up.port), up.tls, up.sni.clone());
+    pub async fn peer(&self, up: &Upstream) -> Result<HttpPeer, CallError> {
+        let addr = self.resolve(&up.host, up.port).await?;
+        let mut peer = HttpPeer::new(addr, up.tls, up.sni.clone());
         peer.options.connection_timeout = Some(up.connect_timeout);
         peer.options.total_connection_timeout = Some(up.connect_timeout * 2);
         peer.options.read_timeout = Some(up.read_timeout);
@@ -130,7 +160,7 @@ impl UpstreamClient {
         peer.options.idle_timeout = Some(POOL_IDLE);
         peer.options.verify_cert = up.tls_verify;
         peer.options.verify_hostname = up.tls_verify;
-        peer
+        Ok(peer)
     }
 
     /// Sends one request with the upstream's credentials. `write` requests are never retried
@@ -160,7 +190,7 @@ impl UpstreamClient {
         auth: Option<&str>,
         write: bool,
     ) -> Result<Answer, CallError> {
-        let peer = Self::peer(up);
+        let peer = self.peer(up).await?;
         let header = build_header(up, req, auth)?;
         let (session, reused) = self
             .connector

@@ -447,7 +447,14 @@ impl ProxyHttp for Gateway {
         let route = ctx
             .route(&snap)
             .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-        Ok(Box::new(UpstreamClient::peer(&route.upstream)))
+        match self.client.peer(&route.upstream).await {
+            Ok(peer) => Ok(Box::new(peer)),
+            Err(e) => Err(Error::because(
+                ErrorType::ConnectError,
+                "resolving the upstream",
+                e.to_api(&route.upstream.name),
+            )),
+        }
     }
 
     async fn upstream_request_filter(
