@@ -185,9 +185,8 @@ fn match_route(
     method: &str,
     path: &str,
 ) -> Option<(usize, DialectId, Result<Endpoint, ApiError>)> {
-    let mut order: Vec<usize> = (0..snap.routes.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(snap.routes[i].path_prefix.len()));
-    for i in order {
+    // Longest prefix first, file order among equals: computed once per snapshot.
+    for &i in &snap.match_order {
         let route = &snap.routes[i];
         let Some(rest) = strip_prefix(path, &route.path_prefix) else {
             continue;
