@@ -225,16 +225,45 @@ fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-/// Reads the whole request body, refusing more than `max` bytes.
-async fn read_body(session: &mut Session, max: usize) -> Result<std::result::Result<Bytes, ()>> {
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = session.read_request_body().await? {
-        if buf.len() + chunk.len() > max {
-            return Ok(Err(()));
+/// Longest a client may take to send its whole body (64 KiB at most: 6.4 KB/s is the slowest
+/// rate that fits).
+const BODY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Reads the whole request body, refusing more than `max` bytes or a body that takes longer
+/// than [`BODY_DEADLINE`].
+async fn read_body(session: &mut Session, max: usize) -> std::result::Result<Bytes, ApiError> {
+    let read = async {
+        let mut buf = BytesMut::new();
+        loop {
+            let chunk = session
+                .read_request_body()
+                .await
+                .map_err(|_| ApiError::new(ErrorKind::Invalid, "Request body could not be read"))?;
+            let Some(chunk) = chunk else {
+                return Ok(buf.freeze());
+            };
+            if buf.len() + chunk.len() > max {
+                return Err(ApiError::new(
+                    ErrorKind::TooLarge,
+                    format!("Request body larger than {max} bytes"),
+                ));
+            }
+            buf.extend_from_slice(&chunk);
         }
-        buf.extend_from_slice(&chunk);
+    };
+    // Pingora bounds each read (60 s) but not the whole body: without a deadline a client that
+    // trickles a byte now and then holds a connection and a task for as long as it likes.
+    match tokio::time::timeout(BODY_DEADLINE, read).await {
+        Ok(result) => result,
+        Err(_) => Err(ApiError::new(
+            ErrorKind::Invalid,
+            format!(
+                "Request body not received within {} s",
+                BODY_DEADLINE.as_secs()
+            ),
+        )
+        .with_status(408)),
     }
-    Ok(Ok(buf.freeze()))
 }
 
 impl Gateway {
@@ -291,10 +320,10 @@ impl Gateway {
             if declared_len.is_some_and(|n| n > max) {
                 return Err(ApiError::new(ErrorKind::TooLarge, "Request body too large"));
             }
+            // The rest of an unread body cannot be skipped safely: close after answering.
             let body = read_body(session, max)
                 .await
-                .map_err(|_| ApiError::new(ErrorKind::Invalid, "Request body could not be read"))?
-                .map_err(|()| ApiError::new(ErrorKind::TooLarge, "Request body too large"))?;
+                .inspect_err(|_| ctx.close = true)?;
             let answer = auth::token_endpoint(
                 &route.clients,
                 secret,
@@ -331,13 +360,7 @@ impl Gateway {
             session.as_mut().enable_retry_buffering();
             let body = read_body(session, max)
                 .await
-                .map_err(|_| ApiError::new(ErrorKind::Invalid, "Request body could not be read"))?
-                .map_err(|()| {
-                    ApiError::new(
-                        ErrorKind::TooLarge,
-                        format!("Request body larger than {max} bytes"),
-                    )
-                })?;
+                .inspect_err(|_| ctx.close = true)?;
             let t = Instant::now();
             let r = dialect(client).decode_request(&ep, query.as_deref(), &body);
             ctx.trace.translate += t.elapsed();
