@@ -356,8 +356,12 @@ impl Gateway {
                 ));
             }
             // The retry buffer keeps the bytes we read here, so that Pingora can replay them to
-            // the upstream on the same-dialect path (it sends nothing we did not read).
-            session.as_mut().enable_retry_buffering();
+            // the upstream on the same-dialect path (it sends nothing we did not read). A
+            // translated request never needs it, and it is a 64 KiB allocation that a kept-alive
+            // connection would hold while idle.
+            if client == route.upstream.dialect {
+                session.as_mut().enable_retry_buffering();
+            }
             let body = read_body(session, max)
                 .await
                 .inspect_err(|_| ctx.close = true)?;
