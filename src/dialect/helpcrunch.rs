@@ -20,7 +20,7 @@ use crate::canonical::{
     Op, Rule, Tag, Violation,
 };
 use bytes::Bytes;
-use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -1129,21 +1129,8 @@ impl Dialect for Helpcrunch {
                 ))
             }
         };
-        let id = percent_decode_str(raw_id).decode_utf8_lossy();
-        if !rules::positive_id(&id) {
-            return Err(ApiError::invalid_one(
-                Violation::new(
-                    "id",
-                    Rule::CustomerId,
-                    "This value should be of type numeric.",
-                )
-                .with_value(Value::String(id.into_owned())),
-            ));
-        }
-        Ok(Endpoint {
-            kind,
-            customer_id: id.into_owned(),
-        })
+        let customer_id = rules::numeric_path_id(raw_id, "This value should be of type numeric.")?;
+        Ok(Endpoint { kind, customer_id })
     }
 
     fn decode_request(

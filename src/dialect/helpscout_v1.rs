@@ -10,7 +10,7 @@
 use super::rules;
 use super::*;
 use crate::canonical::{pointer_token, Address, Change, Entry, ErrorKind, Meta, Op, Rule};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
 
@@ -1079,21 +1079,9 @@ impl Dialect for HelpscoutV1 {
                 ))
             }
         };
-        let id = percent_decode_str(raw_id).decode_utf8_lossy();
-        if !rules::positive_id(&id) {
-            return Err(ApiError::invalid_one(
-                Violation::new(
-                    "id",
-                    Rule::CustomerId,
-                    "The customer id must be a positive integer",
-                )
-                .with_value(Value::String(id.into_owned())),
-            ));
-        }
-        Ok(Endpoint {
-            kind,
-            customer_id: id.into_owned(),
-        })
+        let customer_id =
+            rules::numeric_path_id(raw_id, "The customer id must be a positive integer")?;
+        Ok(Endpoint { kind, customer_id })
     }
 
     fn decode_request(

@@ -290,6 +290,20 @@ pub fn positive_id(s: &str) -> bool {
         && s.parse::<u64>().is_ok_and(|n| n > 0)
 }
 
+/// A customer id from a request path that must be a positive integer (Help Scout, HelpCrunch):
+/// percent-decoded, then checked; a 400 naming `id` with the vendor's own `message` otherwise.
+pub fn numeric_path_id(raw: &str, message: &str) -> Result<String, ApiError> {
+    let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    if positive_id(&id) {
+        Ok(id.into_owned())
+    } else {
+        Err(ApiError::invalid_one(
+            Violation::new("id", Rule::CustomerId, message)
+                .with_value(Value::String(id.into_owned())),
+        ))
+    }
+}
+
 /// Value of `name` in a query string (`a=1&b=2`), percent-decoding not needed for the
 /// booleans and ids this is used for.
 pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
