@@ -593,3 +593,172 @@ upstream = "nowhere"
     let r = g.send("GET", "/by-name/api/resources/customers/12345", &[], None);
     assert_eq!(r.status, 200, "still serving: {}", r.text());
 }
+
+/// A scripted Reach upstream on a raw socket: answers each PATCH in the framing its customer id
+/// asks for, and counts the connections it accepted and the requests it parsed.
+struct ScriptedUpstream {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    requests: std::sync::Arc<parking_lot::Mutex<Vec<String>>>,
+}
+
+impl ScriptedUpstream {
+    fn start() -> ScriptedUpstream {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let requests = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let (acc, reqs) = (accepted.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                acc.fetch_add(1, Ordering::SeqCst);
+                let reqs = reqs.clone();
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                    let mut out = conn.try_clone().expect("clone");
+                    let mut reader = BufReader::new(conn);
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut len = 0usize;
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if h == "\r\n" {
+                                break;
+                            }
+                            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let id = line
+                            .split_whitespace()
+                            .nth(1)
+                            .and_then(|p| p.rsplit('/').next())
+                            .unwrap_or("")
+                            .to_string();
+                        reqs.lock().push(format!(
+                            "{}{}",
+                            line.trim_end(),
+                            String::from_utf8_lossy(&body)
+                        ));
+                        let record = format!(
+                            r#"{{"success":true,"message":"Customer updated","data":{{"result":{{"id":"r-{id}","resource_external_id":"{id}","resourceExternalId":"{id}","created_at":"2024-01-01T00:00:00Z","createdAt":"2024-01-01T00:00:00Z","data":{{"customerId":"{id}","firstName":"John","lastName":"Doe","email":"john@example.com"}}}},"included":[]}}}}"#
+                        );
+                        let ct = "Content-Type: application/json\r\n";
+                        let answer = match id.as_str() {
+                            // Chunked, in three chunks.
+                            "75002" => {
+                                let (a, b) = record.split_at(record.len() / 2);
+                                format!(
+                                    "HTTP/1.1 200 OK\r\n{ct}Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+                                    a.len(),
+                                    b.len()
+                                )
+                            }
+                            // An interim 100 Continue first.
+                            "75003" => format!(
+                                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n{ct}Content-Length: {}\r\n\r\n{record}",
+                                record.len()
+                            ),
+                            // No length: the body ends when the upstream closes.
+                            "75004" => format!("HTTP/1.1 200 OK\r\n{ct}Connection: close\r\n\r\n{record}"),
+                            _ => format!(
+                                "HTTP/1.1 200 OK\r\n{ct}Content-Length: {}\r\n\r\n{record}",
+                                record.len()
+                            ),
+                        };
+                        if out.write_all(answer.as_bytes()).is_err() || id == "75004" {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        ScriptedUpstream {
+            port,
+            accepted,
+            requests,
+        }
+    }
+}
+
+/// The translated path's upstream client (one write per request, Pingora's HTTP/1 parser for
+/// the answer) reads every framing an upstream may use — Content-Length, chunked, an interim
+/// `100 Continue`, close-delimited — and keeps the connection for the next request exactly when
+/// the answer allows it.
+#[test]
+fn upstream_answers_in_every_framing_and_connections_are_reused() {
+    use std::sync::atomic::Ordering;
+    let up = ScriptedUpstream::start();
+    let g = Gateway::start_with(|_, mut text| {
+        text.push_str(&format!(
+            r#"
+[[upstream]]
+name = "scripted"
+dialect = "reach"
+url = "http://127.0.0.1:{}"
+
+[[route]]
+name = "scripted"
+client_dialect = "helpcrunch"
+path_prefix = "/scripted"
+upstream = "scripted"
+"#,
+            up.port
+        ));
+        text
+    });
+    let ids = [
+        "75001", "75001", "75002", "75002", "75003", "75004", "75001",
+    ];
+    for id in ids {
+        let r = g.json(
+            "PATCH",
+            &format!("/scripted/v1/customers/{id}"),
+            &json!({"name": "John Doe"}),
+        );
+        assert_eq!(r.status, 200, "id {id}: {}", r.text());
+        let body = r.json();
+        assert_eq!(body["name"], json!("John Doe"), "id {id}: {body}");
+        assert_eq!(
+            body["id"],
+            json!(id.parse::<u64>().unwrap_or(0)),
+            "id {id}: {body}"
+        );
+    }
+    let seen = up.requests.lock().clone();
+    assert_eq!(
+        seen.len(),
+        ids.len(),
+        "one upstream request per client request: {seen:?}"
+    );
+    for (id, req) in ids.iter().zip(&seen) {
+        assert_eq!(
+            req,
+            &format!(
+                r#"PATCH /api/resources/customers/{id} HTTP/1.1{{"data":{{"firstName":"John","lastName":"Doe"}}}}"#
+            ),
+            "the upstream got the whole translated request"
+        );
+    }
+    // One keep-alive connection for the first six requests (the close-delimited answer ends
+    // it), one new connection for the last.
+    assert_eq!(
+        up.accepted.load(Ordering::SeqCst),
+        2,
+        "connections accepted"
+    );
+}

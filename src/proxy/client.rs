@@ -13,16 +13,21 @@ use crate::dialect::UpstreamRequest;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
-use pingora::connectors::http::Connector;
+use pingora::connectors::TransportConnector;
 use pingora::http::RequestHeader;
-use pingora::protocols::http::client::HttpSession;
-use pingora::upstreams::peer::HttpPeer;
+use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession};
+use pingora::protocols::Stream;
+use pingora::upstreams::peer::{HttpPeer, Peer};
 use pingora::ErrorType;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
 
 /// Largest upstream answer the gateway reads (an answer above it is treated as garbage: 502).
 pub const MAX_UPSTREAM_BODY: usize = 1 << 20;
+
+/// Write deadline when an upstream has none configured (every configured upstream has one).
+const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long an idle pooled upstream connection is kept. Shorter than common server keep-alive
 /// timeouts, so the pool rarely hands out a connection the upstream already closed.
@@ -105,7 +110,7 @@ const DNS_TTL: Duration = Duration::from_secs(30);
 /// The client. One per process: it owns the connection pool, the OAuth token cache and the
 /// upstream address cache.
 pub struct UpstreamClient {
-    connector: Connector,
+    transport: TransportConnector,
     tokens: Mutex<HashMap<String, CachedToken>>,
     addresses: Mutex<HashMap<(String, u16), (std::net::SocketAddr, Instant)>>,
 }
@@ -120,7 +125,7 @@ impl UpstreamClient {
     /// A client with an empty pool.
     pub fn new() -> Self {
         UpstreamClient {
-            connector: Connector::new(None),
+            transport: TransportConnector::new(None),
             tokens: Mutex::new(HashMap::new()),
             addresses: Mutex::new(HashMap::new()),
         }
@@ -191,24 +196,24 @@ impl UpstreamClient {
         write: bool,
     ) -> Result<Answer, CallError> {
         let peer = self.peer(up).await?;
-        let header = build_header(up, req, auth)?;
-        let (session, reused) = self
-            .connector
-            .get_http_session(&peer)
+        let wire = request_bytes(up, req, auth)?;
+        let (stream, reused) = self
+            .transport
+            .get_stream(&peer)
             .await
             .map_err(|e| classify(&e))?;
-        match self.exchange(session, &peer, header.clone(), req).await {
+        match self.exchange(stream, &peer, &wire).await {
             Ok(a) => Ok(a),
             // A pooled connection the upstream had closed: a read is safe to repeat on a fresh
             // connection; a write is not (SPEC §4). A timeout is not a stale connection: repeating
             // it would double the wait before the 504.
             Err(Failure::BeforeAnswer(CallError::BadGateway(_))) if reused && !write => {
-                let (session, _) = self
-                    .connector
-                    .get_http_session(&peer)
+                let stream = self
+                    .transport
+                    .new_stream(&peer)
                     .await
                     .map_err(|e| classify(&e))?;
-                self.exchange(session, &peer, header, req)
+                self.exchange(stream, &peer, &wire)
                     .await
                     .map_err(Failure::into_call)
             }
@@ -216,37 +221,53 @@ impl UpstreamClient {
         }
     }
 
+    /// One request on one connection. The request (header and body) goes out in a single write:
+    /// Pingora's HTTP/1 client flushes the header and the body separately, and on loopback and
+    /// in VMs every extra segment costs a wake-up of the peer (see `docs/benchmarks.md`). The
+    /// answer is read with Pingora's HTTP/1 parser (lengths, chunked bodies, keep-alive rules).
     async fn exchange(
         &self,
-        mut session: HttpSession,
+        mut stream: Stream,
         peer: &HttpPeer,
-        header: RequestHeader,
-        req: &UpstreamRequest,
+        wire: &[u8],
     ) -> Result<Answer, Failure> {
-        // Pingora's connector hands out sessions without timeouts (its proxy sets them itself
+        let write_timeout = peer.options.write_timeout.unwrap_or(DEFAULT_IO_TIMEOUT);
+        let send = async {
+            stream.write_all(wire).await?;
+            stream.flush().await
+        };
+        match tokio::time::timeout(write_timeout, send).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(Failure::BeforeAnswer(CallError::BadGateway(format!(
+                    "WriteError: {}",
+                    e.kind()
+                ))))
+            }
+            Err(_) => {
+                return Err(Failure::BeforeAnswer(CallError::Timeout(
+                    ErrorType::WriteTimedout.as_str().to_string(),
+                )))
+            }
+        }
+        let mut session = HttpSession::new_with_options(stream, peer);
+        // Pingora's connector hands out streams without timeouts (its proxy sets them itself
         // after connecting): without these an upstream slower than `read_timeout` kept the
         // client waiting forever instead of getting 504 (SPEC §4).
-        session.set_read_timeout(peer.options.read_timeout);
-        session.set_write_timeout(peer.options.write_timeout);
-        session
-            .write_request_header(Box::new(header))
-            .await
-            .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
-        if let Some(body) = &req.body {
+        session.read_timeout = peer.options.read_timeout;
+        session.write_timeout = peer.options.write_timeout;
+        loop {
             session
-                .write_request_body(body.clone(), true)
+                .read_response()
                 .await
                 .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
+            // Interim answers (100 Continue, 103 Early Hints) precede the real one.
+            match session.get_status().map(|s| s.as_u16()) {
+                Some(s) if (100..200).contains(&s) && s != 101 => continue,
+                _ => break,
+            }
         }
-        session
-            .finish_request_body()
-            .await
-            .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
-        session
-            .read_response_header()
-            .await
-            .map_err(|e| Failure::BeforeAnswer(classify(&e)))?;
-        let (status, headers) = match session.response_header() {
+        let (status, headers) = match session.resp_header() {
             Some(h) => (
                 h.status.as_u16(),
                 h.headers
@@ -265,9 +286,14 @@ impl UpstreamClient {
                 )))
             }
         };
+        if status == 101 {
+            return Err(Failure::After(CallError::BadGateway(
+                "upstream switched protocols".into(),
+            )));
+        }
         let mut body = BytesMut::new();
         loop {
-            match session.read_response_body().await {
+            match session.read_body_bytes().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
                         return Err(Failure::After(CallError::BadGateway(
@@ -280,10 +306,12 @@ impl UpstreamClient {
                 Err(e) => return Err(Failure::After(classify(&e))),
             }
         }
-        if session.response_done() {
-            self.connector
-                .release_http_session(session, peer, Some(POOL_IDLE))
-                .await;
+        // Back to the pool only when the answer was read to its end and both sides keep the
+        // connection alive; `reuse` closes it otherwise.
+        session.respect_keepalive();
+        if let Some(stream) = session.reuse().await {
+            self.transport
+                .release_stream(stream, peer.reuse_hash(), Some(POOL_IDLE));
         }
         Ok(Answer {
             status,
@@ -390,11 +418,13 @@ impl Failure {
     }
 }
 
-fn build_header(
+/// The whole upstream request on the wire: header, built and checked by Pingora's
+/// `RequestHeader` (no CR/LF or other forbidden bytes can slip into a line), then the body.
+fn request_bytes(
     up: &Upstream,
     req: &UpstreamRequest,
     auth: Option<&str>,
-) -> Result<RequestHeader, CallError> {
+) -> Result<BytesMut, CallError> {
     let path = format!("{}{}", up.base_path, req.path);
     let bad = |e: pingora::BError| CallError::BadGateway(format!("cannot build request: {e}"));
     let mut h = RequestHeader::build(req.method, path.as_bytes(), None).map_err(bad)?;
@@ -412,7 +442,12 @@ fn build_header(
         h.insert_header("Content-Length", len.to_string())
             .map_err(bad)?;
     }
-    Ok(h)
+    let mut wire = http_req_header_to_wire(&h)
+        .ok_or_else(|| CallError::BadGateway("cannot build request: forbidden byte".into()))?;
+    if let Some(body) = &req.body {
+        wire.extend_from_slice(body);
+    }
+    Ok(wire)
 }
 
 /// `application/x-www-form-urlencoded` escaping.
