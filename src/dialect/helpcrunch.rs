@@ -446,7 +446,8 @@ fn echoed_location<'m>(location: Option<&'m Map<String, Value>>, key: &str) -> O
 }
 
 fn decode_body(body: &[u8], full: bool) -> Result<ChangeSet, ApiError> {
-    let doc = rules::parse_json(body)?;
+    // Duplicate keys and syntax in one pass (see `rules::parse_json_unique`).
+    let doc = rules::parse_json_unique(body).map_err(rules::JsonFailure::into_error)?;
     let obj = match doc {
         Value::Object(obj) => obj,
         other => return Err(ApiError::invalid_one(type_root(&other))),
@@ -1139,15 +1140,18 @@ impl Dialect for Helpcrunch {
         _query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
-        rules::reject_duplicate_keys(body)?;
         let full = match ep.kind {
             EndpointKind::Update { full } => full,
-            EndpointKind::Get => return Ok(ClientRequest::default()),
+            EndpointKind::Get => {
+                rules::reject_duplicate_keys(body)?;
+                return Ok(ClientRequest::default());
+            }
             EndpointKind::Properties | EndpointKind::Token => {
+                rules::reject_duplicate_keys(body)?;
                 return Err(ApiError::new(
                     ErrorKind::MethodNotAllowed,
                     "Method not allowed",
-                ))
+                ));
             }
         };
         Ok(ClientRequest {

@@ -450,7 +450,12 @@ impl Dialect for Reach {
         query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
-        rules::reject_duplicate_keys(body)?;
+        // One pass: a repeated key is refused before anything else is looked at, as a separate
+        // `reject_duplicate_keys` would (it is the only error reported then).
+        let parsed = rules::parse_json_unique(body);
+        if let Err(rules::JsonFailure::Duplicate(e)) = parsed {
+            return Err(e);
+        }
         let mut violations = Vec::new();
         // An invalid switch leaves it unknown whether extra keys are errors: they are then not
         // reported, every other rule still is.
@@ -461,10 +466,10 @@ impl Dialect for Reach {
                 None
             }
         };
-        let root = match rules::parse_json(body) {
+        let root = match parsed {
             Ok(v) => v,
-            Err(mut e) => {
-                violations.append(&mut e.violations);
+            Err(f) => {
+                violations.append(&mut f.into_error().violations);
                 return Err(ApiError::invalid(violations));
             }
         };

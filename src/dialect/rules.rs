@@ -472,6 +472,171 @@ pub fn reject_duplicate_keys(body: &[u8]) -> Result<(), ApiError> {
     }
 }
 
+/// Why [`parse_json_unique`] refused a body.
+#[derive(Debug)]
+pub enum JsonFailure {
+    /// Some object names a key twice (the error [`reject_duplicate_keys`] gives).
+    Duplicate(ApiError),
+    /// Not JSON: the error [`parse_json`] gives.
+    Invalid(ApiError),
+}
+
+impl JsonFailure {
+    /// The error for the client.
+    pub fn into_error(self) -> ApiError {
+        match self {
+            JsonFailure::Duplicate(e) | JsonFailure::Invalid(e) => e,
+        }
+    }
+}
+
+/// [`reject_duplicate_keys`] followed by [`parse_json`], in one pass over the body: the decoders
+/// that walk a `Value` tree use it so that validating a body parses it once, not twice. The
+/// outcome is exactly that of the two calls in sequence: the walk stops at the first repeated
+/// key or the first syntax error, whichever comes first in the document.
+pub fn parse_json_unique(body: &[u8]) -> Result<Value, JsonFailure> {
+    let dup: std::cell::RefCell<Option<Vec<String>>> = std::cell::RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::de::DeserializeSeed::deserialize(unique::Node(&dup), &mut de)
+        .and_then(|v| de.end().map(|()| v));
+    match parsed {
+        Ok(v) => Ok(v),
+        Err(e) => match dup.into_inner() {
+            Some(reversed) => {
+                let key = reversed.first().cloned().unwrap_or_default();
+                let mut pointer = String::new();
+                for (i, seg) in reversed.iter().enumerate().rev() {
+                    pointer.push('/');
+                    if i == 0 {
+                        pointer.push_str(&crate::canonical::pointer_token(seg));
+                    } else {
+                        pointer.push_str(seg);
+                    }
+                }
+                Err(JsonFailure::Duplicate(ApiError::invalid_one(
+                    Violation::new(
+                        pointer,
+                        Rule::Json,
+                        format!("Duplicate key \"{key}\" in the request body"),
+                    ),
+                )))
+            }
+            // A successful walk implies valid UTF-8 (serde_json checks every string it reads
+            // and refuses any other non-ASCII byte), so the check is only needed on failure.
+            None if std::str::from_utf8(body).is_err() => {
+                Err(JsonFailure::Invalid(ApiError::invalid_one(Violation::new(
+                    "",
+                    Rule::Json,
+                    "Request body is not valid UTF-8",
+                ))))
+            }
+            None => Err(JsonFailure::Invalid(ApiError::invalid_one(Violation::new(
+                "",
+                Rule::Json,
+                format!("Error parsing request body into JSON: {e}"),
+            )))),
+        },
+    }
+}
+
+/// The walk behind [`parse_json_unique`]: builds the `Value` as serde_json's own visitor does.
+/// Nothing is tracked on the way down; when a key repeats, the pointer is collected on the way
+/// back up, innermost segment first (already escaped as a JSON-pointer token; the repeated key
+/// itself stays raw until [`parse_json_unique`] escapes it for the pointer).
+mod unique {
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::map::Entry;
+    use serde_json::{Map, Number, Value};
+    use std::cell::RefCell;
+
+    pub struct Node<'p>(pub &'p RefCell<Option<Vec<String>>>);
+
+    impl<'de> DeserializeSeed<'de> for Node<'_> {
+        type Value = Value;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl Node<'_> {
+        /// Adds a parent segment to a duplicate's pointer while the error travels up.
+        fn unwind<E>(&self, segment: impl FnOnce() -> String, e: E) -> E {
+            if let Some(path) = self.0.borrow_mut().as_mut() {
+                path.push(segment());
+            }
+            e
+        }
+    }
+
+    impl<'de> Visitor<'de> for Node<'_> {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any valid JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::Number(v.into()))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::Number(v.into()))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            loop {
+                match seq.next_element_seed(Node(self.0)) {
+                    Ok(Some(v)) => out.push(v),
+                    Ok(None) => return Ok(Value::Array(out)),
+                    Err(e) => {
+                        let i = out.len();
+                        return Err(self.unwind(|| i.to_string(), e));
+                    }
+                }
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let slot = match out.entry(key) {
+                    Entry::Vacant(slot) => slot,
+                    Entry::Occupied(taken) => {
+                        *self.0.borrow_mut() = Some(vec![taken.key().clone()]);
+                        return Err(de::Error::custom("duplicate key"));
+                    }
+                };
+                match map.next_value_seed(Node(self.0)) {
+                    Ok(v) => {
+                        slot.insert(v);
+                    }
+                    Err(e) => {
+                        let key = slot.key();
+                        return Err(
+                            self.unwind(|| crate::canonical::pointer_token(key).into_owned(), e)
+                        );
+                    }
+                }
+            }
+            Ok(Value::Object(out))
+        }
+    }
+}
+
 /// The walk behind [`reject_duplicate_keys`]: borrows keys from the body where it can, keeps
 /// the path to the current value, and stops at the first repeated key.
 mod dup {
@@ -638,5 +803,79 @@ mod duplicate_key_tests {
         assert_eq!(pointer(&body).as_deref(), Some("/k4999"));
         let unique = body.replace(",\"k4999\":0}", "}");
         assert_eq!(pointer(&unique), None);
+    }
+}
+
+#[cfg(test)]
+mod unique_parse_tests {
+    use super::{parse_json, parse_json_unique, reject_duplicate_keys, JsonFailure};
+    use crate::canonical::ApiError;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// The two-pass reading [`parse_json_unique`] replaces.
+    fn two_pass(body: &[u8]) -> Result<Value, (bool, ApiError)> {
+        reject_duplicate_keys(body).map_err(|e| (true, e))?;
+        parse_json(body).map_err(|e| (false, e))
+    }
+
+    fn one_pass(body: &[u8]) -> Result<Value, (bool, ApiError)> {
+        parse_json_unique(body).map_err(|f| match f {
+            JsonFailure::Duplicate(e) => (true, e),
+            JsonFailure::Invalid(e) => (false, e),
+        })
+    }
+
+    #[test]
+    fn same_outcome_as_the_two_passes() {
+        let cases: &[&[u8]] = &[
+            br#"{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}"#,
+            br#"{"name":"A","name":"B"}"#,
+            br#"{"data":{"email":"x","email":"y"}}"#,
+            br#"[{"op":"add"},{"op":"replace","value":1,"value":2}]"#,
+            br#"{"a/b":1,"a\/b":2}"#,
+            br#"{"x~y":{"p/q":[0,{"k":1,"k":2}]}}"#,
+            br#"{"a":1,"a":2,"b":"\xff"}"#,
+            b"{\"a\":\"\xff\",\"a\":1}",
+            b"{\"a\":1} trailing",
+            b"{\"a\":1,\"a\":2} trailing",
+            b"{\"a\":",
+            b"",
+            b"1e400",
+            br#"{"n":18446744073709551616,"m":-1.5e3,"t":true,"z":null,"s":"\u00e9\n"}"#,
+        ];
+        for body in cases {
+            assert_eq!(
+                one_pass(body),
+                two_pass(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let deep = "[".repeat(10_000);
+        assert_eq!(one_pass(deep.as_bytes()), two_pass(deep.as_bytes()));
+        let deep_dup = format!("{}{{\"a\":1,\"a\":2}}{}", "[".repeat(50), "]".repeat(50));
+        let r = one_pass(deep_dup.as_bytes());
+        assert_eq!(r, two_pass(deep_dup.as_bytes()));
+        assert_eq!(
+            r.err().map(|(_, e)| e.violations[0].pointer.clone()),
+            Some(format!("{}/a", "/0".repeat(50)))
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Random near-JSON over a tiny alphabet, so duplicates, syntax errors, escapes and
+        /// invalid bytes are all common.
+        #[test]
+        fn same_outcome_on_near_json(parts in proptest::collection::vec(prop_oneof![
+            Just(&b"{"[..]), Just(&b"}"[..]), Just(&b"["[..]), Just(&b"]"[..]),
+            Just(&b","[..]), Just(&b":"[..]), Just(&b"\"a\""[..]), Just(&b"\"b\""[..]),
+            Just(&b"\"a\\/b\""[..]), Just(&b"\"a/b\""[..]), Just(&b"1"[..]), Just(&b"null"[..]),
+            Just(&b" "[..]), Just(&b"\"\xff\""[..]), Just(&b"{\"a\":1,"[..]), Just(&b"\"a\":"[..]),
+        ], 0..40)) {
+            let body: Vec<u8> = parts.concat();
+            prop_assert_eq!(one_pass(&body), two_pass(&body));
+        }
     }
 }
