@@ -185,7 +185,11 @@ fn client_name(client: DialectId, origin: &str) -> String {
             trimmed.split('/').next().unwrap_or(trimmed)
         }
     };
-    name.replace("~1", "/").replace("~0", "~")
+    if name.contains('~') {
+        name.replace("~1", "/").replace("~0", "~")
+    } else {
+        name.to_string()
+    }
 }
 
 fn label_of(op: &Op) -> &'static str {
@@ -214,7 +218,6 @@ impl Acc<'_> {
 
     fn unmappable(&mut self, change: &Change, what: &str) {
         let up = self.pair.upstream;
-        let name = client_name(self.pair.client, &change.origin);
         // One entry per client field: `name` yields two changes with the same origin.
         if self
             .unmappable
@@ -223,6 +226,7 @@ impl Acc<'_> {
         {
             return;
         }
+        let name = client_name(self.pair.client, &change.origin);
         self.unmappable.push((
             Violation::new(
                 change.origin.clone(),
