@@ -7,6 +7,12 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: a request allocates and frees many small buffers
+/// (header maps, JSON values, bodies) from the same thread, which glibc's bins serve with
+/// noticeably more work (`docs/benchmarks.md`, "What the profile shows").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "patchbay",
