@@ -14,6 +14,11 @@ use patchbay::canonical::Customer;
 use patchbay::dialect::{dialect, AnswerCx, DialectId, Endpoint, EndpointKind};
 use patchbay::translate::{default_path, offline, Pair, Policy};
 
+/// The gateway binary's allocator (`src/main.rs`), so that these figures are the ones the
+/// gateway sees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn body(client: DialectId) -> &'static str {
     match client {
         DialectId::HelpscoutV2 => {
