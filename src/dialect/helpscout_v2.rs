@@ -616,9 +616,13 @@ fn entry_object(
 
 /// A patch element of the common, valid shape, deserialized without building a `Value` tree for
 /// the whole body (the tree costs more than the rest of the translation). Anything unusual (a
-/// missing or non-string member, a duplicate key, bad JSON) fails here, and the body is decoded
-/// again through `Value`, which names every problem precisely.
+/// missing or non-string member, a member other than these three, a duplicate key anywhere, bad
+/// JSON) fails here, and the body is decoded again through `Value`, which names every problem
+/// precisely. Because a body this accepts has no repeated key (serde refuses a repeated field,
+/// unknown members are refused, `value` is built by `rules::unique_value`), the separate
+/// duplicate-key pass is only needed on the slow path.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FastOp<'a> {
     #[serde(borrow)]
     op: Cow<'a, str>,
@@ -628,9 +632,9 @@ struct FastOp<'a> {
     value: Option<Value>,
 }
 
-/// Keeps an explicit `null` apart from an absent member.
+/// Keeps an explicit `null` apart from an absent member; a repeated key inside fails the parse.
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+    rules::unique_value(d).map(Some)
 }
 
 /// Decodes a patch array (customer or properties) through the fast path, or `None` when the body
@@ -1159,7 +1163,8 @@ impl Dialect for HelpscoutV2 {
         _query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
-        rules::reject_duplicate_keys(body)?;
+        // The fast path only succeeds on bodies without a repeated key (see `FastOp`); every
+        // other body gets the duplicate-key check and the parse in one pass, as before.
         let fast = match ep.kind {
             EndpointKind::Update { full: false } => decode_fast(body, false),
             EndpointKind::Properties => decode_fast(body, true),
@@ -1168,7 +1173,7 @@ impl Dialect for HelpscoutV2 {
         if let Some(decoded) = fast {
             return decoded;
         }
-        let doc = rules::parse_json(body)?;
+        let doc = rules::parse_json_unique(body).map_err(rules::JsonFailure::into_error)?;
         match ep.kind {
             EndpointKind::Update { full: false } => decode_patch(&doc),
             EndpointKind::Update { full: true } => decode_put(&doc),
@@ -3107,7 +3112,9 @@ mod tests {
             match decode_fast(body.as_bytes(), false) {
                 Some(fast) => assert_eq!(fast, precise, "{body}"),
                 None => assert!(
-                    body.contains("move") || body.contains("\"path\":\"/lastName\""),
+                    body.contains("move")
+                        || body.contains("\"path\":\"/lastName\"")
+                        || body.contains("\"extra\""),
                     "fast path refused {body}"
                 ),
             }
@@ -3124,5 +3131,41 @@ mod tests {
             let precise = rules::parse_json(body.as_bytes()).and_then(|d| decode_properties(&d));
             assert_eq!(decode_fast(body.as_bytes(), true), Some(precise), "{body}");
         }
+    }
+
+    /// The fast path skips the separate duplicate-key pass: a body it accepts must have no
+    /// repeated key, so every body decodes exactly as the duplicate-key check followed by the
+    /// precise decoder.
+    #[test]
+    fn repeated_keys_anywhere_give_the_duplicate_error() {
+        let bodies = [
+            r#"[{"op":"replace","op":"replace","path":"/firstName","value":"a"}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":"a","value":"b"}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":"a","x":1,"x":2}]"#,
+            r#"[{"op":"add","path":"/emails","value":{"type":"work","value":"a@b.c","value":"d@e.f"}}]"#,
+            r#"[{"op":"replace","path":"/address/lines","value":[{"k":1,"k":2}]}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":"a"},{"op":"remove","path":"/age","path":"/age"}]"#,
+            r#"[{"op":"replace","path":"/firstName","value":"a","extra":{"y":1}}]"#,
+            r#"[{"op":"add","path":"/emails","value":{"type":"work","value":"a@b.c"}}]"#,
+        ];
+        for (i, body) in bodies.iter().enumerate() {
+            let b = body.as_bytes();
+            let reference = rules::reject_duplicate_keys(b)
+                .and_then(|()| rules::parse_json(b))
+                .and_then(|d| decode_patch(&d));
+            let got =
+                HelpscoutV2.decode_request(&ep(EndpointKind::Update { full: false }), None, b);
+            assert_eq!(got, reference, "{body}");
+            assert_eq!(got.is_err(), i < 6, "{body}: {got:?}");
+        }
+        let props = r#"[{"op":"replace","path":"/car","value":{"a":1,"a":2}}]"#.as_bytes();
+        let reference = rules::reject_duplicate_keys(props)
+            .and_then(|()| rules::parse_json(props))
+            .and_then(|d| decode_properties(&d));
+        assert_eq!(
+            HelpscoutV2.decode_request(&ep(EndpointKind::Properties), None, props),
+            reference
+        );
+        assert!(reference.is_err());
     }
 }

@@ -539,6 +539,13 @@ pub fn parse_json_unique(body: &[u8]) -> Result<Value, JsonFailure> {
     }
 }
 
+/// One JSON value from a running deserializer, refusing a repeated key anywhere inside it (for
+/// typed fast paths that hold an arbitrary `Value` member: see `helpscout_v2::FastOp`).
+pub fn unique_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    let dup = std::cell::RefCell::new(None);
+    serde::de::DeserializeSeed::deserialize(unique::Node(&dup), d)
+}
+
 /// The walk behind [`parse_json_unique`]: builds the `Value` as serde_json's own visitor does.
 /// Nothing is tracked on the way down; when a key repeats, the pointer is collected on the way
 /// back up, innermost segment first (already escaped as a JSON-pointer token; the repeated key
