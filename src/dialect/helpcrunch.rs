@@ -1140,18 +1140,18 @@ impl Dialect for Helpcrunch {
         _query: Option<&str>,
         body: &[u8],
     ) -> Result<ClientRequest, ApiError> {
+        // Updates check duplicate keys while parsing (`decode_body`); other endpoints only here.
+        if !matches!(ep.kind, EndpointKind::Update { .. }) {
+            rules::reject_duplicate_keys(body)?;
+        }
         let full = match ep.kind {
             EndpointKind::Update { full } => full,
-            EndpointKind::Get => {
-                rules::reject_duplicate_keys(body)?;
-                return Ok(ClientRequest::default());
-            }
+            EndpointKind::Get => return Ok(ClientRequest::default()),
             EndpointKind::Properties | EndpointKind::Token => {
-                rules::reject_duplicate_keys(body)?;
                 return Err(ApiError::new(
                     ErrorKind::MethodNotAllowed,
                     "Method not allowed",
-                ));
+                ))
             }
         };
         Ok(ClientRequest {

@@ -8,19 +8,36 @@ use serde_json::{Map, Value};
 /// beyond serde_json's recursion limit) into a 400 naming the body root.
 pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(ApiError::invalid_one(Violation::new(
-            "",
-            Rule::Json,
-            "Request body is not valid UTF-8",
-        )));
+        return Err(not_utf8());
     }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid_one(Violation::new(
-            "",
-            Rule::Json,
-            format!("Error parsing request body into JSON: {e}"),
-        ))
-    })
+    serde_json::from_slice(body).map_err(|e| not_json(&e))
+}
+
+/// The body is not UTF-8 (400 at the body root).
+fn not_utf8() -> ApiError {
+    ApiError::invalid_one(Violation::new(
+        "",
+        Rule::Json,
+        "Request body is not valid UTF-8",
+    ))
+}
+
+/// The body is not JSON (400 at the body root, in serde_json's words).
+fn not_json(e: &serde_json::Error) -> ApiError {
+    ApiError::invalid_one(Violation::new(
+        "",
+        Rule::Json,
+        format!("Error parsing request body into JSON: {e}"),
+    ))
+}
+
+/// `key` appears twice in the object at `pointer`'s parent.
+fn duplicate_key(pointer: String, key: &str) -> ApiError {
+    ApiError::invalid_one(Violation::new(
+        pointer,
+        Rule::Json,
+        format!("Duplicate key \"{key}\" in the request body"),
+    ))
 }
 
 /// The JSON type name used in messages.
@@ -460,11 +477,7 @@ pub fn reject_duplicate_keys(body: &[u8]) -> Result<(), ApiError> {
                             dup::Seg::Index(i) => pointer.push_str(&i.to_string()),
                         }
                     }
-                    Err(ApiError::invalid_one(Violation::new(
-                        pointer,
-                        Rule::Json,
-                        format!("Duplicate key \"{key}\" in the request body"),
-                    )))
+                    Err(duplicate_key(pointer, key))
                 }
                 _ => Ok(()),
             }
@@ -513,28 +526,12 @@ pub fn parse_json_unique(body: &[u8]) -> Result<Value, JsonFailure> {
                         pointer.push_str(seg);
                     }
                 }
-                Err(JsonFailure::Duplicate(ApiError::invalid_one(
-                    Violation::new(
-                        pointer,
-                        Rule::Json,
-                        format!("Duplicate key \"{key}\" in the request body"),
-                    ),
-                )))
+                Err(JsonFailure::Duplicate(duplicate_key(pointer, &key)))
             }
             // A successful walk implies valid UTF-8 (serde_json checks every string it reads
             // and refuses any other non-ASCII byte), so the check is only needed on failure.
-            None if std::str::from_utf8(body).is_err() => {
-                Err(JsonFailure::Invalid(ApiError::invalid_one(Violation::new(
-                    "",
-                    Rule::Json,
-                    "Request body is not valid UTF-8",
-                ))))
-            }
-            None => Err(JsonFailure::Invalid(ApiError::invalid_one(Violation::new(
-                "",
-                Rule::Json,
-                format!("Error parsing request body into JSON: {e}"),
-            )))),
+            None if std::str::from_utf8(body).is_err() => Err(JsonFailure::Invalid(not_utf8())),
+            None => Err(JsonFailure::Invalid(not_json(&e))),
         },
     }
 }
