@@ -28,12 +28,29 @@ pub const OAUTH_ID: &str = "test-client";
 /// Its secret.
 pub const OAUTH_SECRET: &str = "test-client-secret";
 
-/// A free loopback port (bound then released; good enough for tests on one machine).
+/// Ports handed to gateways the tests start: below Linux's ephemeral range (32768–60999).
+const PORT_RANGE: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free loopback port for a server a test starts, checked by binding it and released.
+///
+/// Not port 0's pick: that comes from the ephemeral range, which every outgoing connection of
+/// the suite also draws from, so between the check and the gateway's own bind a client socket
+/// could take the port and the gateway would fail to start ("did not become ready"). Ports
+/// below that range are only ever taken by this function, which hands each out once per
+/// process, starting at a per-process offset.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(PORT_RANGE.end - PORT_RANGE.start);
+    let offset = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = PORT_RANGE.start + ((offset + n) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {PORT_RANGE:?}");
 }
 
 /// Short names used in route prefixes.
@@ -798,4 +815,33 @@ impl Gateway {
             .filter(|e| e["method"] == method)
             .count()
     }
+}
+
+/// Regression: gateways sometimes failed to start because their port, picked from the
+/// ephemeral range, was taken meanwhile by one of the suite's own client sockets.
+#[test]
+fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
+    let (lo, hi) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| {
+            let mut it = t.split_whitespace().filter_map(|x| x.parse::<u16>().ok());
+            Some((it.next()?, it.next()?))
+        })
+        .unwrap_or((32_768, 60_999));
+    let ports: Vec<u16> = (0..50).map(|_| free_port()).collect();
+    for p in &ports {
+        assert!(
+            !(lo..=hi).contains(p),
+            "port {p} is in the ephemeral range {lo}-{hi}"
+        );
+        assert!(PORT_RANGE.contains(p));
+    }
+    let mut unique = ports.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        ports.len(),
+        "a port was handed out twice: {ports:?}"
+    );
 }
