@@ -144,7 +144,7 @@ pub fn plan(req: &ClientRequest, pair: &Pair<'_>) -> Plan {
             Op::EntryAdd { coll, .. }
                 if up.single_slot()
                     && up.holds_coll(*coll)
-                    && !removes_slot_before(&req.changes.changes[..i], *coll) =>
+                    && !slot_decided_before(&req.changes.changes[..i], *coll) =>
             {
                 reason.get_or_insert(StateReason::SlotAdd);
             }
@@ -160,13 +160,39 @@ pub fn plan(req: &ClientRequest, pair: &Pair<'_>) -> Plan {
     }
 }
 
-/// True when an earlier change in the same request empties the single slot of `coll`.
-fn removes_slot_before(earlier: &[Change], coll: Coll) -> bool {
-    earlier.iter().any(|c| match &c.op {
-        Op::EntryRemove { coll: k, id } => *k == coll && *id == 1,
-        Op::Primary { coll: k, value } => *k == coll && value.is_none(),
-        _ => false,
-    })
+/// What the earlier changes of the same request did to the single slot of `coll`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotBefore {
+    /// Nothing: its occupancy is the upstream's (state needed).
+    Untouched,
+    /// The last change emptied it (`remove …/1`, a single-slot client's `email: null`).
+    Emptied,
+    /// A change of this request already put a value into it: the slot's capacity counts the
+    /// whole request, so another add is a second entry (SPEC §2).
+    FilledHere,
+}
+
+/// `earlier` are either the client's changes (planning) or the changes already kept for the
+/// upstream (resolving, where every slot change has become `Primary`): what was refused as
+/// unmappable does not occupy the slot.
+fn slot_before(earlier: &[Change], coll: Coll) -> SlotBefore {
+    earlier
+        .iter()
+        .fold(SlotBefore::Untouched, |slot, c| match &c.op {
+            Op::EntryRemove { coll: k, id: 1 } if *k == coll => SlotBefore::Emptied,
+            Op::Primary { coll: k, value } if *k == coll => match value {
+                None => SlotBefore::Emptied,
+                Some(_) => SlotBefore::FilledHere,
+            },
+            Op::EntryAdd { coll: k, .. } if *k == coll => SlotBefore::FilledHere,
+            _ => slot,
+        })
+}
+
+/// True when an earlier change in the same request decides the single slot of `coll` (emptied
+/// or filled it), so an add needs no state to be resolved.
+fn slot_decided_before(earlier: &[Change], coll: Coll) -> bool {
+    slot_before(earlier, coll) != SlotBefore::Untouched
 }
 
 /// The client's own name for a change, as listed in `Patchbay-Dropped-Fields`: the top-level
@@ -257,8 +283,7 @@ pub fn resolve(
         unmappable: Vec::new(),
         invalid: Vec::new(),
     };
-    let changes = &req.changes.changes;
-    for (i, change) in changes.iter().enumerate() {
+    for change in &req.changes.changes {
         let origin = change.origin.as_str();
         match &change.op {
             Op::Set { field, value } => {
@@ -319,38 +344,49 @@ pub fn resolve(
                     }
                 }
             }
-            Op::EntryAdd { coll, value, .. } => {
+            Op::EntryAdd { coll, kind, value } => {
                 if !up.holds_coll(*coll) {
                     acc.unmappable(change, "This entry");
                 } else if !up.single_slot() {
                     acc.keep(change.op.clone(), origin);
-                } else if removes_slot_before(&changes[..i], *coll) {
-                    // The slot itself has no type (it reads back as the route's default type):
-                    // adding an entry carries its value, as SPEC §2 says "add fills the slot".
-                    acc.keep(
-                        Op::Primary {
-                            coll: *coll,
-                            value: Some(value.clone()),
-                        },
-                        origin,
-                    );
+                } else if let Some(k) = kind.as_deref().filter(|k| *k != pair.default_entry_type) {
+                    // The slot has no type: it reads back as the route's default type, so an
+                    // entry of another type would be stored as something the client did not
+                    // write (SPEC §2).
+                    acc.unmappable(change, &slot_type_what(k, pair));
                 } else {
-                    let Some(state) = state else {
-                        return Err(state_missing());
-                    };
-                    match state.coll(*coll).first() {
-                        None => acc.keep(
+                    match slot_before(&acc.out, *coll) {
+                        SlotBefore::FilledHere => acc.unmappable(
+                            change,
+                            "A second entry (the upstream holds one, filled by this request)",
+                        ),
+                        // Emptied earlier in this request: adding fills it (SPEC §2).
+                        SlotBefore::Emptied => acc.keep(
                             Op::Primary {
                                 coll: *coll,
                                 value: Some(value.clone()),
                             },
                             origin,
                         ),
-                        Some(e) if &e.value == value => {}
-                        Some(_) => acc.unmappable(
-                            change,
-                            "A second entry (the upstream holds one, which is taken)",
-                        ),
+                        SlotBefore::Untouched => {
+                            let Some(state) = state else {
+                                return Err(state_missing());
+                            };
+                            match state.coll(*coll).first() {
+                                None => acc.keep(
+                                    Op::Primary {
+                                        coll: *coll,
+                                        value: Some(value.clone()),
+                                    },
+                                    origin,
+                                ),
+                                Some(e) if &e.value == value => {}
+                                Some(_) => acc.unmappable(
+                                    change,
+                                    "A second entry (the upstream holds one, which is taken)",
+                                ),
+                            }
+                        }
                     }
                 }
             }
@@ -384,11 +420,8 @@ pub fn resolve(
                 } else if *id != 1 {
                     acc.invalid.push(slot_id_violation(origin, *id));
                 } else {
-                    if kind
-                        .as_deref()
-                        .is_some_and(|k| k != pair.default_entry_type)
-                    {
-                        acc.unmappable(change, "The entry type");
+                    if let Some(k) = kind.as_deref().filter(|k| *k != pair.default_entry_type) {
+                        acc.unmappable(change, &slot_type_what(k, pair));
                     }
                     if let Some(v) = value {
                         acc.keep(
@@ -475,6 +508,14 @@ fn complete_name(out: &mut Vec<Change>, state: Option<&Customer>) -> Result<(), 
         ),
     );
     Ok(())
+}
+
+/// What is unmappable about an entry type a single slot cannot keep.
+fn slot_type_what(kind: &str, pair: &Pair<'_>) -> String {
+    format!(
+        "Entry type \"{kind}\" (the single entry reads back as \"{}\")",
+        pair.default_entry_type
+    )
 }
 
 fn slot_id_violation(origin: &str, id: u64) -> Violation {

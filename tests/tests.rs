@@ -20,6 +20,7 @@ mod support;
 mod auth;
 mod errors;
 mod faults;
+mod fidelity;
 mod golden;
 mod hostile;
 mod matrix;

@@ -99,6 +99,32 @@ pub fn detect(method: &str, path: &str) -> Option<(DialectId, Result<Endpoint, A
     None
 }
 
+/// The dialect whose URL space a path lies in, whether or not it names an endpoint the gateway
+/// serves: `/v2/…` is Help Scout v2's, `/v1/….json` Help Scout v1's, other `/v1/…` HelpCrunch's,
+/// `/api/…` Reach's. Used to answer a 404 for a path no route serves in the format its client
+/// expects (a v2 client must always get `application/vnd.error+json`, even where a v1 route
+/// shares the prefix).
+pub fn namespace_of(path: &str) -> Option<DialectId> {
+    let under = |p: &str, root: &str| {
+        p.strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if under(path, "/v2") {
+        Some(DialectId::HelpscoutV2)
+    } else if under(path, "/v1") {
+        // Help Scout v1 resources all end in `.json` (before any query, which `path` lacks).
+        Some(if path.ends_with(".json") {
+            DialectId::HelpscoutV1
+        } else {
+            DialectId::Helpcrunch
+        })
+    } else if under(path, "/api") {
+        Some(DialectId::Reach)
+    } else {
+        None
+    }
+}
+
 /// A decoded client write.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ClientRequest {

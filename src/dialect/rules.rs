@@ -330,6 +330,23 @@ pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
     })
 }
 
+/// `application/x-www-form-urlencoded` pairs of a form body or a query string, decoded (`+` is a
+/// space; a key without `=` has an empty value).
+pub fn form_pairs(text: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    text.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(kv), String::new()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,13 +206,37 @@ fn match_route(
     None
 }
 
-/// The client dialect of the longest route prefix `path` is under (for a 404 below a route).
-fn prefix_dialect(snap: &Snapshot, method: &str, path: &str) -> Option<DialectId> {
-    snap.routes
+/// The dialect of a 404 for a path no route serves. Among the routes with the longest prefix the
+/// path is under, the dialect whose URL space the rest of the path lies in wins when one of them
+/// serves that dialect (or detects it): with a v1 and a v2 route on one prefix, `/v2/unknown`
+/// is a v2 client's. Otherwise the first such route's client dialect; under no route, the URL
+/// space alone.
+fn not_found_dialect(snap: &Snapshot, method: &str, path: &str) -> Option<DialectId> {
+    let mut under = snap
+        .match_order
         .iter()
-        .filter_map(|r| strip_prefix(path, &r.path_prefix).map(|rest| (r, rest)))
-        .max_by_key(|(r, _)| r.path_prefix.len())
-        .and_then(|(r, rest)| r.client.or_else(|| detect(method, rest).map(|(d, _)| d)))
+        .map(|&i| &snap.routes[i])
+        .filter_map(|r| strip_prefix(path, &r.path_prefix).map(|rest| (r, rest)));
+    let Some((first, rest)) = under.next() else {
+        return crate::dialect::namespace_of(path);
+    };
+    let longest = first.path_prefix.trim_end_matches('/').len();
+    if let Some(ns) = crate::dialect::namespace_of(rest) {
+        let same_prefix = std::iter::once(first).chain(
+            under
+                .take_while(|(r, _)| r.path_prefix.trim_end_matches('/').len() == longest)
+                .map(|(r, _)| r),
+        );
+        if same_prefix
+            .into_iter()
+            .any(|r| r.client.is_none_or(|c| c == ns))
+        {
+            return Some(ns);
+        }
+    }
+    first
+        .client
+        .or_else(|| detect(method, rest).map(|(d, _)| d))
 }
 
 /// Strips a route prefix on a path-segment boundary (`/crm` matches `/crm/v2/…`, not `/crmx`).
@@ -288,7 +312,7 @@ impl Gateway {
             // unknown endpoint below a helpcrunch route got a plain `{"status":404}` body).
             ctx.client = detect(&method, &path)
                 .map(|(d, _)| d)
-                .or_else(|| prefix_dialect(&snap, &method, &path));
+                .or_else(|| not_found_dialect(&snap, &method, &path));
             return Err(ApiError::new(ErrorKind::NotFound, "Not found"));
         };
         ctx.route = Some(ri);
@@ -329,6 +353,7 @@ impl Gateway {
                 secret,
                 snap.server.token_ttl_secs,
                 content_type.as_deref(),
+                query.as_deref(),
                 &body,
             );
             return Ok(Some((answer, false)));

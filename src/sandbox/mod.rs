@@ -214,19 +214,7 @@ fn query_flag(query: Option<&str>, name: &str) -> bool {
 
 /// Parses `application/x-www-form-urlencoded` into pairs (`+` is a space).
 fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(body);
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    text.split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(kv), String::new()),
-        })
-        .collect()
+    crate::dialect::rules::form_pairs(&String::from_utf8_lossy(body))
 }
 
 /// A control-endpoint JSON answer.
@@ -574,7 +562,7 @@ impl Backend {
                     "Method not allowed",
                 ));
             }
-            return self.token(headers, body);
+            return self.token(headers, query, body);
         }
         if let Err(e) = self.authenticate(headers) {
             return self.error(e);
@@ -642,8 +630,9 @@ impl Backend {
         }
     }
 
-    /// helpscout-v2 `POST /v2/oauth2/token`: client credentials, as form or JSON.
-    fn token(&self, headers: &[(String, String)], body: &[u8]) -> Synthetic {
+    /// helpscout-v2 `POST /v2/oauth2/token`: client credentials, as form or JSON body or in the
+    /// query string (Help Scout accepts each; a body parameter wins).
+    fn token(&self, headers: &[(String, String)], query: Option<&str>, body: &[u8]) -> Synthetic {
         let oauth_error = |status: u16, error: &str, description: &str| {
             Synthetic::json(
                 status,
@@ -653,7 +642,9 @@ impl Backend {
         };
         let is_json = header(headers, "content-type").is_some_and(|ct| ct.contains("json"))
             || body.first() == Some(&b'{');
-        let params: HashMap<String, String> = if is_json {
+        let mut params: HashMap<String, String> = if body.trim_ascii().is_empty() {
+            HashMap::new()
+        } else if is_json {
             match serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
                 Ok(map) => map
                     .into_iter()
@@ -664,6 +655,9 @@ impl Backend {
         } else {
             parse_form(body).into_iter().collect()
         };
+        for (k, v) in parse_form(query.unwrap_or_default().as_bytes()) {
+            params.entry(k).or_insert(v);
+        }
         let param = |name: &str| params.get(name).map(String::as_str);
         match param("grant_type") {
             None => return oauth_error(400, "invalid_request", "Missing grant type"),
