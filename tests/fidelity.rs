@@ -233,3 +233,75 @@ fn an_entry_type_the_slot_cannot_keep_is_unmappable_never_rewritten() {
         assert_eq!(stored["emails"][0]["value"], "w@x.com", "{up}: {stored}");
     }
 }
+
+/// `patchbay translate` with a body on stdin: (exit success, parsed stdout).
+pub fn translate_cli(args: &[&str], state: Option<&Value>, body: &Value) -> (bool, Value) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patchbay"));
+    cmd.arg("translate").args(args);
+    if let Some(s) = state {
+        let p = dir.path().join("state.json");
+        std::fs::write(&p, serde_json::to_vec(s).expect("json")).expect("state file");
+        cmd.arg("--state").arg(&p);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn patchbay translate");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&serde_json::to_vec(body).expect("json"))
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("translate output");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), v)
+}
+
+#[test]
+fn translate_cli_refuses_a_second_slot_add_and_a_type_the_slot_cannot_keep() {
+    let state = json!({"first_name": "Vernon",
+        "emails": [{"id": 1, "type": "work", "value": "vernon@acme.com"}]});
+    let two_adds = json!([
+        {"op": "remove", "path": "/emails/1"},
+        {"op": "add", "path": "/emails", "value": {"type": "work", "value": "a@x.com"}},
+        {"op": "add", "path": "/emails", "value": {"type": "work", "value": "b@x.com"}}
+    ]);
+    let home =
+        json!([{"op": "add", "path": "/emails", "value": {"type": "home", "value": "h@x.com"}}]);
+    for to in ["helpcrunch", "reach"] {
+        for body in [&two_adds, &home] {
+            let (_, v) = translate_cli(&["--from", "helpscout-v2", "--to", to], Some(&state), body);
+            assert_eq!(v["result"], "error", "{to}: {v}");
+            assert_eq!(v["status"], 400, "{to}: {v}");
+            assert_eq!(v["body"]["_embedded"]["errors"][0]["path"], "emails", "{v}");
+        }
+        // The route's default type is the slot's: then it is forwarded.
+        let (ok, v) = translate_cli(
+            &[
+                "--from",
+                "helpscout-v2",
+                "--to",
+                to,
+                "--default-entry-type",
+                "home",
+            ],
+            Some(&state),
+            &json!([{"op": "remove", "path": "/emails/1"},
+                    {"op": "add", "path": "/emails", "value": {"type": "home", "value": "h@x.com"}}]),
+        );
+        assert!(ok, "{v}");
+        assert_eq!(v["result"], "forward", "{to}: {v}");
+    }
+}
