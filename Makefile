@@ -5,12 +5,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= gateway.toml
 
-.PHONY: run test deps test-deps schemathesis-deps build fmt-check clippy deploy-check unit-and-integration
+.PHONY: run test deps test-deps schemathesis-deps sdk-deps build fmt-check clippy deploy-check unit-and-integration
 
 run: deps
 	$(CARGO) run --release --bin patchbay -- serve -c $(CONFIG)
 
-test: deps test-deps schemathesis-deps fmt-check clippy deploy-check unit-and-integration
+test: deps test-deps schemathesis-deps sdk-deps fmt-check clippy deploy-check unit-and-integration
 
 # System packages: Pingora's TLS stack builds C code with cmake and a C compiler.
 deps:
@@ -44,6 +44,11 @@ test-deps:
 # Schemathesis (PyPI, pinned) for tests/openapi.rs, which runs it against a live gateway.
 schemathesis-deps: test-deps
 	bash scripts/schemathesis.sh --install-only
+
+# The published Help Scout SDKs (PyPI and npm, pinned) for tests/sdks.rs, which drives each one
+# through a live gateway; installs Node.js/npm from Debian when missing.
+sdk-deps: test-deps
+	bash scripts/sdks.sh --install-only
 
 # Every file in deploy/ (and bench/) with real validators; installs them when missing. The
 # `patchbay check` steps use the debug binary the tests use.

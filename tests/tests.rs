@@ -28,6 +28,7 @@ mod openapi;
 mod ops;
 mod regression;
 mod roundtrip;
+mod sdks;
 mod tls;
 mod upgrade;
 mod writes;
