@@ -107,6 +107,8 @@ step "promtool check config deploy/prometheus/prometheus.yml (+ its rule_files)"
     promtool check config deploy/prometheus/prometheus.yml
 step "promtool check rules deploy/prometheus/alerts.yml" \
     promtool check rules deploy/prometheus/alerts.yml
+step "promtool test rules deploy/prometheus/alerts_test.yml (alerts fire, stay firing, clear)" \
+    promtool test rules deploy/prometheus/alerts_test.yml
 
 # ------------------------------------------------------------------ Grafana
 step "grafana dashboard loads, PromQL extracted" \

@@ -48,7 +48,8 @@ COUNTERS = ["requests_total", "validation_errors_total", "dropped_fields_total",
             "state_reads_total", "config_reloads_total", "upstream_rate_limited_total"]
 HISTOGRAMS = ["request_duration_seconds", "translate_duration_seconds",
               "upstream_duration_seconds"]
-GAUGES = ["config_generation", "inflight_requests"]
+GAUGES = ["config_generation", "inflight_requests", "config_last_reload_success",
+          "config_restart_pending", "build_info"]
 FAMILIES = {"patchbay_" + n for n in COUNTERS + HISTOGRAMS + GAUGES}
 HIST = {"patchbay_" + n for n in HISTOGRAMS}
 NAME_RE = re.compile(r"\bpatchbay_[a-zA-Z0-9_]+")
@@ -212,6 +213,14 @@ def alert_exprs(path):
     return out
 
 
+def alert_annotations(path):
+    import yaml
+
+    doc = yaml.safe_load(open(path))
+    return [(r["alert"], r.get("annotations") or {})
+            for g in doc.get("groups", []) for r in g.get("rules", []) if r.get("alert")]
+
+
 def scrape_names(path):
     present = set()
     for line in open(path, encoding="utf-8", errors="replace"):
@@ -238,6 +247,16 @@ def cmd_metrics(a):
     for name, expr in alert_exprs(a.alerts):
         for n in NAME_RE.findall(expr):
             used.setdefault(n, set()).add(f"alert:{name}")
+    for name, annotations in alert_annotations(a.alerts):
+        url = annotations.get("runbook_url", "")
+        anchor = url.split("#", 1)[1] if "#" in url else ""
+        (ok if anchor else bad)(f"alert {name} has a runbook_url with an anchor ({url or 'none'})")
+        if anchor:
+            # The anchor must exist in docs/operations.md (GitHub-style heading ids).
+            doc = os.path.join(os.path.dirname(os.path.abspath(a.alerts)), "..", "..", "docs", "operations.md")
+            ids = {re.sub(r"[^a-z0-9 _-]", "", h.strip("# ").strip().lower()).replace(" ", "-")
+                   for h in open(doc, encoding="utf-8") if h.startswith("#")}
+            (ok if anchor in ids else bad)(f"runbook anchor #{anchor} is a heading of docs/operations.md")
     print(f"metrics: {len(used)} patchbay_* names used by {a.dashboard} and {a.alerts}")
     for n in sorted(used):
         fam = family_of(n)

@@ -10,7 +10,8 @@
 use crate::canonical::ErrorKind;
 use crate::dialect::{DialectId, Purpose};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub struct Metrics {
     state_reads: IntCounterVec,
     config_reloads: IntCounterVec,
     config_generation: IntGauge,
+    config_last_reload_success: IntGauge,
+    config_restart_pending: IntGauge,
     inflight: IntGauge,
     upstream_rate_limited: IntCounterVec,
 }
@@ -172,6 +175,15 @@ fn build() -> Metrics {
             "config_generation",
             "Generation of the configuration serving requests.",
         ),
+        config_last_reload_success: gauge(
+            "config_last_reload_success",
+            "1 when the last load or reload of the configuration file found it valid, 0 while a \
+             refused file is in place (stays 0 until a valid file is read).",
+        ),
+        config_restart_pending: gauge(
+            "config_restart_pending",
+            "1 while the file on disk changes static settings that only a restart applies.",
+        ),
         inflight: gauge("inflight_requests", "Requests being processed."),
         upstream_rate_limited: counter(
             "upstream_rate_limited_total",
@@ -184,6 +196,30 @@ fn build() -> Metrics {
     for r in ["ok", "error", "restart_required"] {
         m.config_reloads.with_label_values(&[r]);
     }
+    let build_info = IntGaugeVec::new(
+        Opts::new(
+            name("build_info"),
+            "Always 1; the labels say which build is running.",
+        ),
+        &["version", "commit"],
+    )
+    .expect("valid gauge");
+    build_info
+        .with_label_values(&[
+            env!("CARGO_PKG_VERSION"),
+            option_env!("PATCHBAY_COMMIT").unwrap_or("unknown"),
+        ])
+        .set(1);
+    m.registry
+        .register(Box::new(build_info))
+        .expect("unique gauge");
+    // The standard process_* families (CPU, resident memory, open fds, start time): Linux only.
+    #[cfg(target_os = "linux")]
+    m.registry
+        .register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .expect("unique process collector");
     m
 }
 
@@ -278,6 +314,56 @@ impl Metrics {
     /// Reload attempts with `result` so far.
     pub fn config_reloads(&self, result: &'static str) -> u64 {
         self.config_reloads.with_label_values(&[result]).get()
+    }
+
+    /// Records the result of reading the configuration file (at start and on every reload):
+    /// `valid` is false when it was refused; `restart_pending` is `Some` when the result says
+    /// whether the file needs a restart (a refused file says nothing about that).
+    pub fn config_read(&self, valid: bool, restart_pending: Option<bool>) {
+        self.config_last_reload_success.set(i64::from(valid));
+        if let Some(pending) = restart_pending {
+            self.config_restart_pending.set(i64::from(pending));
+        }
+    }
+
+    /// Creates the series of every configured route and upstream at zero, so that dashboards
+    /// and alerts see them from the first scrape instead of after the first request: the
+    /// success series of `requests_total` and the `request_duration_seconds` histogram per
+    /// route, `translate_duration_seconds` per translated dialect pair, and
+    /// `upstream_duration_seconds` (write, read) and `upstream_rate_limited_total` per upstream.
+    /// Series of routes a reload removed stay, as Prometheus clients do.
+    pub fn init_config(&self, snap: &crate::config::Snapshot) {
+        for route in &snap.routes {
+            let up = route.upstream.dialect;
+            let clients: Vec<DialectId> = match route.client {
+                Some(c) => vec![c],
+                None => DialectId::ALL.to_vec(),
+            };
+            for c in clients {
+                let ok = c.update_success_status();
+                self.requests.with_label_values(&[
+                    route.name.as_str(),
+                    c.as_str(),
+                    up.as_str(),
+                    OUTCOME_OK,
+                    ok.to_string().as_str(),
+                ]);
+                if c != up {
+                    self.translate_duration
+                        .with_label_values(&[c.as_str(), up.as_str()]);
+                }
+            }
+            self.request_duration
+                .with_label_values(&[route.name.as_str()]);
+        }
+        for up in &snap.upstreams {
+            for kind in [Purpose::Write, Purpose::Read] {
+                self.upstream_duration
+                    .with_label_values(&[up.name.as_str(), kind.as_str()]);
+            }
+            self.upstream_rate_limited
+                .with_label_values(&[up.name.as_str()]);
+        }
     }
 
     /// Sets the generation gauge.

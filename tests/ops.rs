@@ -482,6 +482,95 @@ fn changing_the_listen_address_is_refused_and_old_config_keeps_serving() {
     assert!(try_request(ports.port, "GET", "/", &[], None).is_err());
 }
 
+// --- 2b. what a dashboard sees before any request, and the config gauges -------------------
+
+#[test]
+fn every_configured_series_exists_from_the_first_scrape_and_config_gauges_stay_set() {
+    let g = Gateway::start();
+    // No request yet: the configured routes and upstreams are there, at zero.
+    let m = g.metrics();
+    for series in [
+        r#"patchbay_requests_total{client_dialect="helpcrunch",outcome="ok",route="t-helpcrunch-reach",status="200",upstream_dialect="reach"}"#,
+        r#"patchbay_requests_total{client_dialect="helpscout-v2",outcome="ok",route="t-helpscout-v2-helpcrunch",status="204",upstream_dialect="helpcrunch"}"#,
+        r#"patchbay_request_duration_seconds_count{route="t-reach-helpscout-v1"}"#,
+        r#"patchbay_translate_duration_seconds_count{from="helpscout-v1",to="helpscout-v2"}"#,
+        r#"patchbay_upstream_duration_seconds_count{kind="write",upstream="crunch"}"#,
+        r#"patchbay_upstream_rate_limited_total{upstream="limited"}"#,
+        "patchbay_config_restart_pending",
+    ] {
+        assert_eq!(sample(&m, series), Some(0.0), "{series} in:\n{m}");
+    }
+    // Same-dialect routes translate nothing: no translation series for them.
+    assert!(!m.contains(r#"from="reach",to="reach""#), "{m}");
+    assert_eq!(sample(&m, "patchbay_config_last_reload_success"), Some(1.0));
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        m.lines().any(|l| l.starts_with("patchbay_build_info{")
+            && l.contains(&format!("version=\"{version}\""))
+            && l.ends_with(" 1")),
+        "{m}"
+    );
+    // CPU seconds may still round to 0 this early; the others cannot be 0 in a live process.
+    assert!(sample(&m, "process_cpu_seconds_total").is_some(), "{m}");
+    for family in [
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+    ] {
+        assert!(
+            sample(&m, family).is_some_and(|v| v > 0.0),
+            "{family}:\n{m}"
+        );
+    }
+
+    // A refused file keeps the gauge at 0 for as long as it is in place…
+    let good = std::fs::read_to_string(&g.config).expect("config");
+    write_atomic(&g.config, &invalid_text(&good, &g.dir, 1));
+    assert!(
+        wait_for(Duration::from_secs(10), || reloads(&g).1 >= 1),
+        "refusal not counted: {:?}",
+        reloads(&g)
+    );
+    let r = request(g.admin, "POST", "/reload", &[], None);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(
+        sample(&g.metrics(), "patchbay_config_last_reload_success"),
+        Some(0.0)
+    );
+    // …and a valid one sets it back.
+    write_atomic(&g.config, &format!("{good}\n# touched\n"));
+    assert!(
+        wait_for(Duration::from_secs(10), || sample(
+            &g.metrics(),
+            "patchbay_config_last_reload_success"
+        ) == Some(1.0)),
+        "{}",
+        g.metrics()
+    );
+
+    // A static change is pending until the file agrees with the running listeners again.
+    let mut ports = g.ports();
+    ports.port = free_port();
+    write_atomic(&g.config, &config_text(&ports, &g.dir, ""));
+    assert!(
+        wait_for(Duration::from_secs(10), || sample(
+            &g.metrics(),
+            "patchbay_config_restart_pending"
+        ) == Some(1.0)),
+        "{}",
+        g.metrics()
+    );
+    write_atomic(&g.config, &good);
+    assert!(
+        wait_for(Duration::from_secs(10), || sample(
+            &g.metrics(),
+            "patchbay_config_restart_pending"
+        ) == Some(0.0)),
+        "{}",
+        g.metrics()
+    );
+}
+
 // --- 3. promtool and the deploy checks on a live scrape ------------------------------------
 
 /// Traffic that touches every metric family; returns the scrape afterwards.

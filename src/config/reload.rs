@@ -126,6 +126,7 @@ impl Store {
             log::warn!("config {}: {w}", path.display());
         }
         let store = Store::from_snapshot(path, loaded.snapshot);
+        crate::metrics::metrics().config_read(true, Some(false));
         Ok((store, loaded.warnings))
     }
 
@@ -199,15 +200,24 @@ impl Store {
                 }
             }
         };
-        crate::metrics::metrics().config_reload(outcome.result_label());
+        let m = crate::metrics::metrics();
+        m.config_reload(outcome.result_label());
+        match &outcome {
+            ReloadOutcome::Ok { .. } => m.config_read(true, Some(false)),
+            ReloadOutcome::Invalid { .. } => m.config_read(false, None),
+            ReloadOutcome::RestartRequired { .. } => m.config_read(true, Some(true)),
+        }
         outcome
     }
 }
 
-/// Settings that live outside the snapshot: log level, access-log switch, generation gauge.
+/// Settings that live outside the snapshot: log level, access-log switch, generation gauge, the
+/// configured routes' and upstreams' series at zero.
 fn apply_runtime(s: &Snapshot) {
     crate::logging::apply(s.server.log_level, s.server.access_log);
-    crate::metrics::metrics().set_config_generation(s.generation);
+    let m = crate::metrics::metrics();
+    m.set_config_generation(s.generation);
+    m.init_config(s);
 }
 
 // === FileWatcher ===

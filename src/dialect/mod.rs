@@ -56,6 +56,15 @@ impl DialectId {
         }
     }
 
+    /// The status of a successful customer update in this dialect (Help Scout v2 answers 204,
+    /// the others 200 with a body).
+    pub fn update_success_status(self) -> u16 {
+        match self {
+            DialectId::HelpscoutV2 => 204,
+            DialectId::HelpscoutV1 | DialectId::Helpcrunch | DialectId::Reach => 200,
+        }
+    }
+
     /// Parses a config id.
     pub fn parse(s: &str) -> Option<DialectId> {
         DialectId::ALL.into_iter().find(|d| d.as_str() == s)
