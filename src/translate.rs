@@ -520,7 +520,7 @@ pub fn prepare(
     check_upstream_id(&ep.customer_id, pair.upstream)?;
     let resolved = resolve(req, pair, state)?;
     let up = dialect(pair.upstream);
-    let violations = up.check_target(&resolved.changes);
+    let violations = check_target(up, &resolved.changes);
     if !violations.is_empty() {
         return Err(ApiError::invalid(violations));
     }
@@ -546,32 +546,128 @@ pub fn precheck(
     prepare(ep, req, pair, Some(&Customer::default()), cx).map(|_| ())
 }
 
-/// Whether `change` touches `target`.
-fn touches(change: &Change, target: &Target) -> bool {
-    match (&change.op, target) {
-        (Op::Set { field, .. }, Target::Field(f)) => field == f,
-        (Op::Set { field, .. }, Target::Coll(..)) => {
-            // Address lines etc. never match a collection.
-            let _ = field;
-            false
-        }
-        (Op::EntryAdd { coll, .. } | Op::Primary { coll, .. }, Target::Coll(c, None | Some(1))) => {
-            coll == c
-        }
-        (Op::EntryAdd { coll, .. }, Target::Coll(c, Some(_))) => coll == c,
-        (Op::EntryRemove { coll, id } | Op::EntryUpdate { coll, id, .. }, Target::Coll(c, i)) => {
-            coll == c && i.is_none_or(|i| i == *id)
-        }
-        (Op::PropertySet { slug, .. } | Op::PropertyRemove { slug }, Target::Property(s)) => {
-            s.is_empty() || slug == s
-        }
-        _ => false,
+/// The collection an entry op writes to.
+fn op_coll(op: &Op) -> Option<Coll> {
+    match op {
+        Op::EntryAdd { coll, .. }
+        | Op::EntryRemove { coll, .. }
+        | Op::EntryUpdate { coll, .. }
+        | Op::Primary { coll, .. } => Some(*coll),
+        _ => None,
     }
+}
+
+/// The only change matching `pred`, if exactly one does.
+fn only(changes: &[Change], pred: impl Fn(&Change) -> bool) -> Option<&Change> {
+    let mut it = changes.iter().filter(|c| pred(c));
+    match (it.next(), it.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// The change that produced the upstream field at `target`, when it can be known.
+///
+/// - An entry the upstream names by id (`emails/1002/value`) comes from the update or removal
+///   of that id; toward a single slot (always id 1) from the slot's change.
+/// - An id no change named is an entry the upstream created from an add (its fresh id, which
+///   the gateway never saw): it is the add only when exactly one add went to that collection;
+///   with several, which one is unknowable and the error is reported at the collection.
+/// - A collection without an id (`emails`, `emails/value`: how Help Scout paths an add, and how
+///   helpscout-v1 errors name any entry) comes from the collection's only add, else from its
+///   only change; with several, at the collection.
+/// - Fields and properties come from the first change that sets them.
+fn producing_change<'c>(changes: &'c [Change], target: &Target) -> Option<&'c Change> {
+    match target {
+        Target::Coll(coll, Some(id)) => changes
+            .iter()
+            .find(|c| match &c.op {
+                Op::EntryUpdate { coll: k, id: i, .. } | Op::EntryRemove { coll: k, id: i } => {
+                    k == coll && i == id
+                }
+                Op::Primary { coll: k, .. } => k == coll,
+                _ => false,
+            })
+            .or_else(|| {
+                only(
+                    changes,
+                    |c| matches!(&c.op, Op::EntryAdd { coll: k, .. } if k == coll),
+                )
+            }),
+        Target::Coll(coll, None) => only(
+            changes,
+            |c| matches!(&c.op, Op::EntryAdd { coll: k, .. } if k == coll),
+        )
+        .or_else(|| only(changes, |c| op_coll(&c.op) == Some(*coll))),
+        Target::Field(f) => changes
+            .iter()
+            .find(|c| matches!(&c.op, Op::Set { field, .. } if field == f)),
+        Target::Property(s) => changes.iter().find(|c| match &c.op {
+            Op::PropertySet { slug, .. } | Op::PropertyRemove { slug } => s.is_empty() || slug == s,
+            _ => false,
+        }),
+    }
+}
+
+/// The field name a pointer ends in (`/data/customerId` → `customerId`, `address.city` →
+/// `city`), unescaped.
+fn last_name(pointer: &str) -> String {
+    let name = pointer.rsplit(['/', '.']).next().unwrap_or(pointer);
+    name.replace("~1", "/").replace("~0", "~")
+}
+
+/// Replaces the whole word `from` by `to` in `message` (`customerId is required` → `userId is
+/// required`; `emailOptOut` is not touched when `from` is `email`).
+fn rename_word(message: &str, from: &str, to: &str) -> String {
+    if from.is_empty() || from == to || !message.contains(from) {
+        return message.to_string();
+    }
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(from) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + from.len()..].chars().next();
+        let whole = !before.is_some_and(ident) && !after.is_some_and(ident);
+        out.push_str(&rest[..i]);
+        out.push_str(if whole { to } else { from });
+        rest = &rest[i + from.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Rewrites the upstream's name of a scalar field in a violation's message into the name the
+/// client wrote (its origin): a HelpCrunch client is told `userId is required`, not Reach's
+/// `customerId is required`. Only scalar fields are renamed: entry and property messages name
+/// values, not fields.
+fn client_words(v: &mut Violation, upstream_name: &str, client_pointer: &str) {
+    v.message = rename_word(&v.message, upstream_name, &last_name(client_pointer));
+}
+
+/// Runs the upstream's value rules on resolved changes; messages that name a field use the
+/// client's name for it.
+fn check_target(up: &dyn crate::dialect::Dialect, changes: &[Change]) -> Vec<Violation> {
+    let mut violations = up.check_target(changes);
+    for v in &mut violations {
+        let field = changes.iter().find_map(|c| match &c.op {
+            Op::Set { field, .. } if c.origin == v.pointer => Some(*field),
+            _ => None,
+        });
+        if let Some(field) = field {
+            let theirs = last_name(&up.pointer_for(&Target::Field(field)));
+            let origin = v.pointer.clone();
+            client_words(v, &theirs, &origin);
+        }
+    }
+    violations
 }
 
 /// Rewrites an upstream's error so it names the client's fields: each violation's upstream
 /// field is located in the canonical model, then named by the change that produced it (its
-/// origin) or, when no change did, by the client dialect's own pointer for that location.
+/// origin; see [`producing_change`]) or, when no change is known to have, by the client
+/// dialect's own pointer for that location. A message naming a scalar field by the upstream's
+/// name is rewritten to the client's name.
 pub fn map_upstream_error(
     mut err: ApiError,
     upstream: DialectId,
@@ -585,10 +681,21 @@ pub fn map_upstream_error(
     let cl = dialect(client);
     for v in &mut err.violations {
         if let Some(target) = up.locate(&v.pointer) {
-            v.pointer = match changes.iter().find(|c| touches(c, &target)) {
+            let theirs = last_name(&v.pointer);
+            v.pointer = match producing_change(changes, &target) {
                 Some(c) => c.origin.clone(),
-                None => cl.pointer_for(&target),
+                // An entry id no change named is one the client never saw: name the collection.
+                None => match target {
+                    Target::Coll(coll, Some(_)) if !changes.is_empty() => {
+                        cl.pointer_for(&Target::Coll(coll, None))
+                    }
+                    _ => cl.pointer_for(&target),
+                },
             };
+            if matches!(target, Target::Field(_)) {
+                let ours = v.pointer.clone();
+                client_words(v, &theirs, &ours);
+            }
         }
     }
     err
