@@ -7,6 +7,8 @@
 //! - `errors`: every client error (400/413/415/404/405, unmappable, target rules) per dialect.
 //! - `auth`: client credentials, the gateway's OAuth tokens, upstream credentials, no leaks.
 //! - `faults`: upstream down, slow, 5xx, garbage, 429; rate limit; no write retried; locks.
+//! - `fidelity_upstream`: upstream errors on the right element, same-dialect OAuth refresh, 405
+//!   `Allow`, `reach-tenant-id` to Reach only, partial-write codes, client field names.
 //! - `writes`: two upstream writes in order; a failed second write is reported as partial.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
@@ -20,6 +22,7 @@ mod support;
 mod auth;
 mod errors;
 mod faults;
+mod fidelity_upstream;
 mod golden;
 mod hostile;
 mod matrix;
