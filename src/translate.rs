@@ -573,9 +573,10 @@ fn only(changes: &[Change], pred: impl Fn(&Change) -> bool) -> Option<&Change> {
 /// - An id no change named is an entry the upstream created from an add (its fresh id, which
 ///   the gateway never saw): it is the add only when exactly one add went to that collection;
 ///   with several, which one is unknowable and the error is reported at the collection.
-/// - A collection without an id (`emails`, `emails/value`: how Help Scout paths an add, and how
-///   helpscout-v1 errors name any entry) comes from the collection's only add, else from its
-///   only change; with several, at the collection.
+/// - A collection without an id (`emails`, `emails/value`: how Help Scout paths an add) comes
+///   from the collection's only add, else from its only change; with several, at the
+///   collection. (helpscout-v1's positional `emails[1]` is resolved before, by position: see
+///   [`entry_position`].)
 /// - Fields and properties come from the first change that sets them.
 fn producing_change<'c>(changes: &'c [Change], target: &Target) -> Option<&'c Change> {
     match target {
@@ -607,6 +608,22 @@ fn producing_change<'c>(changes: &'c [Change], target: &Target) -> Option<&'c Ch
             _ => false,
         }),
     }
+}
+
+/// The position an upstream error gives an entry in the collection array of the gateway's own
+/// request, for dialects whose entry errors are positional: helpscout-v1 `emails[1].value` is
+/// the second entry of the `emails` array the gateway sent, and its encoder writes one array
+/// element per entry change, in order.
+fn entry_position(upstream: DialectId, upstream_path: &str) -> Option<usize> {
+    if upstream != DialectId::HelpscoutV1 {
+        return None;
+    }
+    let pointer = rules::undotted(upstream_path);
+    let index = pointer.strip_prefix('/')?.split('/').nth(1)?;
+    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    index.parse().ok()
 }
 
 /// The field name a pointer ends in (`/data/customerId` → `customerId`, `address.city` →
@@ -682,7 +699,21 @@ pub fn map_upstream_error(
     for v in &mut err.violations {
         if let Some(target) = up.locate(&v.pointer) {
             let theirs = last_name(&v.pointer);
-            v.pointer = match producing_change(changes, &target) {
+            let producer = match (&target, entry_position(upstream, &v.pointer)) {
+                (Target::Coll(coll, None), Some(i)) => changes
+                    .iter()
+                    .filter(|c| {
+                        matches!(
+                            &c.op,
+                            Op::EntryAdd { coll: k, .. }
+                                | Op::EntryRemove { coll: k, .. }
+                                | Op::EntryUpdate { coll: k, .. } if k == coll
+                        )
+                    })
+                    .nth(i),
+                _ => producing_change(changes, &target),
+            };
+            v.pointer = match producer {
                 Some(c) => c.origin.clone(),
                 // An entry id no change named is one the client never saw: name the collection.
                 None => match target {
@@ -822,5 +853,118 @@ pub fn offline(
             dropped: p.dropped.into_iter().map(|d| d.name).collect(),
         },
         Err(e) => error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(value: &str, origin: &str) -> Change {
+        Change::new(
+            Op::EntryAdd {
+                coll: Coll::Emails,
+                kind: Some("work".into()),
+                value: value.into(),
+            },
+            origin,
+        )
+    }
+
+    fn update(id: u64, origin: &str) -> Change {
+        Change::new(
+            Op::EntryUpdate {
+                coll: Coll::Emails,
+                id,
+                kind: None,
+                value: Some("x@example.com".into()),
+            },
+            origin,
+        )
+    }
+
+    fn origin_of(changes: &[Change], target: Target) -> Option<&str> {
+        producing_change(changes, &target).map(|c| c.origin.as_str())
+    }
+
+    #[test]
+    fn entry_errors_name_the_change_of_that_entry() {
+        let one_add = [add("a@example.com", "/emails/0"), update(1002, "/emails/1")];
+        // The id names the update, not the add before it.
+        assert_eq!(
+            origin_of(&one_add, Target::Coll(Coll::Emails, Some(1002))),
+            Some("/emails/1")
+        );
+        // A fresh id is the only add's; the collection itself too.
+        assert_eq!(
+            origin_of(&one_add, Target::Coll(Coll::Emails, Some(1777))),
+            Some("/emails/0")
+        );
+        assert_eq!(
+            origin_of(&one_add, Target::Coll(Coll::Emails, None)),
+            Some("/emails/0")
+        );
+        // Two adds: unknowable.
+        let two_adds = [
+            add("a@example.com", "/emails/0"),
+            add("b@example.com", "/emails/1"),
+        ];
+        assert_eq!(
+            origin_of(&two_adds, Target::Coll(Coll::Emails, Some(1777))),
+            None
+        );
+        assert_eq!(origin_of(&two_adds, Target::Coll(Coll::Emails, None)), None);
+        // Phones are not e-mails.
+        assert_eq!(origin_of(&one_add, Target::Coll(Coll::Phones, None)), None);
+    }
+
+    #[test]
+    fn mapped_errors_fall_back_to_the_collection_for_unknown_ids() {
+        let two_adds = [
+            add("a@example.com", "/emails/0"),
+            add("b@example.com", "/emails/1"),
+        ];
+        let err = ApiError::upstream(
+            400,
+            "Validation error",
+            vec![Violation::new("emails/1777/value", Rule::Upstream, "bad")],
+        );
+        let mapped = map_upstream_error(
+            err,
+            DialectId::HelpscoutV2,
+            DialectId::HelpscoutV1,
+            &two_adds,
+        );
+        assert_eq!(mapped.violations[0].pointer, "/emails");
+    }
+
+    #[test]
+    fn helpscout_v1_entry_errors_are_positional() {
+        assert_eq!(
+            entry_position(DialectId::HelpscoutV1, "emails[1].value"),
+            Some(1)
+        );
+        assert_eq!(entry_position(DialectId::HelpscoutV1, "emails"), None);
+        assert_eq!(entry_position(DialectId::HelpscoutV1, "address.city"), None);
+        assert_eq!(
+            entry_position(DialectId::HelpscoutV2, "emails/1/value"),
+            None
+        );
+    }
+
+    #[test]
+    fn words_are_renamed_whole() {
+        assert_eq!(
+            rename_word("customerId is required", "customerId", "userId"),
+            "userId is required"
+        );
+        assert_eq!(
+            rename_word("email and emailOptOut, email.", "email", "mail"),
+            "mail and emailOptOut, mail."
+        );
+        assert_eq!(rename_word("unchanged", "", "x"), "unchanged");
+        assert_eq!(last_name("/data/customerId"), "customerId");
+        assert_eq!(last_name("address.city"), "city");
+        assert_eq!(last_name("/a~1b"), "a/b");
     }
 }

@@ -84,6 +84,37 @@ fn upstream_entry_error_lands_on_the_element_that_produced_it() {
         ["emails"]
     );
 
+    // helpscout-v1 upstreams name entries by their position in the array the gateway sent: a
+    // helpscout-v2 client's add and then replace of entry 1002 are elements 0 and 1 there, so
+    // `emails[1].value` is the replace (before: the add, `emails`).
+    g.seed(
+        HS1,
+        id,
+        &json!({"first_name": "Ada", "emails": [
+            {"id": 1002, "type": "work", "value": "ada@example.com"},
+        ]}),
+    );
+    g.fault(
+        HS1,
+        &json!({
+            "status": 400,
+            "body": json!({"code": 400, "error": "Input could not be validated",
+                "validationErrors": [{"property": "emails[1].value", "value": "x",
+                                      "message": "Email is not valid"}]}).to_string(),
+            "matching": format!("PUT /v1/customers/{id}.json"),
+            "count": 1,
+        }),
+    );
+    let r = g.json(
+        "PATCH",
+        &customer_path("/t/hs2/hs1", HS2, id),
+        &json!([
+            {"op": "add", "path": "/emails", "value": {"type": "home", "value": "new@example.com"}},
+            {"op": "replace", "path": "/emails/1002/value", "value": "changed@example.com"},
+        ]),
+    );
+    assert_eq!(dialect_error(HS2, &r, 400).names(), ["emails/1002/value"]);
+
     // A single-slot client's `email` becomes the update of the upstream's first entry: the
     // error at that entry is the client's `email`.
     g.fault(
