@@ -14,7 +14,8 @@
 //!    client's pointers) and encodes the upstream request(s).
 //!
 //! Upstream errors travel the other way through [`map_upstream_error`], which rewrites the
-//! upstream's field names into the client's pointers.
+//! upstream's field names into the client's pointers (and messages), naming the change that
+//! produced each upstream field.
 
 use crate::canonical::{ApiError, Change, Coll, Customer, Field, Op, Rule, Violation};
 use crate::dialect::{
@@ -713,6 +714,12 @@ pub fn map_upstream_error(
                     .nth(i),
                 _ => producing_change(changes, &target),
             };
+            // Renamed only to a name the client knows: the field it wrote, or one its dialect
+            // has (not `/data/job_title`, the canonical stand-in for a field it lacks).
+            let renames = match target {
+                Target::Field(f) => producer.is_some() || cl.holds(f),
+                _ => false,
+            };
             v.pointer = match producer {
                 Some(c) => c.origin.clone(),
                 // An entry id no change named is one the client never saw: name the collection.
@@ -723,7 +730,7 @@ pub fn map_upstream_error(
                     _ => cl.pointer_for(&target),
                 },
             };
-            if matches!(target, Target::Field(_)) {
+            if renames {
                 let ours = v.pointer.clone();
                 client_words(v, &theirs, &ours);
             }
