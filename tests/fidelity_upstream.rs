@@ -214,6 +214,7 @@ fn method_not_allowed_lists_the_allowed_methods() {
             "/t/hs2/crunch/v2/customers/79120/properties",
             "PATCH",
         ),
+        ("GET", "/t/hs2/crunch/v2/oauth2/token", "POST"),
         ("PATCH", "/t/hs1/crunch/v1/customers/79120.json", "GET, PUT"),
         (
             "DELETE",
