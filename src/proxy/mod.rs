@@ -407,7 +407,8 @@ impl Gateway {
         };
 
         if client == route.upstream.dialect {
-            // Same dialect: validated above, forwarded byte for byte through the proxy phases.
+            // Same dialect: validated above, forwarded byte for byte (relayed, or through the
+            // proxy phases).
             if write {
                 ctx.lock = Some(self.locks.lock(&route.upstream.name, &ep.customer_id).await);
             }
@@ -450,11 +451,12 @@ impl Gateway {
     /// the upstream sees it, and the client's own credentials were fine, so the 401 must not
     /// reach the client. Pingora has already streamed the upstream's status line toward the
     /// client by the time `response_filter` sees a 401, so a retry is only possible when the
-    /// whole answer is read first: the client sends the validated body bytes unchanged, with the
-    /// client's headers (minus hop-by-hop, its credentials and, toward a non-Reach vendor,
-    /// `reach-tenant-id`); on a 401 it fetches a new token and sends once more (nothing was
-    /// applied); the upstream's status, headers (minus hop-by-hop and framing) and body are
-    /// answered as they came. Bearer and Basic upstreams, whose credentials cannot expire under
+    /// whole answer is read first: the gateway's client sends the validated body bytes
+    /// unchanged, with the caller's headers (minus hop-by-hop, the caller's credentials and,
+    /// toward a non-Reach vendor, `reach-tenant-id`); on a 401 it fetches a new token and sends
+    /// once more (the upstream refused, nothing was applied); the upstream's status, headers
+    /// (minus hop-by-hop and framing) and body are answered as they came. The cost: the answer
+    /// is buffered (at most `client::MAX_UPSTREAM_BODY`, else 502) rather than streamed. Bearer and Basic upstreams, whose credentials cannot expire under
     /// the gateway, keep the streaming path.
     #[allow(clippy::too_many_arguments)]
     async fn relay(
