@@ -135,6 +135,10 @@ def components():
             "description": "Seconds to wait before retrying (when the delay is known).",
             "schema": {"type": "integer", "minimum": 0},
         },
+        "Allow": {
+            "description": "The methods the path allows, comma-separated (`GET, PATCH, PUT`).",
+            "schema": {"type": "string"},
+        },
     }
 
     # --- error envelopes ----------------------------------------------------------------
@@ -211,6 +215,8 @@ def components():
             }
             if s in ("429", "4XX"):
                 r["headers"] = {RETRY_HEADER[d]: ref("headers", "RetryAfter")}
+            if s == "405":
+                r["headers"] = {"Allow": ref("headers", "Allow")}
             responses[f"{SHORT[d]}{s}"] = r
 
     # --- helpscout-v2 -----------------------------------------------------------------

@@ -189,6 +189,9 @@ pub struct ApiError {
     /// Seconds to wait, for 429.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The methods the path allows, for 405 (`Allow`, RFC 9110 §15.5.6: a 405 must list them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -213,6 +216,15 @@ impl ApiError {
             message: message.into(),
             violations: Vec::new(),
             retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// 405 for a known path, listing the methods it allows (`"GET, PATCH"`).
+    pub fn method_not_allowed(message: impl Into<String>, allow: &str) -> Self {
+        ApiError {
+            allow: Some(allow.to_string()),
+            ..ApiError::new(ErrorKind::MethodNotAllowed, message)
         }
     }
 
@@ -256,6 +268,7 @@ impl ApiError {
             message: message.into(),
             violations,
             retry_after: None,
+            allow: None,
         }
     }
 

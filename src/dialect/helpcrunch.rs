@@ -1006,15 +1006,29 @@ fn kind_code(err: &ApiError) -> &'static str {
         ErrorKind::RateLimited => "too_many_requests",
         ErrorKind::TooLarge => "payload_too_large",
         ErrorKind::MediaType => "unsupported_media_type",
-        ErrorKind::BadGateway | ErrorKind::PartiallyApplied => "bad_gateway",
+        ErrorKind::BadGateway => "bad_gateway",
         ErrorKind::GatewayTimeout => "gateway_timeout",
         ErrorKind::Internal => "internal_error",
-        ErrorKind::Upstream => match err.status {
-            400..=499 => "bad_request",
-            502 => "bad_gateway",
-            504 => "gateway_timeout",
-            _ => "internal_error",
-        },
+        // These carry whatever status the upstream answered (a partially applied write: the
+        // second write's failure), so the code follows the status, not the kind.
+        ErrorKind::Upstream | ErrorKind::PartiallyApplied => status_code(err.status),
+    }
+}
+
+/// The code HelpCrunch's answers use for a status.
+fn status_code(status: u16) -> &'static str {
+    match status {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        429 => "too_many_requests",
+        400..=499 => "bad_request",
+        502 => "bad_gateway",
+        504 => "gateway_timeout",
+        _ => "internal_error",
     }
 }
 
@@ -1124,9 +1138,9 @@ impl Dialect for Helpcrunch {
             "PUT" => EndpointKind::Update { full: true },
             "GET" => EndpointKind::Get,
             _ => {
-                return Err(ApiError::new(
-                    ErrorKind::MethodNotAllowed,
+                return Err(ApiError::method_not_allowed(
                     "Method not allowed",
+                    "GET, PATCH, PUT",
                 ))
             }
         };
@@ -1189,7 +1203,8 @@ impl Dialect for Helpcrunch {
     fn encode_error(&self, err: &ApiError) -> Synthetic {
         let mut errors = Vec::with_capacity(err.violations.len() + 2);
         errors.push(json!({"code": "invalid_request", "message": "Invalid request"}));
-        if err.violations.is_empty() {
+        // A partially applied write says what was applied even when the failure names fields.
+        if err.violations.is_empty() || err.kind == ErrorKind::PartiallyApplied {
             let message = if err.message.is_empty() {
                 status_reason(err.status)
             } else {
@@ -1200,7 +1215,8 @@ impl Dialect for Helpcrunch {
         for v in &err.violations {
             errors.push(json!({"code": violation_code(v), "message": v.message}));
         }
-        let reply = Synthetic::json(err.status, "application/json", &json!({ "errors": errors }));
+        let reply = Synthetic::json(err.status, "application/json", &json!({ "errors": errors }))
+            .with_error_headers(err);
         match err.retry_after {
             Some(secs) if err.status == 429 => reply.with_header("Retry-After", secs.to_string()),
             _ => reply,

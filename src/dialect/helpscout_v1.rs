@@ -1073,9 +1073,9 @@ impl Dialect for HelpscoutV1 {
             "PUT" => EndpointKind::Update { full: false },
             "GET" => EndpointKind::Get,
             _ => {
-                return Err(ApiError::new(
-                    ErrorKind::MethodNotAllowed,
+                return Err(ApiError::method_not_allowed(
                     "Invalid method type",
+                    "GET, PUT",
                 ))
             }
         };
@@ -1186,9 +1186,15 @@ impl Dialect for HelpscoutV1 {
                     })
                 })
                 .collect();
+            // A partially applied write keeps its message: it says what was applied.
+            let headline = if err.kind == ErrorKind::PartiallyApplied {
+                err.message.as_str()
+            } else {
+                "Input could not be validated"
+            };
             json!({
-                "code": 400,
-                "error": "Input could not be validated",
+                "code": err.status,
+                "error": headline,
                 "validationErrors": list,
             })
         } else {
@@ -1199,7 +1205,7 @@ impl Dialect for HelpscoutV1 {
             };
             json!({ "code": err.status, "error": message })
         };
-        let out = Synthetic::json(err.status, JSON, &body);
+        let out = Synthetic::json(err.status, JSON, &body).with_error_headers(err);
         match err.retry_after {
             Some(secs) if err.status == 429 => out.with_header("Retry-After", secs.to_string()),
             _ => out,

@@ -1107,9 +1107,9 @@ impl Dialect for HelpscoutV2 {
     fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
         let not_found = || ApiError::new(ErrorKind::NotFound, "Not found");
         let method_not_allowed = |allowed: &str| {
-            ApiError::new(
-                ErrorKind::MethodNotAllowed,
+            ApiError::method_not_allowed(
                 format!("Method {method} not allowed; allowed: {allowed}"),
+                allowed,
             )
         };
         let rest = path.strip_prefix("/v2/").ok_or_else(not_found)?;
@@ -1210,7 +1210,7 @@ impl Dialect for HelpscoutV2 {
     fn encode_error(&self, err: &ApiError) -> Synthetic {
         let message = if err.violations.iter().any(|v| v.rule == Rule::Json) {
             "Error parsing request body into JSON"
-        } else if err.status == 400 {
+        } else if err.status == 400 && err.kind != ErrorKind::PartiallyApplied {
             "Bad request"
         } else {
             err.message.as_str()
@@ -1240,7 +1240,8 @@ impl Dialect for HelpscoutV2 {
             "_embedded": {"errors": errors},
             "_links": {"about": {"href": ERRORS_ABOUT}},
         });
-        let out = Synthetic::json(err.status, "application/vnd.error+json", &body);
+        let out = Synthetic::json(err.status, "application/vnd.error+json", &body)
+            .with_error_headers(err);
         match (err.status, err.retry_after) {
             (429, Some(secs)) => out.with_header("X-RateLimit-Retry-After", secs.to_string()),
             _ => out,

@@ -151,6 +151,15 @@ impl Synthetic {
         self
     }
 
+    /// Adds the headers every dialect's error answer carries besides its own: `Allow` on a 405
+    /// that knows the path's methods.
+    pub fn with_error_headers(self, err: &crate::canonical::ApiError) -> Self {
+        match &err.allow {
+            Some(methods) if err.status == 405 => self.with_header("Allow", methods.clone()),
+            _ => self,
+        }
+    }
+
     /// The value of a header (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

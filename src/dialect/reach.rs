@@ -430,9 +430,9 @@ impl Dialect for Reach {
             "PATCH" => EndpointKind::Update { full: false },
             "GET" => EndpointKind::Get,
             _ => {
-                return Err(ApiError::new(
-                    ErrorKind::MethodNotAllowed,
+                return Err(ApiError::method_not_allowed(
                     "Method not allowed",
+                    "GET, PATCH",
                 ))
             }
         };
@@ -621,7 +621,7 @@ impl Dialect for Reach {
             "message": err.message,
             "errors": errors,
         });
-        let answer = Synthetic::json(err.status, "application/json", &body);
+        let answer = Synthetic::json(err.status, "application/json", &body).with_error_headers(err);
         match err.retry_after {
             Some(secs) => answer.with_header("Retry-After", secs.to_string()),
             None => answer,

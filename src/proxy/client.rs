@@ -321,12 +321,8 @@ impl UpstreamClient {
         })
     }
 
-    /// Forgets the cached OAuth token of an upstream (the upstream answered 401 to it).
-    pub fn invalidate_token(&self, up: &Upstream) {
-        self.tokens.lock().remove(&up.name);
-    }
-
-    /// The `Authorization` value for an upstream, for the same-dialect proxy path.
+    /// The `Authorization` value for an upstream, for the same-dialect streaming path (Bearer and
+    /// Basic upstreams; OAuth upstreams are relayed through [`UpstreamClient::send`]).
     pub async fn auth_value(&self, up: &Upstream) -> Result<Option<String>, CallError> {
         self.auth_header(up, false).await
     }

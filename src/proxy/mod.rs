@@ -6,7 +6,10 @@
 //!   415 before anything goes upstream), decode and validate it, apply the upstream rate limit.
 //!   Translated requests (client dialect ≠ upstream dialect) are then completed right here
 //!   ([`flow`]) and answered; `Ok(true)` ends Pingora's processing.
-//! - Same-dialect requests continue through the proxy phases: `upstream_peer` (the route's
+//! - Same-dialect requests toward an OAuth upstream are relayed from here through the
+//!   gateway's own client (`Gateway::relay`), which refreshes an expired token and retries once;
+//!   the upstream's answer is passed on unchanged.
+//! - Other same-dialect requests continue through the proxy phases: `upstream_peer` (the route's
 //!   upstream with its timeouts), `upstream_request_filter` (path, host, upstream credentials in
 //!   place of the client's), the body replayed unchanged from Pingora's retry buffer, the answer
 //!   streamed back; `fail_to_proxy` renders connect failures (502) and timeouts (504) in the
@@ -19,7 +22,7 @@ pub mod flow;
 pub mod limits;
 
 use crate::canonical::{ApiError, ErrorKind};
-use crate::config::{Route, Snapshot, Store};
+use crate::config::{Route, Snapshot, Store, UpstreamAuth};
 use crate::dialect::{detect, dialect, DialectId, Endpoint, EndpointKind, Synthetic};
 use crate::metrics::metrics;
 use async_trait::async_trait;
@@ -44,6 +47,9 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
     "expect",
 ];
+
+/// Reach's tenant header, passed through to Reach upstreams only.
+const TENANT_HEADER: &str = "reach-tenant-id";
 
 /// The gateway service.
 pub struct Gateway {
@@ -160,7 +166,8 @@ fn framing_problem(session: &Session) -> Option<&'static str> {
 async fn respond(session: &mut Session, s: &Synthetic, close: bool) -> Result<()> {
     let mut h = ResponseHeader::build(s.status, Some(s.headers.len() + 2))?;
     for (n, v) in &s.headers {
-        h.insert_header(n.clone(), v.as_str())?;
+        // Appended: a relayed upstream answer may repeat a header (`Set-Cookie`, `Link`).
+        h.append_header(n.clone(), v.as_str())?;
     }
     h.insert_header("Content-Length", s.body.len().to_string())?;
     if close {
@@ -367,6 +374,11 @@ impl Gateway {
 
         let write = flow::is_write(&ep);
         let mut decoded = None;
+        let mut raw_body = None;
+        // Same dialect toward an OAuth upstream: relayed through the gateway's own client, which
+        // can refresh an expired token and send the request again (see `relay`).
+        let relay = client == route.upstream.dialect
+            && matches!(route.upstream.auth, UpstreamAuth::OAuth { .. });
         if write {
             if declared_len.is_some_and(|n| n > max) {
                 return Err(ApiError::new(
@@ -384,7 +396,7 @@ impl Gateway {
             // the upstream on the same-dialect path (it sends nothing we did not read). A
             // translated request never needs it, and it is a 64 KiB allocation that a kept-alive
             // connection would hold while idle.
-            if client == route.upstream.dialect {
+            if client == route.upstream.dialect && !relay {
                 session.as_mut().enable_retry_buffering();
             }
             let body = read_body(session, max)
@@ -398,6 +410,7 @@ impl Gateway {
                     metrics().validation_error(client.as_str(), v.rule.as_str());
                 }
             })?);
+            raw_body = Some(body);
         }
 
         if let Some(per_minute) = route.upstream.rate_limit_per_minute {
@@ -408,20 +421,34 @@ impl Gateway {
             }
         }
 
-        let passthrough: Vec<(String, String)> = header(session.req_header(), "reach-tenant-id")
-            .map(|v| vec![("reach-tenant-id".to_string(), v.to_string())])
-            .unwrap_or_default();
+        // `reach-tenant-id` is Reach's header (SPEC §1): it goes to a Reach upstream and to no
+        // other vendor, whose logs would otherwise collect another vendor's tenant ids.
+        let passthrough: Vec<(String, String)> = if route.upstream.dialect == DialectId::Reach {
+            header(session.req_header(), TENANT_HEADER)
+                .map(|v| vec![(TENANT_HEADER.to_string(), v.to_string())])
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
 
         if client == route.upstream.dialect {
-            // Same dialect: validated above, forwarded byte for byte through the proxy phases.
+            // Same dialect: validated above, forwarded byte for byte (relayed, or through the
+            // proxy phases).
             if write {
                 ctx.lock = Some(self.locks.lock(&route.upstream.name, &ep.customer_id).await);
             }
             let rest = strip_prefix(&path, &route.path_prefix).unwrap_or(&path);
-            ctx.forward_path = Some(match &query {
-                Some(q) => format!("{}{rest}?{q}", route.upstream.base_path),
-                None => format!("{}{rest}", route.upstream.base_path),
-            });
+            let rest = match &query {
+                Some(q) => format!("{rest}?{q}"),
+                None => rest.to_string(),
+            };
+            if relay {
+                return self
+                    .relay(session, ctx, route, &method, rest, raw_body, write)
+                    .await
+                    .map(|a| Some((a, false)));
+            }
+            ctx.forward_path = Some(format!("{}{rest}", route.upstream.base_path));
             return Ok(None);
         }
 
@@ -441,6 +468,92 @@ impl Gateway {
         ctx.trace.translate += translate_before;
         answer.map(|a| Some((a, false)))
     }
+}
+
+impl Gateway {
+    /// A same-dialect request toward an OAuth upstream, sent through [`UpstreamClient`] rather
+    /// than streamed through the proxy phases: a cached token can expire or be revoked before
+    /// the upstream sees it, and the client's own credentials were fine, so the 401 must not
+    /// reach the client. Pingora has already streamed the upstream's status line toward the
+    /// client by the time `response_filter` sees a 401, so a retry is only possible when the
+    /// whole answer is read first: the gateway's client sends the validated body bytes
+    /// unchanged, with the caller's headers (minus hop-by-hop, the caller's credentials and,
+    /// toward a non-Reach vendor, `reach-tenant-id`); on a 401 it fetches a new token and sends
+    /// once more (the upstream refused, nothing was applied); the upstream's status, headers
+    /// (minus hop-by-hop and framing) and body are answered as they came. The cost: the answer
+    /// is buffered (at most `client::MAX_UPSTREAM_BODY`, else 502) rather than streamed. Bearer and Basic upstreams, whose credentials cannot expire under
+    /// the gateway, keep the streaming path.
+    #[allow(clippy::too_many_arguments)]
+    async fn relay(
+        &self,
+        session: &Session,
+        ctx: &mut Ctx,
+        route: &Route,
+        method: &str,
+        path: String,
+        body: Option<Bytes>,
+        write: bool,
+    ) -> std::result::Result<Synthetic, ApiError> {
+        let up = &route.upstream;
+        let method = static_method(method)
+            .ok_or_else(|| ApiError::new(ErrorKind::Internal, "unexpected method"))?;
+        let headers = session
+            .req_header()
+            .headers
+            .iter()
+            .filter(|(n, _)| {
+                let n = n.as_str();
+                !HOP_BY_HOP.contains(&n)
+                    && !FRAMING.contains(&n)
+                    && n != "authorization"
+                    && n != "host"
+                    && (up.dialect == DialectId::Reach || n != TENANT_HEADER)
+            })
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let req = crate::dialect::UpstreamRequest {
+            method,
+            path,
+            headers,
+            body,
+        };
+        let answer = self
+            .client
+            .send(up, &req, write)
+            .await
+            .map_err(|e| e.to_api(&up.name))?;
+        let purpose = if write {
+            crate::dialect::Purpose::Write
+        } else {
+            crate::dialect::Purpose::Read
+        };
+        metrics().observe_upstream(&up.name, purpose, answer.elapsed);
+        ctx.trace.upstream += answer.elapsed;
+        if answer.status >= 400 {
+            ctx.kind = ErrorKindOrOk::Err(ApiError::upstream(answer.status, "", Vec::new()).kind);
+        }
+        Ok(Synthetic {
+            status: answer.status,
+            headers: answer
+                .headers
+                .into_iter()
+                .filter(|(n, _)| {
+                    !HOP_BY_HOP.contains(&n.as_str()) && !FRAMING.contains(&n.as_str())
+                })
+                .collect(),
+            body: answer.body,
+        })
+    }
+}
+
+/// Framing headers: `respond` and the upstream client write their own.
+const FRAMING: &[&str] = &["content-length", "transfer-encoding"];
+
+/// The method as the `'static` string an [`crate::dialect::UpstreamRequest`] holds.
+fn static_method(m: &str) -> Option<&'static str> {
+    ["GET", "PUT", "PATCH", "POST", "DELETE"]
+        .into_iter()
+        .find(|x| *x == m)
 }
 
 #[async_trait]
@@ -471,7 +584,8 @@ impl ProxyHttp for Gateway {
             Ok(None) => Ok(false),
             Ok(Some((answer, close))) => {
                 ctx.status = answer.status;
-                if answer.status >= 400 {
+                // A relayed answer has set its kind from the upstream's status already.
+                if answer.status >= 400 && matches!(ctx.kind, ErrorKindOrOk::Ok) {
                     ctx.kind = ErrorKindOrOk::Err(ErrorKind::Upstream);
                 }
                 respond(session, &answer, close).await?;
@@ -533,6 +647,9 @@ impl ProxyHttp for Gateway {
         }
         // The client's credentials are never forwarded (SPEC §6).
         upstream_request.remove_header("authorization");
+        if up.dialect != DialectId::Reach {
+            upstream_request.remove_header(TENANT_HEADER);
+        }
         upstream_request.insert_header("Host", up.host_header())?;
         match self.client.auth_value(up).await {
             Ok(Some(v)) => {
@@ -560,21 +677,9 @@ impl ProxyHttp for Gateway {
         for h in HOP_BY_HOP {
             upstream_response.remove_header(*h);
         }
+        // OAuth upstreams never come through here (see `relay`): a 401 is the upstream's word
+        // on credentials that cannot expire under the gateway, and is passed on.
         ctx.status = upstream_response.status.as_u16();
-        if ctx.status == 401 {
-            // The same-dialect path used the cached OAuth token and the upstream refused it
-            // (revoked, expired early): forget it so the next request fetches a new one. Before,
-            // every same-dialect request kept failing with the dead token until its expiry.
-            let snap = ctx.snap.clone();
-            if let Some(route) = snap.as_deref().and_then(|s| ctx.route(s)) {
-                if matches!(
-                    route.upstream.auth,
-                    crate::config::UpstreamAuth::OAuth { .. }
-                ) {
-                    self.client.invalidate_token(&route.upstream);
-                }
-            }
-        }
         if ctx.status >= 400 {
             ctx.kind = ErrorKindOrOk::Err(ApiError::upstream(ctx.status, "", Vec::new()).kind);
         }
