@@ -293,6 +293,40 @@ fn entry_id(s: &str) -> Option<u64> {
     }
 }
 
+/// What follows `/v2/customers/{id}` in a client path.
+#[derive(Debug, PartialEq)]
+enum SubPath<'a> {
+    /// Nothing: the customer itself.
+    Customer,
+    /// `/properties`.
+    Properties,
+    /// `/emails` (and the other collections).
+    Collection(Coll),
+    /// `/emails/{entryId}`, the id not yet validated.
+    Entry(Coll, &'a str),
+    /// `/address`.
+    Address,
+}
+
+/// Parses the rest of a customer path (after `{id}/`; `None` when the path ends at the id);
+/// `None` for shapes that are not endpoints (a trailing `/`, deeper paths): 404.
+fn sub_path(sub: Option<&str>) -> Option<SubPath<'_>> {
+    let Some(sub) = sub else {
+        return Some(SubPath::Customer);
+    };
+    match sub.split_once('/') {
+        None => match sub {
+            "properties" => Some(SubPath::Properties),
+            "address" => Some(SubPath::Address),
+            other => coll_from_segment(other).map(SubPath::Collection),
+        },
+        Some((coll, entry)) if !entry.is_empty() && !entry.contains('/') => {
+            coll_from_segment(coll).map(|c| SubPath::Entry(c, entry))
+        }
+        Some(_) => None,
+    }
+}
+
 // === client-side decoding ===
 
 /// Collects the changes and every violation of one request body.
@@ -793,6 +827,193 @@ fn decode_property_parts(
     Ok(())
 }
 
+// === sub-resource endpoints ===
+
+/// The equivalent patch path of an entry sub-resource: the origin of its change, so that
+/// unmappable errors, `Patchbay-Dropped-Fields` and single-slot id errors read exactly as for
+/// the equivalent PATCH (`/emails`, `/emails/7`).
+fn entry_origin(coll: Coll, entry: Option<u64>) -> String {
+    match entry {
+        None => format!("/{}", coll_segment(coll)),
+        Some(id) => format!("/{}/{id}", coll_segment(coll)),
+    }
+}
+
+/// `POST /{coll}` and `PUT /{coll}/{entryId}`: the body is one entry object. Both members are
+/// required (websites: `value` only), as the vendor documents for both calls; members other
+/// than `type` and `value` are ignored, as in a patch op's entry object. Violations name the
+/// member (`/type`, `/value`); all of them are reported.
+fn decode_entry_body(
+    coll: Coll,
+    entry: Option<u64>,
+    doc: &Value,
+) -> Result<ClientRequest, ApiError> {
+    let obj = rules::object(doc, "").map_err(ApiError::invalid_one)?;
+    let mut errors = Vec::new();
+    let missing = |ptr: &str| Violation::new(ptr, Rule::Required, "may not be null");
+    let kind = match (coll.v2_types(), obj.get("type")) {
+        (None, _) => None,
+        (Some(_), None | Some(Value::Null)) => {
+            errors.push(missing("/type"));
+            None
+        }
+        (Some(_), Some(k)) => {
+            match rules::string(k, "/type")
+                .and_then(|k| check_entry_type(coll, k, "/type").map(|()| k))
+            {
+                Ok(k) => Some(canonical_kind(coll, k)),
+                Err(v) => {
+                    errors.push(v);
+                    None
+                }
+            }
+        }
+    };
+    let value = match obj.get("value") {
+        None | Some(Value::Null) => {
+            errors.push(missing("/value"));
+            None
+        }
+        Some(v) => match rules::string(v, "/value")
+            .and_then(|v| check_entry_value(coll, v, "/value").map(|()| v))
+        {
+            Ok(v) => Some(v.to_string()),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+    };
+    let (Some(value), true) = (value, errors.is_empty()) else {
+        return Err(ApiError::invalid(errors));
+    };
+    let op = match entry {
+        None => Op::EntryAdd { coll, kind, value },
+        Some(id) => Op::EntryUpdate {
+            coll,
+            id,
+            kind,
+            value: Some(value),
+        },
+    };
+    let mut changes = ChangeSet::new();
+    changes.push(op, entry_origin(coll, entry));
+    Ok(ClientRequest {
+        changes,
+        reload: false,
+        full: false,
+    })
+}
+
+/// `POST|PUT /address`: the body is the whole address. `city`, `state`, `postalCode` and
+/// `country` are required non-empty strings (the vendor's address object); `lines` an optional
+/// array of strings, cleared when left out, since the object replaces the address. Each member
+/// becomes the `Set` of the equivalent `/address/<field>` patch op, with the member's pointer
+/// (`/city`) as its origin.
+fn decode_address_body(doc: &Value) -> Result<ClientRequest, ApiError> {
+    let obj = rules::object(doc, "").map_err(ApiError::invalid_one)?;
+    let mut out = Decoded {
+        changes: Vec::with_capacity(ADDRESS_FIELDS.len()),
+        errors: Vec::new(),
+    };
+    for (key, field) in ADDRESS_FIELDS {
+        let ptr = format!("/{key}");
+        let value = match (field, obj.get(key)) {
+            (Field::AddressLines, None) => Ok(Value::Null),
+            (Field::AddressLines, Some(v)) => field_value(field, v, &ptr),
+            (_, None | Some(Value::Null)) => Err(Violation::new(
+                ptr.as_str(),
+                Rule::Required,
+                "may not be null",
+            )),
+            (_, Some(v)) => rules::string(v, &ptr).and_then(|s| {
+                if s.is_empty() {
+                    Err(
+                        Violation::new(ptr.as_str(), Rule::Required, "may not be empty")
+                            .with_value(Value::String(String::new())),
+                    )
+                } else {
+                    Ok(Value::String(s.to_string()))
+                }
+            }),
+        };
+        match value {
+            Ok(value) => out.push(Op::Set { field, value }, &ptr),
+            Err(v) => out.errors.push(v),
+        }
+    }
+    out.finish(false)
+}
+
+/// `DELETE /address`: every address field cleared (origins `/address/<field>`, as the
+/// equivalent patch ops).
+fn clear_address() -> ClientRequest {
+    let mut changes = ChangeSet::new();
+    for (key, field) in ADDRESS_FIELDS {
+        changes.push(
+            Op::Set {
+                field,
+                value: Value::Null,
+            },
+            format!("/address/{key}"),
+        );
+    }
+    ClientRequest {
+        changes,
+        reload: false,
+        full: false,
+    }
+}
+
+/// Decodes a sub-resource call. `DELETE` carries no body: whatever was sent is not read.
+fn decode_sub(
+    sub: SubResource,
+    entry: Option<u64>,
+    action: SubAction,
+    body: &[u8],
+) -> Result<ClientRequest, ApiError> {
+    match (sub, action) {
+        (SubResource::Entries(coll), SubAction::Delete) => {
+            let id = entry.ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::Internal,
+                    "entry delete routed without an entry id",
+                )
+            })?;
+            let mut changes = ChangeSet::new();
+            changes.push(Op::EntryRemove { coll, id }, entry_origin(coll, entry));
+            Ok(ClientRequest {
+                changes,
+                reload: false,
+                full: false,
+            })
+        }
+        (SubResource::Address, SubAction::Delete) => Ok(clear_address()),
+        (sub, _) => {
+            let doc = rules::parse_json_unique(body).map_err(rules::JsonFailure::into_error)?;
+            match sub {
+                SubResource::Entries(coll) => decode_entry_body(coll, entry, &doc),
+                SubResource::Address => decode_address_body(&doc),
+            }
+        }
+    }
+}
+
+/// The `Location` of what a sub-resource `POST` created: the client-visible path (see
+/// `AnswerCx::location_base`).
+fn created_location(cx: &AnswerCx<'_>, sub: SubResource, id: Option<u64>) -> String {
+    let base = customer_path(cx.customer_id);
+    match (sub, id) {
+        (SubResource::Entries(coll), Some(id)) => {
+            format!("{}{base}/{}/{id}", cx.location_base, coll_segment(coll))
+        }
+        (SubResource::Entries(coll), None) => {
+            format!("{}{base}/{}", cx.location_base, coll_segment(coll))
+        }
+        (SubResource::Address, _) => format!("{}{base}/address", cx.location_base),
+    }
+}
+
 // === upstream-side encoding ===
 
 /// One JSON-Patch operation as v2 expects it; borrowed so encoding allocates little.
@@ -1124,18 +1345,57 @@ impl Dialect for HelpscoutV2 {
             };
         }
         let rest = rest.strip_prefix("customers/").ok_or_else(not_found)?;
-        let (raw_id, properties) = match rest.split_once('/') {
-            None => (rest, false),
-            Some((id, "properties")) => (id, true),
-            Some(_) => return Err(not_found()),
+        let (raw_id, sub) = match rest.split_once('/') {
+            None => (rest, None),
+            Some((id, sub)) => (id, Some(sub)),
         };
-        let kind = match (properties, method) {
-            (false, "PATCH") => EndpointKind::Update { full: false },
-            (false, "PUT") => EndpointKind::Update { full: true },
-            (false, "GET") => EndpointKind::Get,
-            (false, _) => return Err(method_not_allowed("GET, PATCH, PUT")),
-            (true, "PATCH") => EndpointKind::Properties,
-            (true, _) => return Err(method_not_allowed("PATCH")),
+        // The method is checked (405) before either id (400), on every path shape.
+        let kind = match (sub_path(sub).ok_or_else(not_found)?, method) {
+            (SubPath::Customer, "PATCH") => EndpointKind::Update { full: false },
+            (SubPath::Customer, "PUT") => EndpointKind::Update { full: true },
+            (SubPath::Customer, "GET") => EndpointKind::Get,
+            (SubPath::Customer, _) => return Err(method_not_allowed("GET, PATCH, PUT")),
+            (SubPath::Properties, "PATCH") => EndpointKind::Properties,
+            (SubPath::Properties, _) => return Err(method_not_allowed("PATCH")),
+            (SubPath::Collection(coll), "POST") => EndpointKind::SubResource {
+                sub: SubResource::Entries(coll),
+                entry: None,
+                action: SubAction::Create,
+            },
+            (SubPath::Collection(_), _) => return Err(method_not_allowed("POST")),
+            (SubPath::Entry(coll, raw_entry), "PUT" | "DELETE") => {
+                // The entry id is named like the equivalent patch path (`/emails/0`).
+                let entry = entry_id(raw_entry).ok_or_else(|| {
+                    ApiError::invalid_one(
+                        Violation::new(
+                            format!("/{}/{raw_entry}", coll_segment(coll)),
+                            Rule::EntryId,
+                            "Value is not a valid entity identifier.",
+                        )
+                        .with_value(Value::String(raw_entry.to_string())),
+                    )
+                })?;
+                EndpointKind::SubResource {
+                    sub: SubResource::Entries(coll),
+                    entry: Some(entry),
+                    action: if method == "PUT" {
+                        SubAction::Update
+                    } else {
+                        SubAction::Delete
+                    },
+                }
+            }
+            (SubPath::Entry(..), _) => return Err(method_not_allowed("PUT, DELETE")),
+            (SubPath::Address, "POST" | "PUT" | "DELETE") => EndpointKind::SubResource {
+                sub: SubResource::Address,
+                entry: None,
+                action: match method {
+                    "POST" => SubAction::Create,
+                    "PUT" => SubAction::Update,
+                    _ => SubAction::Delete,
+                },
+            },
+            (SubPath::Address, _) => return Err(method_not_allowed("POST, PUT, DELETE")),
         };
         let id = percent_decode_str(raw_id)
             .decode_utf8()
@@ -1173,20 +1433,35 @@ impl Dialect for HelpscoutV2 {
         if let Some(decoded) = fast {
             return decoded;
         }
+        if let EndpointKind::SubResource { sub, entry, action } = ep.kind {
+            return decode_sub(sub, entry, action, body);
+        }
         let doc = rules::parse_json_unique(body).map_err(rules::JsonFailure::into_error)?;
         match ep.kind {
             EndpointKind::Update { full: false } => decode_patch(&doc),
             EndpointKind::Update { full: true } => decode_put(&doc),
             EndpointKind::Properties => decode_properties(&doc),
-            EndpointKind::Get | EndpointKind::Token => Err(ApiError::new(
-                ErrorKind::Internal,
-                "decode_request called for a read endpoint",
-            )),
+            EndpointKind::Get | EndpointKind::Token | EndpointKind::SubResource { .. } => {
+                Err(ApiError::new(
+                    ErrorKind::Internal,
+                    "decode_request called for a read endpoint",
+                ))
+            }
         }
     }
 
     fn answer_needs_customer(&self, ep: &Endpoint, _req: &ClientRequest) -> bool {
-        ep.kind == EndpointKind::Get
+        // An entry create answers with the id the upstream assigned, read from the customer
+        // (helpscout-v1 returns it with `reload=true`; HelpCrunch and Reach always do).
+        matches!(
+            ep.kind,
+            EndpointKind::Get
+                | EndpointKind::SubResource {
+                    sub: SubResource::Entries(_),
+                    action: SubAction::Create,
+                    ..
+                }
+        )
     }
 
     fn encode_success(
@@ -1195,8 +1470,31 @@ impl Dialect for HelpscoutV2 {
         customer: Option<&Customer>,
         cx: &AnswerCx<'_>,
     ) -> Synthetic {
-        if ep.kind != EndpointKind::Get {
-            return Synthetic::empty(204);
+        match ep.kind {
+            EndpointKind::Get => {}
+            EndpointKind::SubResource {
+                sub: sub @ SubResource::Entries(_),
+                action: SubAction::Create,
+                ..
+            } => {
+                // Nothing was created when the add was dropped (`unmappable = "drop"`): a 201
+                // would claim an entry that does not exist.
+                let Some(id) = cx.created else {
+                    return Synthetic::empty(204);
+                };
+                return Synthetic::empty(201)
+                    .with_header("Resource-ID", id.to_string())
+                    .with_header("Location", created_location(cx, sub, Some(id)));
+            }
+            EndpointKind::SubResource {
+                sub: SubResource::Address,
+                action: SubAction::Create,
+                ..
+            } => {
+                return Synthetic::empty(201)
+                    .with_header("Location", created_location(cx, SubResource::Address, None));
+            }
+            _ => return Synthetic::empty(204),
         }
         let empty = Customer::default();
         let doc = customer_document(
@@ -2472,6 +2770,8 @@ mod tests {
             default_entry_type: "work",
             upstream,
             reload: false,
+            created: None,
+            location_base: "",
         }
     }
 
@@ -2572,6 +2872,8 @@ mod tests {
             default_entry_type: "mobile",
             upstream: DialectId::Reach,
             reload: false,
+            created: None,
+            location_base: "",
         };
         let body = HelpscoutV2
             .encode_success(&ep(EndpointKind::Get), Some(&customer), &cx)

@@ -13,7 +13,7 @@ use crate::canonical::{ApiError, Customer, ErrorKind};
 use crate::config::{Route, Unmappable};
 use crate::dialect::{
     dialect, AnswerCx, ClientRequest, DialectId, EncodeCx, Endpoint, EndpointKind, Purpose,
-    Synthetic, UpstreamRequest,
+    SubAction, Synthetic, UpstreamRequest,
 };
 use crate::metrics::metrics;
 use crate::translate::{self, Dropped, Pair, Plan, Policy};
@@ -133,6 +133,8 @@ impl Gateway {
                 default_entry_type: route.default_entry_type,
                 upstream: route.upstream.dialect,
                 reload: false,
+                created: None,
+                location_base: "",
             },
         );
         trace.translate += t.elapsed();
@@ -254,6 +256,15 @@ impl Gateway {
         };
 
         let t = Instant::now();
+        let created = match ep.kind {
+            EndpointKind::SubResource {
+                action: SubAction::Create,
+                ..
+            } => customer
+                .as_ref()
+                .and_then(|c| translate::created_entry(req, c)),
+            _ => None,
+        };
         let mut answer = cl.encode_success(
             ep,
             customer.as_ref(),
@@ -262,6 +273,10 @@ impl Gateway {
                 default_entry_type: route.default_entry_type,
                 upstream: up_id,
                 reload: req.reload,
+                created,
+                // `Location` is a path on the gateway (RFC 9110 allows a relative reference):
+                // the gateway does not know the scheme and host its clients reached it by.
+                location_base: route.path_prefix.trim_end_matches('/'),
             },
         );
         if !trace.dropped.is_empty() {
@@ -294,8 +309,17 @@ fn partially_applied(mut err: ApiError, applied: &[UpstreamRequest]) -> ApiError
 
 /// Which endpoint kinds are writes.
 pub fn is_write(ep: &Endpoint) -> bool {
+    ep.is_write()
+}
+
+/// Writes that carry no body (helpscout-v2 `DELETE` of an entry or the address): no
+/// `Content-Type` is required of them.
+pub fn is_bodiless(ep: &Endpoint) -> bool {
     matches!(
         ep.kind,
-        EndpointKind::Update { .. } | EndpointKind::Properties
+        EndpointKind::SubResource {
+            action: SubAction::Delete,
+            ..
+        }
     )
 }
