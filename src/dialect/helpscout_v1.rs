@@ -2520,8 +2520,6 @@ mod tests {
         assert!(!V1.single_slot() && !V1.has_properties());
         let req = ClientRequest {
             reload: true,
-            created: None,
-            location_base: "",
             ..ClientRequest::default()
         };
         assert!(V1.answer_needs_customer(&update(), &req));
