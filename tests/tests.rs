@@ -8,6 +8,7 @@
 //! - `auth`: client credentials, the gateway's OAuth tokens, upstream credentials, no leaks.
 //! - `faults`: upstream down, slow, 5xx, garbage, 429; rate limit; no write retried; locks.
 //! - `writes`: two upstream writes in order; a failed second write is reported as partial.
+//! - `subresources`: the helpscout-v2 customer sub-resources (entries, address) toward every upstream.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
@@ -27,6 +28,7 @@ mod openapi;
 mod ops;
 mod regression;
 mod roundtrip;
+mod subresources;
 mod tls;
 mod upgrade;
 mod writes;
