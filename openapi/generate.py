@@ -649,7 +649,10 @@ def paths():
         "parameters": [nid],
         "post": op(HS2, "hs2CreateAddress", "Help Scout v2: set the address",
                    {"201": {"description": "Created: empty body, no `Resource-ID`.",
-                            "headers": {**location, **dropped_header()}}},
+                            "headers": {**location, **dropped_header()}},
+                    "204": {"description": "Nothing created: every field was dropped "
+                                           "(`unmappable = \"drop\"`).",
+                            "headers": dropped_header()}},
                    body=json_body("Hs2Address"),
                    description="Translated like `replace /address/<field>` for each field."),
         "put": op(HS2, "hs2UpdateAddress", "Help Scout v2: replace the address", no_content,

@@ -501,6 +501,23 @@ fn address_is_created_replaced_and_deleted_on_every_upstream() {
     );
     let r = delete(g, "/t/hs2/reach/v2/customers/94620/address");
     assert_eq!(r.status, 204, "{}", r.text());
+    // Under `drop` every field is dropped: nothing was created, so no 201 and no Location.
+    let r = send_json(
+        g,
+        "POST",
+        "/d/hs2/reach/v2/customers/94620/address",
+        &address("Dallas"),
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (204, None),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        r.header("patchbay-dropped-fields"),
+        Some("lines,city,state,postalCode,country")
+    );
     assert_eq!(g.stored(REACH, "94620"), before);
 }
 

@@ -265,20 +265,34 @@ impl Gateway {
                 .and_then(|c| translate::created_entry(req, c)),
             _ => None,
         };
-        let mut answer = cl.encode_success(
-            ep,
-            customer.as_ref(),
-            &AnswerCx {
-                customer_id: &ep.customer_id,
-                default_entry_type: route.default_entry_type,
-                upstream: up_id,
-                reload: req.reload,
-                created,
-                // `Location` is a path on the gateway (RFC 9110 allows a relative reference):
-                // the gateway does not know the scheme and host its clients reached it by.
-                location_base: route.path_prefix.trim_end_matches('/'),
-            },
+        let create = matches!(
+            ep.kind,
+            EndpointKind::SubResource {
+                action: SubAction::Create,
+                ..
+            }
         );
+        let mut answer = if create && prepared.changes.is_empty() && !prepared.dropped.is_empty() {
+            // Every change of the create was dropped (`unmappable = "drop"`): nothing was
+            // created, so no 201 and no `Location` for a resource that does not exist.
+            Synthetic::empty(204)
+        } else {
+            cl.encode_success(
+                ep,
+                customer.as_ref(),
+                &AnswerCx {
+                    customer_id: &ep.customer_id,
+                    default_entry_type: route.default_entry_type,
+                    upstream: up_id,
+                    reload: req.reload,
+                    created,
+                    // `Location` is a path on the gateway (RFC 9110 allows a relative
+                    // reference): the gateway does not know the scheme and host its clients
+                    // reached it by.
+                    location_base: route.path_prefix.trim_end_matches('/'),
+                },
+            )
+        };
         if !trace.dropped.is_empty() {
             let names: Vec<&str> = trace.dropped.iter().map(|d| d.name.as_str()).collect();
             answer = answer.with_header("Patchbay-Dropped-Fields", names.join(","));
