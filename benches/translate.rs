@@ -95,6 +95,8 @@ fn answers(c: &mut Criterion) {
                         default_entry_type: "work",
                         upstream: DialectId::Reach,
                         reload: true,
+                        created: None,
+                        location_base: "",
                     },
                 ))
             })

@@ -82,6 +82,10 @@ ISO_639_1 = (
     "za zh zu"
 ).split()
 
+# helpscout-v2 sub-resource collections: URL segment -> schema name part.
+SUB_NAMES = {"emails": "Email", "phones": "Phone", "chats": "Chat",
+             "social-profiles": "SocialProfile", "websites": "Website"}
+
 # --- per-dialect descriptions -----------------------------------------------------------------
 ERROR_MEDIA = {HS2: "application/vnd.error+json", HS1: "application/json",
                CRUNCH: "application/json", REACH: "application/json"}
@@ -293,6 +297,32 @@ def components():
         dict(v2_fields), additional=True,
         description="Overwrite of the entity's scalar fields: every field not given becomes "
                     "null. Entry arrays and unknown keys are ignored, as the vendor does.")
+    for coll, types in colls.items():
+        value = {"type": "string", "minLength": 1}
+        if coll == "emails":
+            value = {"type": "string", "format": "email", "minLength": 1}
+        entry = {"value": value}
+        req = ["value"]
+        if types:
+            entry["type"] = {"type": "string", "enum": types}
+            req = ["type", "value"]
+        else:
+            entry["type"] = {"description": "ignored: websites have no type"}
+        schemas[f"Hs2Entry{SUB_NAMES[coll]}"] = obj(
+            entry, req, additional=True,
+            description=f"One {coll} entry (`POST` creates, `PUT` replaces entry `entryId`); "
+                        "members other than `type` and `value` are ignored, as in a patch "
+                        "op's entry object.")
+    schemas["Hs2Address"] = obj(
+        {"city": {"type": "string", "minLength": 1},
+         "state": {"type": "string", "minLength": 1},
+         "postalCode": {"type": "string", "minLength": 1},
+         "country": {"type": "string", "minLength": 1},
+         "lines": {"type": "array", "items": {"type": "string"}, "nullable": True,
+                   "description": "cleared when left out: the object replaces the address"}},
+        ["city", "state", "postalCode", "country"], additional=True,
+        description="The whole address; each member is translated like the equivalent "
+                    "`/address/<field>` patch operation.")
     schemas["Hs2PropertiesPatch"] = arr(obj(
         {"op": {"type": "string", "enum": ["replace", "remove"]},
          "path": {"type": "string", "pattern": "^/[^/]+$",
@@ -501,6 +531,13 @@ def components():
                 "examples": {"reach": {"value": "cus_demo"}, "numeric": {"value": "12345"},
                              "helpscout": {"value": "100"}},
             },
+            "EntryId": {
+                "name": "entryId", "in": "path", "required": True,
+                "description": "Entry id: a positive integer (at most 19 digits); a single-slot "
+                               "upstream (helpcrunch, reach) holds only entry `1`.",
+                "schema": {"type": "integer", "format": "int64", "minimum": 1},
+                "examples": {"slot": {"value": 1}, "helpscout": {"value": 1001}},
+            },
             "ReachTenant": {
                 "name": "reach-tenant-id", "in": "header", "required": False,
                 "description": "Passed through to a reach upstream.",
@@ -582,7 +619,55 @@ def paths():
         "401": {"description": "Unknown client, bad secret, or a route that issues no tokens.",
                 "content": {"application/json": {"schema": ref("schemas", "OAuthError")}}},
     }
-    return {
+    eid = ref("parameters", "EntryId")
+    location = {"Location": {"required": True,
+                             "description": "The new resource's path on the gateway, route "
+                                            "prefix included (a relative reference).",
+                             "schema": {"type": "string"}}}
+    resource_id = {"Resource-ID": {"required": True,
+                                   "description": "The id the upstream assigned to the entry "
+                                                  "(`1` for a single slot).",
+                                   "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}
+    sub = {}
+    for coll, name in SUB_NAMES.items():
+        body = json_body(f"Hs2Entry{name}")
+        sub[f"/v2/customers/{{id}}/{coll}"] = {
+            "parameters": [nid],
+            "post": op(HS2, f"hs2Create{name}", f"Help Scout v2: add a {coll} entry",
+                       {"201": {"description": "Created: empty body.",
+                                "headers": {**resource_id, **location}},
+                        "204": {"description": "Nothing created: the entry was dropped "
+                                               "(`unmappable = \"drop\"`).",
+                                "headers": dropped_header()}},
+                       body=body,
+                       description=f"Translated like `add /{coll}`."),
+        }
+        sub[f"/v2/customers/{{id}}/{coll}/{{entryId}}"] = {
+            "parameters": [nid, eid],
+            "put": op(HS2, f"hs2Update{name}", f"Help Scout v2: replace a {coll} entry",
+                      no_content, body=body,
+                      description=f"Translated like `replace /{coll}/{{entryId}}`."),
+            "delete": op(HS2, f"hs2Delete{name}", f"Help Scout v2: remove a {coll} entry",
+                         no_content,
+                         description=f"Translated like `remove /{coll}/{{entryId}}`."),
+        }
+    sub["/v2/customers/{id}/address"] = {
+        "parameters": [nid],
+        "post": op(HS2, "hs2CreateAddress", "Help Scout v2: set the address",
+                   {"201": {"description": "Created: empty body, no `Resource-ID`.",
+                            "headers": {**location, **dropped_header()}},
+                    "204": {"description": "Nothing created: every field was dropped "
+                                           "(`unmappable = \"drop\"`).",
+                            "headers": dropped_header()}},
+                   body=json_body("Hs2Address"),
+                   description="Translated like `replace /address/<field>` for each field."),
+        "put": op(HS2, "hs2UpdateAddress", "Help Scout v2: replace the address", no_content,
+                  body=json_body("Hs2Address"),
+                  description="Translated like `replace /address/<field>` for each field."),
+        "delete": op(HS2, "hs2DeleteAddress", "Help Scout v2: clear the address", no_content,
+                     description="Translated like `remove /address/<field>` for each field."),
+    }
+    return with_sub_resources(sub, {
         "/v2/customers/{id}": {
             "parameters": [nid],
             "patch": op(HS2, "hs2PatchCustomer", "Help Scout v2: JSON-Patch-like update",
@@ -642,7 +727,17 @@ def paths():
                                "content": reach_ok["200"]["content"]}},
                       params=[tenant]),
         },
-    }
+    })
+
+
+def with_sub_resources(sub, paths_):
+    """The sub-resource paths right after the other helpscout-v2 customer paths."""
+    out = {}
+    for key, item in paths_.items():
+        out[key] = item
+        if key == "/v2/customers/{id}/properties":
+            out.update(sub)
+    return out
 
 
 def document():

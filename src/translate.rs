@@ -19,8 +19,7 @@
 
 use crate::canonical::{ApiError, Change, Coll, Customer, Field, Op, Rule, Violation};
 use crate::dialect::{
-    dialect, rules, ClientRequest, DialectId, EncodeCx, Endpoint, EndpointKind, Target,
-    UpstreamRequest,
+    dialect, rules, ClientRequest, DialectId, EncodeCx, Endpoint, Target, UpstreamRequest,
 };
 
 /// The route's policy for changes the upstream has no place for.
@@ -780,6 +779,34 @@ pub fn map_upstream_error(
     err
 }
 
+/// The id of the entry a helpscout-v2 sub-resource `POST` created, found in the customer as the
+/// upstream holds it after the write: the entry of the added collection with the added value
+/// (e-mail addresses compared without regard to ASCII case, as mail systems do) and the largest
+/// id. Help Scout assigns increasing ids, so when the customer already had an entry with the
+/// same value the new one is the newest; a single slot appears as id 1. `None` when no entry
+/// holds the value: the add was dropped (`unmappable = "drop"`), and nothing was created.
+///
+/// Reading the id from the answer, rather than diffing against a state read before the write,
+/// keeps an entry create toward helpscout-v1 at one upstream request (`reload=true`).
+pub fn created_entry(req: &ClientRequest, customer: &Customer) -> Option<u64> {
+    let (coll, value) = req.changes.changes.iter().find_map(|c| match &c.op {
+        Op::EntryAdd { coll, value, .. } => Some((*coll, value.as_str())),
+        _ => None,
+    })?;
+    customer
+        .coll(coll)
+        .iter()
+        .filter(|e| {
+            if coll == Coll::Emails {
+                e.value.eq_ignore_ascii_case(value)
+            } else {
+                e.value == value
+            }
+        })
+        .map(|e| e.id)
+        .max()
+}
+
 /// The default client path for `patchbay translate` when none is given.
 pub fn default_path(client: DialectId) -> (&'static str, &'static str) {
     match client {
@@ -847,10 +874,7 @@ pub fn offline(
         Ok(ep) => ep,
         Err(e) => return error(&e),
     };
-    if !matches!(
-        ep.kind,
-        EndpointKind::Update { .. } | EndpointKind::Properties
-    ) {
+    if !ep.is_write() {
         return error(&ApiError::new(
             crate::canonical::ErrorKind::MethodNotAllowed,
             "only writes are translated offline",
@@ -872,6 +896,7 @@ pub fn offline(
             "PATCH" => "PATCH",
             "PUT" => "PUT",
             "POST" => "POST",
+            "DELETE" => "DELETE",
             _ => "GET",
         };
         return Offline::Forward {
@@ -880,7 +905,7 @@ pub fn offline(
                 method,
                 path,
                 headers,
-                body: Some(bytes::Bytes::copy_from_slice(body)),
+                body: (!body.is_empty()).then(|| bytes::Bytes::copy_from_slice(body)),
             }],
             dropped: Vec::new(),
         };

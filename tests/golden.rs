@@ -120,6 +120,8 @@ fn run_case(client: DialectId, dir: &Path) -> Result<Vec<(String, Value)>, Strin
                     default_entry_type: det,
                     upstream: up,
                     reload: false,
+                    created: None,
+                    location_base: "",
                 },
             );
             v["answer"] = synthetic_json(&answer);

@@ -664,6 +664,8 @@ fn get_answer(d: DialectId, c: &Customer) -> Vec<u8> {
         default_entry_type: "work",
         upstream: d,
         reload: false,
+        created: None,
+        location_base: "",
     };
     let answer = dialect(d).encode_success(&ep, Some(c), &cx);
     assert_eq!(answer.status, 200, "{d} GET answer status");

@@ -10,6 +10,7 @@
 //! - `fidelity_upstream`: upstream errors on the right element, same-dialect OAuth refresh, 405
 //!   `Allow`, `reach-tenant-id` to Reach only, partial-write codes, client field names.
 //! - `writes`: two upstream writes in order; a failed second write is reported as partial.
+//! - `subresources`: the helpscout-v2 customer sub-resources (entries, address) toward every upstream.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
@@ -37,6 +38,7 @@ mod ops;
 mod regression;
 mod roundtrip;
 mod sdks;
+mod subresources;
 mod tls;
 mod upgrade;
 mod writes;

@@ -203,6 +203,8 @@ pub fn response(d: DialectId, data: &[u8]) {
                         default_entry_type: "work",
                         upstream: d,
                         reload,
+                        created: None,
+                        location_base: "",
                     };
                     let _ = client.encode_success(&ep, Some(&customer), &cx);
                 }

@@ -1161,7 +1161,7 @@ impl Dialect for Helpcrunch {
         let full = match ep.kind {
             EndpointKind::Update { full } => full,
             EndpointKind::Get => return Ok(ClientRequest::default()),
-            EndpointKind::Properties | EndpointKind::Token => {
+            EndpointKind::Properties | EndpointKind::Token | EndpointKind::SubResource { .. } => {
                 return Err(ApiError::new(
                     ErrorKind::MethodNotAllowed,
                     "Method not allowed",
@@ -2295,6 +2295,8 @@ mod tests {
             default_entry_type: "work",
             upstream: DialectId::HelpscoutV2,
             reload: false,
+            created: None,
+            location_base: "",
         };
         Helpcrunch.encode_success(&ep(false), customer, &cx)
     }

@@ -1094,7 +1094,7 @@ impl Dialect for HelpscoutV1 {
         match ep.kind {
             EndpointKind::Update { .. } => {}
             EndpointKind::Get => return Ok(ClientRequest::default()),
-            EndpointKind::Properties | EndpointKind::Token => {
+            EndpointKind::Properties | EndpointKind::Token | EndpointKind::SubResource { .. } => {
                 return Err(ApiError::new(
                     ErrorKind::NotFound,
                     "The specified resource was not found",
@@ -1151,7 +1151,9 @@ impl Dialect for HelpscoutV1 {
         match ep.kind {
             EndpointKind::Get => true,
             EndpointKind::Update { .. } => req.reload,
-            EndpointKind::Properties | EndpointKind::Token => false,
+            EndpointKind::Properties | EndpointKind::Token | EndpointKind::SubResource { .. } => {
+                false
+            }
         }
     }
 
@@ -1501,6 +1503,8 @@ mod tests {
             default_entry_type: "work",
             upstream: DialectId::HelpscoutV1,
             reload,
+            created: None,
+            location_base: "",
         }
     }
 

@@ -293,6 +293,40 @@ fn entry_id(s: &str) -> Option<u64> {
     }
 }
 
+/// What follows `/v2/customers/{id}` in a client path.
+#[derive(Debug, PartialEq)]
+enum SubPath<'a> {
+    /// Nothing: the customer itself.
+    Customer,
+    /// `/properties`.
+    Properties,
+    /// `/emails` (and the other collections).
+    Collection(Coll),
+    /// `/emails/{entryId}`, the id not yet validated.
+    Entry(Coll, &'a str),
+    /// `/address`.
+    Address,
+}
+
+/// Parses the rest of a customer path (after `{id}/`; `None` when the path ends at the id);
+/// `None` for shapes that are not endpoints (a trailing `/`, deeper paths): 404.
+fn sub_path(sub: Option<&str>) -> Option<SubPath<'_>> {
+    let Some(sub) = sub else {
+        return Some(SubPath::Customer);
+    };
+    match sub.split_once('/') {
+        None => match sub {
+            "properties" => Some(SubPath::Properties),
+            "address" => Some(SubPath::Address),
+            other => coll_from_segment(other).map(SubPath::Collection),
+        },
+        Some((coll, entry)) if !entry.is_empty() && !entry.contains('/') => {
+            coll_from_segment(coll).map(|c| SubPath::Entry(c, entry))
+        }
+        Some(_) => None,
+    }
+}
+
 // === client-side decoding ===
 
 /// Collects the changes and every violation of one request body.
@@ -793,6 +827,193 @@ fn decode_property_parts(
     Ok(())
 }
 
+// === sub-resource endpoints ===
+
+/// The equivalent patch path of an entry sub-resource: the origin of its change, so that
+/// unmappable errors, `Patchbay-Dropped-Fields` and single-slot id errors read exactly as for
+/// the equivalent PATCH (`/emails`, `/emails/7`).
+fn entry_origin(coll: Coll, entry: Option<u64>) -> String {
+    match entry {
+        None => format!("/{}", coll_segment(coll)),
+        Some(id) => format!("/{}/{id}", coll_segment(coll)),
+    }
+}
+
+/// `POST /{coll}` and `PUT /{coll}/{entryId}`: the body is one entry object. Both members are
+/// required (websites: `value` only), as the vendor documents for both calls; members other
+/// than `type` and `value` are ignored, as in a patch op's entry object. Violations name the
+/// member (`/type`, `/value`); all of them are reported.
+fn decode_entry_body(
+    coll: Coll,
+    entry: Option<u64>,
+    doc: &Value,
+) -> Result<ClientRequest, ApiError> {
+    let obj = rules::object(doc, "").map_err(ApiError::invalid_one)?;
+    let mut errors = Vec::new();
+    let missing = |ptr: &str| Violation::new(ptr, Rule::Required, "may not be null");
+    let kind = match (coll.v2_types(), obj.get("type")) {
+        (None, _) => None,
+        (Some(_), None | Some(Value::Null)) => {
+            errors.push(missing("/type"));
+            None
+        }
+        (Some(_), Some(k)) => {
+            match rules::string(k, "/type")
+                .and_then(|k| check_entry_type(coll, k, "/type").map(|()| k))
+            {
+                Ok(k) => Some(canonical_kind(coll, k)),
+                Err(v) => {
+                    errors.push(v);
+                    None
+                }
+            }
+        }
+    };
+    let value = match obj.get("value") {
+        None | Some(Value::Null) => {
+            errors.push(missing("/value"));
+            None
+        }
+        Some(v) => match rules::string(v, "/value")
+            .and_then(|v| check_entry_value(coll, v, "/value").map(|()| v))
+        {
+            Ok(v) => Some(v.to_string()),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+    };
+    let (Some(value), true) = (value, errors.is_empty()) else {
+        return Err(ApiError::invalid(errors));
+    };
+    let op = match entry {
+        None => Op::EntryAdd { coll, kind, value },
+        Some(id) => Op::EntryUpdate {
+            coll,
+            id,
+            kind,
+            value: Some(value),
+        },
+    };
+    let mut changes = ChangeSet::new();
+    changes.push(op, entry_origin(coll, entry));
+    Ok(ClientRequest {
+        changes,
+        reload: false,
+        full: false,
+    })
+}
+
+/// `POST|PUT /address`: the body is the whole address. `city`, `state`, `postalCode` and
+/// `country` are required non-empty strings (the vendor's address object); `lines` an optional
+/// array of strings, cleared when left out, since the object replaces the address. Each member
+/// becomes the `Set` of the equivalent `/address/<field>` patch op, with the member's pointer
+/// (`/city`) as its origin.
+fn decode_address_body(doc: &Value) -> Result<ClientRequest, ApiError> {
+    let obj = rules::object(doc, "").map_err(ApiError::invalid_one)?;
+    let mut out = Decoded {
+        changes: Vec::with_capacity(ADDRESS_FIELDS.len()),
+        errors: Vec::new(),
+    };
+    for (key, field) in ADDRESS_FIELDS {
+        let ptr = format!("/{key}");
+        let value = match (field, obj.get(key)) {
+            (Field::AddressLines, None) => Ok(Value::Null),
+            (Field::AddressLines, Some(v)) => field_value(field, v, &ptr),
+            (_, None | Some(Value::Null)) => Err(Violation::new(
+                ptr.as_str(),
+                Rule::Required,
+                "may not be null",
+            )),
+            (_, Some(v)) => rules::string(v, &ptr).and_then(|s| {
+                if s.is_empty() {
+                    Err(
+                        Violation::new(ptr.as_str(), Rule::Required, "may not be empty")
+                            .with_value(Value::String(String::new())),
+                    )
+                } else {
+                    Ok(Value::String(s.to_string()))
+                }
+            }),
+        };
+        match value {
+            Ok(value) => out.push(Op::Set { field, value }, &ptr),
+            Err(v) => out.errors.push(v),
+        }
+    }
+    out.finish(false)
+}
+
+/// `DELETE /address`: every address field cleared (origins `/address/<field>`, as the
+/// equivalent patch ops).
+fn clear_address() -> ClientRequest {
+    let mut changes = ChangeSet::new();
+    for (key, field) in ADDRESS_FIELDS {
+        changes.push(
+            Op::Set {
+                field,
+                value: Value::Null,
+            },
+            format!("/address/{key}"),
+        );
+    }
+    ClientRequest {
+        changes,
+        reload: false,
+        full: false,
+    }
+}
+
+/// Decodes a sub-resource call. `DELETE` carries no body: whatever was sent is not read.
+fn decode_sub(
+    sub: SubResource,
+    entry: Option<u64>,
+    action: SubAction,
+    body: &[u8],
+) -> Result<ClientRequest, ApiError> {
+    match (sub, action) {
+        (SubResource::Entries(coll), SubAction::Delete) => {
+            let id = entry.ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::Internal,
+                    "entry delete routed without an entry id",
+                )
+            })?;
+            let mut changes = ChangeSet::new();
+            changes.push(Op::EntryRemove { coll, id }, entry_origin(coll, entry));
+            Ok(ClientRequest {
+                changes,
+                reload: false,
+                full: false,
+            })
+        }
+        (SubResource::Address, SubAction::Delete) => Ok(clear_address()),
+        (sub, _) => {
+            let doc = rules::parse_json_unique(body).map_err(rules::JsonFailure::into_error)?;
+            match sub {
+                SubResource::Entries(coll) => decode_entry_body(coll, entry, &doc),
+                SubResource::Address => decode_address_body(&doc),
+            }
+        }
+    }
+}
+
+/// The `Location` of what a sub-resource `POST` created: the client-visible path (see
+/// `AnswerCx::location_base`).
+fn created_location(cx: &AnswerCx<'_>, sub: SubResource, id: Option<u64>) -> String {
+    let base = customer_path(cx.customer_id);
+    match (sub, id) {
+        (SubResource::Entries(coll), Some(id)) => {
+            format!("{}{base}/{}/{id}", cx.location_base, coll_segment(coll))
+        }
+        (SubResource::Entries(coll), None) => {
+            format!("{}{base}/{}", cx.location_base, coll_segment(coll))
+        }
+        (SubResource::Address, _) => format!("{}{base}/address", cx.location_base),
+    }
+}
+
 // === upstream-side encoding ===
 
 /// One JSON-Patch operation as v2 expects it; borrowed so encoding allocates little.
@@ -1124,18 +1345,57 @@ impl Dialect for HelpscoutV2 {
             };
         }
         let rest = rest.strip_prefix("customers/").ok_or_else(not_found)?;
-        let (raw_id, properties) = match rest.split_once('/') {
-            None => (rest, false),
-            Some((id, "properties")) => (id, true),
-            Some(_) => return Err(not_found()),
+        let (raw_id, sub) = match rest.split_once('/') {
+            None => (rest, None),
+            Some((id, sub)) => (id, Some(sub)),
         };
-        let kind = match (properties, method) {
-            (false, "PATCH") => EndpointKind::Update { full: false },
-            (false, "PUT") => EndpointKind::Update { full: true },
-            (false, "GET") => EndpointKind::Get,
-            (false, _) => return Err(method_not_allowed("GET, PATCH, PUT")),
-            (true, "PATCH") => EndpointKind::Properties,
-            (true, _) => return Err(method_not_allowed("PATCH")),
+        // The method is checked (405) before either id (400), on every path shape.
+        let kind = match (sub_path(sub).ok_or_else(not_found)?, method) {
+            (SubPath::Customer, "PATCH") => EndpointKind::Update { full: false },
+            (SubPath::Customer, "PUT") => EndpointKind::Update { full: true },
+            (SubPath::Customer, "GET") => EndpointKind::Get,
+            (SubPath::Customer, _) => return Err(method_not_allowed("GET, PATCH, PUT")),
+            (SubPath::Properties, "PATCH") => EndpointKind::Properties,
+            (SubPath::Properties, _) => return Err(method_not_allowed("PATCH")),
+            (SubPath::Collection(coll), "POST") => EndpointKind::SubResource {
+                sub: SubResource::Entries(coll),
+                entry: None,
+                action: SubAction::Create,
+            },
+            (SubPath::Collection(_), _) => return Err(method_not_allowed("POST")),
+            (SubPath::Entry(coll, raw_entry), "PUT" | "DELETE") => {
+                // The entry id is named like the equivalent patch path (`/emails/0`).
+                let entry = entry_id(raw_entry).ok_or_else(|| {
+                    ApiError::invalid_one(
+                        Violation::new(
+                            format!("/{}/{raw_entry}", coll_segment(coll)),
+                            Rule::EntryId,
+                            "Value is not a valid entity identifier.",
+                        )
+                        .with_value(Value::String(raw_entry.to_string())),
+                    )
+                })?;
+                EndpointKind::SubResource {
+                    sub: SubResource::Entries(coll),
+                    entry: Some(entry),
+                    action: if method == "PUT" {
+                        SubAction::Update
+                    } else {
+                        SubAction::Delete
+                    },
+                }
+            }
+            (SubPath::Entry(..), _) => return Err(method_not_allowed("PUT, DELETE")),
+            (SubPath::Address, "POST" | "PUT" | "DELETE") => EndpointKind::SubResource {
+                sub: SubResource::Address,
+                entry: None,
+                action: match method {
+                    "POST" => SubAction::Create,
+                    "PUT" => SubAction::Update,
+                    _ => SubAction::Delete,
+                },
+            },
+            (SubPath::Address, _) => return Err(method_not_allowed("POST, PUT, DELETE")),
         };
         let id = percent_decode_str(raw_id)
             .decode_utf8()
@@ -1173,20 +1433,35 @@ impl Dialect for HelpscoutV2 {
         if let Some(decoded) = fast {
             return decoded;
         }
+        if let EndpointKind::SubResource { sub, entry, action } = ep.kind {
+            return decode_sub(sub, entry, action, body);
+        }
         let doc = rules::parse_json_unique(body).map_err(rules::JsonFailure::into_error)?;
         match ep.kind {
             EndpointKind::Update { full: false } => decode_patch(&doc),
             EndpointKind::Update { full: true } => decode_put(&doc),
             EndpointKind::Properties => decode_properties(&doc),
-            EndpointKind::Get | EndpointKind::Token => Err(ApiError::new(
-                ErrorKind::Internal,
-                "decode_request called for a read endpoint",
-            )),
+            EndpointKind::Get | EndpointKind::Token | EndpointKind::SubResource { .. } => {
+                Err(ApiError::new(
+                    ErrorKind::Internal,
+                    "decode_request called for a read endpoint",
+                ))
+            }
         }
     }
 
     fn answer_needs_customer(&self, ep: &Endpoint, _req: &ClientRequest) -> bool {
-        ep.kind == EndpointKind::Get
+        // An entry create answers with the id the upstream assigned, read from the customer
+        // (helpscout-v1 returns it with `reload=true`; HelpCrunch and Reach always do).
+        matches!(
+            ep.kind,
+            EndpointKind::Get
+                | EndpointKind::SubResource {
+                    sub: SubResource::Entries(_),
+                    action: SubAction::Create,
+                    ..
+                }
+        )
     }
 
     fn encode_success(
@@ -1195,8 +1470,31 @@ impl Dialect for HelpscoutV2 {
         customer: Option<&Customer>,
         cx: &AnswerCx<'_>,
     ) -> Synthetic {
-        if ep.kind != EndpointKind::Get {
-            return Synthetic::empty(204);
+        match ep.kind {
+            EndpointKind::Get => {}
+            EndpointKind::SubResource {
+                sub: sub @ SubResource::Entries(_),
+                action: SubAction::Create,
+                ..
+            } => {
+                // Nothing was created when the add was dropped (`unmappable = "drop"`): a 201
+                // would claim an entry that does not exist.
+                let Some(id) = cx.created else {
+                    return Synthetic::empty(204);
+                };
+                return Synthetic::empty(201)
+                    .with_header("Resource-ID", id.to_string())
+                    .with_header("Location", created_location(cx, sub, Some(id)));
+            }
+            EndpointKind::SubResource {
+                sub: SubResource::Address,
+                action: SubAction::Create,
+                ..
+            } => {
+                return Synthetic::empty(201)
+                    .with_header("Location", created_location(cx, SubResource::Address, None));
+            }
+            _ => return Synthetic::empty(204),
         }
         let empty = Customer::default();
         let doc = customer_document(
@@ -1588,7 +1886,13 @@ mod tests {
             "/v1/customers/100",
             "/api/resources/customers/x",
             "/v2/customers",
-            "/v2/customers/100/emails",
+            "/v2/customers/100/emails/",
+            "/v2/customers/100/emails/7/",
+            "/v2/customers/100/emails/7/value",
+            "/v2/customers/100/address/city",
+            "/v2/customers/100/address/",
+            "/v2/customers/100/socialProfiles",
+            "/v2/customers/100/notes",
             "/v2/customers/100/",
             "/v2/conversations/1",
             "/v2/oauth2/token/x",
@@ -1596,6 +1900,388 @@ mod tests {
             let e = HelpscoutV2.route("PATCH", p).err();
             assert_eq!(e.map(|e| e.status), Some(404), "{p}");
         }
+    }
+
+    // --- sub-resource endpoints ----------------------------------------------------------------
+
+    fn sub(sub: SubResource, entry: Option<u64>, action: SubAction) -> EndpointKind {
+        EndpointKind::SubResource { sub, entry, action }
+    }
+
+    const EMAILS: SubResource = SubResource::Entries(Coll::Emails);
+
+    #[test]
+    fn routes_sub_resources() {
+        let r = |m: &str, p: &str| HelpscoutV2.route(m, p).map(|e| (e.kind, e.customer_id));
+        for coll in Coll::ALL {
+            let seg = coll_segment(coll);
+            let entries = SubResource::Entries(coll);
+            assert_eq!(
+                r("POST", &format!("/v2/customers/7/{seg}")),
+                Ok((sub(entries, None, SubAction::Create), "7".to_string())),
+                "{seg}"
+            );
+            assert_eq!(
+                r("PUT", &format!("/v2/customers/7/{seg}/1001")),
+                Ok((sub(entries, Some(1001), SubAction::Update), "7".to_string()))
+            );
+            assert_eq!(
+                r("DELETE", &format!("/v2/customers/7/{seg}/3")),
+                Ok((sub(entries, Some(3), SubAction::Delete), "7".to_string()))
+            );
+        }
+        for (m, action) in [
+            ("POST", SubAction::Create),
+            ("PUT", SubAction::Update),
+            ("DELETE", SubAction::Delete),
+        ] {
+            assert_eq!(
+                r(m, "/v2/customers/%37/address"),
+                Ok((sub(SubResource::Address, None, action), "7".to_string()))
+            );
+        }
+    }
+
+    #[test]
+    fn sub_resources_refuse_wrong_methods_with_405_before_checking_ids() {
+        for (m, p) in [
+            ("GET", "/v2/customers/7/emails"),
+            ("PUT", "/v2/customers/7/phones"),
+            ("DELETE", "/v2/customers/7/websites"),
+            ("PATCH", "/v2/customers/7/chats"),
+            ("POST", "/v2/customers/7/emails/1001"),
+            ("GET", "/v2/customers/7/social-profiles/1001"),
+            ("PATCH", "/v2/customers/7/emails/1001"),
+            ("GET", "/v2/customers/7/address"),
+            ("PATCH", "/v2/customers/7/address"),
+            // The method is judged before either id.
+            ("GET", "/v2/customers/7/emails/0"),
+            ("GET", "/v2/customers/x/address"),
+        ] {
+            let e = HelpscoutV2.route(m, p).err();
+            assert_eq!(
+                e.map(|e| (e.kind, e.status)),
+                Some((ErrorKind::MethodNotAllowed, 405)),
+                "{m} {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn sub_resources_refuse_invalid_ids_with_400() {
+        for (p, pointer, rule) in [
+            ("/v2/customers/7/emails/0", "/emails/0", Rule::EntryId),
+            ("/v2/customers/7/emails/abc", "/emails/abc", Rule::EntryId),
+            ("/v2/customers/7/phones/-2", "/phones/-2", Rule::EntryId),
+            (
+                "/v2/customers/7/websites/007",
+                "/websites/007",
+                Rule::EntryId,
+            ),
+            (
+                "/v2/customers/7/chats/99999999999999999999",
+                "/chats/99999999999999999999",
+                Rule::EntryId,
+            ),
+            ("/v2/customers/0/emails/1", "id", Rule::CustomerId),
+            ("/v2/customers/abc/emails/1", "id", Rule::CustomerId),
+        ] {
+            let e = HelpscoutV2.route("DELETE", p).err();
+            let v = e.as_ref().map(|e| {
+                (
+                    e.status,
+                    e.violations[0].pointer.as_str(),
+                    e.violations[0].rule,
+                )
+            });
+            assert_eq!(v, Some((400, pointer, rule)), "{p}");
+        }
+        let e = HelpscoutV2.route("POST", "/v2/customers/0/address").err();
+        assert_eq!(e.map(|e| e.violations[0].rule), Some(Rule::CustomerId));
+    }
+
+    /// The change sets of a sub-resource call and of its equivalent patch op are the same.
+    #[test]
+    fn sub_resources_decode_into_the_equivalent_patch_changes() {
+        let cases: [(EndpointKind, &str, &str); 8] = [
+            (
+                sub(EMAILS, None, SubAction::Create),
+                r#"{"type":"work","value":"a@x.com"}"#,
+                r#"[{"op":"add","path":"/emails","value":{"type":"work","value":"a@x.com"}}]"#,
+            ),
+            (
+                sub(
+                    SubResource::Entries(Coll::SocialProfiles),
+                    None,
+                    SubAction::Create,
+                ),
+                r#"{"type":"forsquare","value":"https://4sq.com/x"}"#,
+                r#"[{"op":"add","path":"/social-profiles","value":{"type":"forsquare","value":"https://4sq.com/x"}}]"#,
+            ),
+            (
+                sub(
+                    SubResource::Entries(Coll::Websites),
+                    None,
+                    SubAction::Create,
+                ),
+                r#"{"value":"https://x.example"}"#,
+                r#"[{"op":"add","path":"/websites","value":{"value":"https://x.example"}}]"#,
+            ),
+            // Websites have no type: one sent is ignored, as in a patch op.
+            (
+                sub(
+                    SubResource::Entries(Coll::Websites),
+                    Some(4),
+                    SubAction::Update,
+                ),
+                r#"{"type":"work","value":"https://y.example"}"#,
+                r#"[{"op":"replace","path":"/websites/4","value":{"value":"https://y.example"}}]"#,
+            ),
+            (
+                sub(
+                    SubResource::Entries(Coll::Phones),
+                    Some(1002),
+                    SubAction::Update,
+                ),
+                r#"{"type":"mobile","value":"555"}"#,
+                r#"[{"op":"replace","path":"/phones/1002","value":{"type":"mobile","value":"555"}}]"#,
+            ),
+            // Members other than type and value are ignored, as in a patch op's entry object.
+            (
+                sub(SubResource::Entries(Coll::Chats), None, SubAction::Create),
+                r#"{"id":9,"type":"skype","value":"ada","primary":true}"#,
+                r#"[{"op":"add","path":"/chats","value":{"type":"skype","value":"ada"}}]"#,
+            ),
+            (
+                sub(EMAILS, Some(1001), SubAction::Delete),
+                "",
+                r#"[{"op":"remove","path":"/emails/1001"}]"#,
+            ),
+            (
+                sub(SubResource::Address, None, SubAction::Delete),
+                "",
+                r#"[{"op":"remove","path":"/address/lines"},{"op":"remove","path":"/address/city"},
+                    {"op":"remove","path":"/address/state"},{"op":"remove","path":"/address/postalCode"},
+                    {"op":"remove","path":"/address/country"}]"#,
+            ),
+        ];
+        for (kind, body, patch) in cases {
+            assert_eq!(
+                changes(kind, body),
+                changes(PATCH, patch),
+                "{kind:?} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn address_bodies_set_every_address_field() {
+        let ops = |kind| {
+            changes(
+                kind,
+                r#"{"city":"Dallas","state":"TX","postalCode":"74206","country":"US","lines":["1 Main St","Apt 2"]}"#,
+            )
+        };
+        let want = vec![
+            set(Field::AddressLines, json!(["1 Main St", "Apt 2"]), "/lines"),
+            set(Field::AddressCity, json!("Dallas"), "/city"),
+            set(Field::AddressState, json!("TX"), "/state"),
+            set(Field::AddressPostalCode, json!("74206"), "/postalCode"),
+            set(Field::AddressCountry, json!("US"), "/country"),
+        ];
+        assert_eq!(
+            ops(sub(SubResource::Address, None, SubAction::Create)),
+            want
+        );
+        assert_eq!(
+            ops(sub(SubResource::Address, None, SubAction::Update)),
+            want
+        );
+        // `lines` left out is cleared: the object replaces the whole address.
+        let c = changes(
+            sub(SubResource::Address, None, SubAction::Update),
+            r#"{"city":"Dallas","state":"TX","postalCode":"74206","country":"US"}"#,
+        );
+        assert_eq!(c[0], set(Field::AddressLines, Value::Null, "/lines"));
+    }
+
+    #[test]
+    fn sub_resource_bodies_are_validated_naming_each_member() {
+        let create = sub(EMAILS, None, SubAction::Create);
+        let update = sub(
+            SubResource::Entries(Coll::Phones),
+            Some(5),
+            SubAction::Update,
+        );
+        let addr = sub(SubResource::Address, None, SubAction::Create);
+        for (kind, body, want) in [
+            (create, "not json", vec![("", Rule::Json)]),
+            (
+                create,
+                r#"{"type":"work","value":"a@x.com""#,
+                vec![("", Rule::Json)],
+            ),
+            (
+                create,
+                r#"[{"type":"work","value":"a@x.com"}]"#,
+                vec![("", Rule::Shape)],
+            ),
+            (
+                create,
+                r#"{"type":"work","type":"home","value":"a@x.com"}"#,
+                vec![("/type", Rule::Json)],
+            ),
+            (
+                create,
+                "{}",
+                vec![("/type", Rule::Required), ("/value", Rule::Required)],
+            ),
+            (
+                create,
+                r#"{"type":null,"value":"a@x.com"}"#,
+                vec![("/type", Rule::Required)],
+            ),
+            (
+                create,
+                r#"{"type":"work"}"#,
+                vec![("/value", Rule::Required)],
+            ),
+            (
+                create,
+                r#"{"type":"fax","value":"a@x.com"}"#,
+                vec![("/type", Rule::Enum)],
+            ),
+            (
+                create,
+                r#"{"type":"Work","value":"a@x.com"}"#,
+                vec![("/type", Rule::Enum)],
+            ),
+            (
+                create,
+                r#"{"type":7,"value":"a@x.com"}"#,
+                vec![("/type", Rule::Type)],
+            ),
+            (
+                create,
+                r#"{"type":"work","value":"not-an-address"}"#,
+                vec![("/value", Rule::Email)],
+            ),
+            (
+                create,
+                r#"{"type":"work","value":""}"#,
+                vec![("/value", Rule::Required)],
+            ),
+            (
+                create,
+                r#"{"type":"work","value":["a@x.com"]}"#,
+                vec![("/value", Rule::Type)],
+            ),
+            (
+                update,
+                r#"{"value":"555"}"#,
+                vec![("/type", Rule::Required)],
+            ),
+            (
+                update,
+                r#"{"type":"cell","value":""}"#,
+                vec![("/type", Rule::Enum), ("/value", Rule::Required)],
+            ),
+            (
+                sub(
+                    SubResource::Entries(Coll::Websites),
+                    None,
+                    SubAction::Create,
+                ),
+                r#"{"type":"work"}"#,
+                vec![("/value", Rule::Required)],
+            ),
+            (addr, "[]", vec![("", Rule::Shape)]),
+            (
+                addr,
+                "{}",
+                vec![
+                    ("/city", Rule::Required),
+                    ("/state", Rule::Required),
+                    ("/postalCode", Rule::Required),
+                    ("/country", Rule::Required),
+                ],
+            ),
+            (
+                addr,
+                r#"{"city":5,"state":"","postalCode":"1","country":null,"lines":"1 Main St"}"#,
+                vec![
+                    ("/lines", Rule::Type),
+                    ("/city", Rule::Type),
+                    ("/state", Rule::Required),
+                    ("/country", Rule::Required),
+                ],
+            ),
+            (
+                addr,
+                r#"{"city":"a","state":"b","postalCode":"1","country":"US","lines":[1]}"#,
+                vec![("/lines", Rule::Type)],
+            ),
+        ] {
+            let got = violations(kind, body);
+            let got: Vec<(&str, Rule)> = got.iter().map(|(p, r)| (p.as_str(), *r)).collect();
+            assert_eq!(got, want, "{kind:?} {body}");
+        }
+    }
+
+    #[test]
+    fn sub_resource_answers() {
+        let mut cx = answer_cx(DialectId::Helpcrunch);
+        cx.location_base = "/t/hs2/crunch";
+        let ep_of = |kind| ep(kind);
+        let create = ep_of(sub(
+            SubResource::Entries(Coll::SocialProfiles),
+            None,
+            SubAction::Create,
+        ));
+        cx.created = Some(1);
+        let a = HelpscoutV2.encode_success(&create, None, &cx);
+        assert_eq!((a.status, a.body.len()), (201, 0));
+        assert_eq!(a.header("resource-id"), Some("1"));
+        assert_eq!(
+            a.header("location"),
+            Some("/t/hs2/crunch/v2/customers/500/social-profiles/1")
+        );
+        // Nothing created (the add was dropped): no 201.
+        cx.created = None;
+        let a = HelpscoutV2.encode_success(&create, None, &cx);
+        assert_eq!((a.status, a.header("location")), (204, None));
+        let a = HelpscoutV2.encode_success(
+            &ep_of(sub(SubResource::Address, None, SubAction::Create)),
+            None,
+            &cx,
+        );
+        assert_eq!(a.status, 201);
+        assert_eq!(a.header("resource-id"), None);
+        assert_eq!(
+            a.header("location"),
+            Some("/t/hs2/crunch/v2/customers/500/address")
+        );
+        for kind in [
+            sub(EMAILS, Some(3), SubAction::Update),
+            sub(EMAILS, Some(3), SubAction::Delete),
+            sub(SubResource::Address, None, SubAction::Update),
+            sub(SubResource::Address, None, SubAction::Delete),
+        ] {
+            let a = HelpscoutV2.encode_success(&ep_of(kind), None, &cx);
+            assert_eq!(
+                (a.status, a.headers.len(), a.body.len()),
+                (204, 0, 0),
+                "{kind:?}"
+            );
+        }
+        let req = ClientRequest::default();
+        assert!(HelpscoutV2.answer_needs_customer(&create, &req));
+        assert!(!HelpscoutV2.answer_needs_customer(
+            &ep_of(sub(SubResource::Address, None, SubAction::Create)),
+            &req
+        ));
+        assert!(!HelpscoutV2
+            .answer_needs_customer(&ep_of(sub(EMAILS, Some(3), SubAction::Update)), &req));
     }
 
     // --- decode: documented examples ---------------------------------------------------------
@@ -2473,6 +3159,8 @@ mod tests {
             default_entry_type: "work",
             upstream,
             reload: false,
+            created: None,
+            location_base: "",
         }
     }
 
@@ -2573,6 +3261,8 @@ mod tests {
             default_entry_type: "mobile",
             upstream: DialectId::Reach,
             reload: false,
+            created: None,
+            location_base: "",
         };
         let body = HelpscoutV2
             .encode_success(&ep(EndpointKind::Get), Some(&customer), &cx)

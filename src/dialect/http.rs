@@ -1,7 +1,30 @@
 //! Plain data types for the HTTP messages dialects read and build.
 
+use crate::canonical::Coll;
 use bytes::Bytes;
 use serde::Serialize;
+
+/// What a helpscout-v2 customer sub-resource endpoint addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubResource {
+    /// `/v2/customers/{id}/{emails|phones|chats|social-profiles|websites}[/{entryId}]`.
+    Entries(Coll),
+    /// `/v2/customers/{id}/address` (one object, no id).
+    Address,
+}
+
+/// What a sub-resource call does (`POST` creates, `PUT` replaces, `DELETE` removes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubAction {
+    /// `POST`: a new entry (answered 201 with `Resource-ID` and `Location`) or the address.
+    Create,
+    /// `PUT`: replace one entry, or the address.
+    Update,
+    /// `DELETE`: remove one entry, or clear the address.
+    Delete,
+}
 
 /// Which client-facing endpoint a request hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -14,6 +37,16 @@ pub enum EndpointKind {
     },
     /// helpscout-v2 `PATCH /v2/customers/{id}/properties`.
     Properties,
+    /// helpscout-v2 customer sub-resource: entries (`entry` is the id from the path, absent
+    /// for a create) or the address.
+    SubResource {
+        /// Entries of which collection, or the address.
+        sub: SubResource,
+        /// The entry id of `PUT`/`DELETE …/{entryId}` (already validated: positive).
+        entry: Option<u64>,
+        /// Create, update or delete.
+        action: SubAction,
+    },
     /// Read the customer.
     Get,
     /// helpscout-v2 `POST /v2/oauth2/token` (answered by the gateway itself).
@@ -34,7 +67,9 @@ impl Endpoint {
     pub fn is_write(&self) -> bool {
         matches!(
             self.kind,
-            EndpointKind::Update { .. } | EndpointKind::Properties
+            EndpointKind::Update { .. }
+                | EndpointKind::Properties
+                | EndpointKind::SubResource { .. }
         )
     }
 }

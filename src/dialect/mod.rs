@@ -18,7 +18,9 @@ mod http;
 pub mod reach;
 pub mod rules;
 
-pub use http::{Endpoint, EndpointKind, Purpose, Synthetic, UpstreamRequest};
+pub use http::{
+    Endpoint, EndpointKind, Purpose, SubAction, SubResource, Synthetic, UpstreamRequest,
+};
 
 use crate::canonical::{ApiError, ChangeSet, Coll, Customer, Field, Violation};
 use serde::{Deserialize, Serialize};
@@ -168,6 +170,12 @@ pub struct AnswerCx<'a> {
     pub upstream: DialectId,
     /// helpscout-v1 `reload`.
     pub reload: bool,
+    /// The id of the entry a sub-resource `POST` created (helpscout-v2 `Resource-ID`), as the
+    /// upstream assigned it; `None` when nothing was created (the add was dropped).
+    pub created: Option<u64>,
+    /// Prepended to the path in a `Location` header: the route's path prefix on the gateway
+    /// (without trailing `/`), or a vendor's scheme and host in the sandbox.
+    pub location_base: &'a str,
 }
 
 /// Where an upstream's error field lives in the canonical model.

@@ -1281,6 +1281,8 @@ mod tests {
             default_entry_type: "work",
             upstream,
             reload: false,
+            created: None,
+            location_base: "",
         };
         Reach.encode_success(&ep(kind), c, &cx)
     }

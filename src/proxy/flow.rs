@@ -13,7 +13,7 @@ use crate::canonical::{ApiError, Customer, ErrorKind};
 use crate::config::{Route, Unmappable};
 use crate::dialect::{
     dialect, AnswerCx, ClientRequest, DialectId, EncodeCx, Endpoint, EndpointKind, Purpose,
-    Synthetic, UpstreamRequest,
+    SubAction, Synthetic, UpstreamRequest,
 };
 use crate::metrics::metrics;
 use crate::translate::{self, Dropped, Pair, Plan, Policy};
@@ -133,6 +133,8 @@ impl Gateway {
                 default_entry_type: route.default_entry_type,
                 upstream: route.upstream.dialect,
                 reload: false,
+                created: None,
+                location_base: "",
             },
         );
         trace.translate += t.elapsed();
@@ -254,16 +256,43 @@ impl Gateway {
         };
 
         let t = Instant::now();
-        let mut answer = cl.encode_success(
-            ep,
-            customer.as_ref(),
-            &AnswerCx {
-                customer_id: &ep.customer_id,
-                default_entry_type: route.default_entry_type,
-                upstream: up_id,
-                reload: req.reload,
-            },
+        let created = match ep.kind {
+            EndpointKind::SubResource {
+                action: SubAction::Create,
+                ..
+            } => customer
+                .as_ref()
+                .and_then(|c| translate::created_entry(req, c)),
+            _ => None,
+        };
+        let create = matches!(
+            ep.kind,
+            EndpointKind::SubResource {
+                action: SubAction::Create,
+                ..
+            }
         );
+        let mut answer = if create && prepared.changes.is_empty() && !prepared.dropped.is_empty() {
+            // Every change of the create was dropped (`unmappable = "drop"`): nothing was
+            // created, so no 201 and no `Location` for a resource that does not exist.
+            Synthetic::empty(204)
+        } else {
+            cl.encode_success(
+                ep,
+                customer.as_ref(),
+                &AnswerCx {
+                    customer_id: &ep.customer_id,
+                    default_entry_type: route.default_entry_type,
+                    upstream: up_id,
+                    reload: req.reload,
+                    created,
+                    // `Location` is a path on the gateway (RFC 9110 allows a relative
+                    // reference): the gateway does not know the scheme and host its clients
+                    // reached it by.
+                    location_base: route.path_prefix.trim_end_matches('/'),
+                },
+            )
+        };
         if !trace.dropped.is_empty() {
             let names: Vec<&str> = trace.dropped.iter().map(|d| d.name.as_str()).collect();
             answer = answer.with_header("Patchbay-Dropped-Fields", names.join(","));
@@ -294,8 +323,17 @@ fn partially_applied(mut err: ApiError, applied: &[UpstreamRequest]) -> ApiError
 
 /// Which endpoint kinds are writes.
 pub fn is_write(ep: &Endpoint) -> bool {
+    ep.is_write()
+}
+
+/// Writes that carry no body (helpscout-v2 `DELETE` of an entry or the address): no
+/// `Content-Type` is required of them.
+pub fn is_bodiless(ep: &Endpoint) -> bool {
     matches!(
         ep.kind,
-        EndpointKind::Update { .. } | EndpointKind::Properties
+        EndpointKind::SubResource {
+            action: SubAction::Delete,
+            ..
+        }
     )
 }

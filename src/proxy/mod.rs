@@ -386,7 +386,9 @@ impl Gateway {
                     format!("Request body larger than {max} bytes"),
                 ));
             }
-            if !crate::dialect::rules::is_json_content_type(content_type.as_deref()) {
+            if !flow::is_bodiless(&ep)
+                && !crate::dialect::rules::is_json_content_type(content_type.as_deref())
+            {
                 return Err(ApiError::new(
                     ErrorKind::MediaType,
                     "Content-Type must be application/json",
@@ -540,6 +542,15 @@ impl Gateway {
                 .filter(|(n, _)| {
                     !HOP_BY_HOP.contains(&n.as_str()) && !FRAMING.contains(&n.as_str())
                 })
+                .map(|(n, v)| {
+                    // A helpscout-v2 create's `Location` names the upstream's host and path.
+                    let v = if n.eq_ignore_ascii_case("location") {
+                        client_location(&v, &up.base_path, &route.path_prefix).unwrap_or(v)
+                    } else {
+                        v
+                    };
+                    (n, v)
+                })
                 .collect(),
             body: answer.body,
         })
@@ -680,6 +691,21 @@ impl ProxyHttp for Gateway {
         // OAuth upstreams never come through here (see `relay`): a 401 is the upstream's word
         // on credentials that cannot expire under the gateway, and is passed on.
         ctx.status = upstream_response.status.as_u16();
+        if ctx.forward_path.is_some() {
+            // Same-dialect answers stream through unchanged, except a `Location` (helpscout-v2
+            // sub-resource creates), which would otherwise name the upstream's host and path.
+            let snap = ctx.snap.clone();
+            let rewritten = snap
+                .as_deref()
+                .and_then(|s| ctx.route(s))
+                .and_then(|route| {
+                    let loc = upstream_response.headers.get("location")?.to_str().ok()?;
+                    client_location(loc, &route.upstream.base_path, &route.path_prefix)
+                });
+            if let Some(loc) = rewritten {
+                upstream_response.insert_header("Location", loc)?;
+            }
+        }
         if ctx.status >= 400 {
             ctx.kind = ErrorKindOrOk::Err(ApiError::upstream(ctx.status, "", Vec::new()).kind);
         }
@@ -778,6 +804,46 @@ impl ProxyHttp for Gateway {
     }
 }
 
+/// The client-visible form of an upstream's `Location`: an absolute URL (or a path) on the
+/// upstream becomes a path on the gateway — the upstream's base path removed, the route's
+/// prefix put in front — so the client is never sent to the upstream directly. The gateway
+/// does not know the scheme and host its clients used, so the result is a path (a relative
+/// reference, which RFC 9110 §10.2.2 allows). `None` leaves a relative reference such as
+/// `emails/7` alone.
+fn client_location(loc: &str, base_path: &str, prefix: &str) -> Option<String> {
+    let after_authority = |rest: &str| -> String {
+        match rest.find(['/', '?', '#']) {
+            Some(i) if rest[i..].starts_with('/') => rest[i..].to_string(),
+            Some(i) => format!("/{}", &rest[i..]),
+            None => "/".to_string(),
+        }
+    };
+    let path = if let Some(rest) = loc.strip_prefix("//") {
+        after_authority(rest)
+    } else if loc.starts_with('/') {
+        loc.to_string()
+    } else {
+        let (scheme, rest) = loc.split_once("://")?;
+        let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if !is_scheme {
+            return None;
+        }
+        after_authority(rest)
+    };
+    let below = match path.strip_prefix(base_path) {
+        Some(rest)
+            if !base_path.is_empty() && (rest.is_empty() || rest.starts_with(['/', '?'])) =>
+        {
+            rest
+        }
+        _ => path.as_str(),
+    };
+    Some(format!("{}{below}", prefix.trim_end_matches('/')))
+}
+
 /// Renders an error in the client's dialect, or as plain JSON when no dialect is known.
 fn render_error(client: Option<DialectId>, err: &ApiError) -> Synthetic {
     match client {
@@ -787,5 +853,63 @@ fn render_error(client: Option<DialectId>, err: &ApiError) -> Synthetic {
             "application/json",
             &serde_json::json!({ "status": err.status, "error": err.message }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_location;
+
+    #[test]
+    fn upstream_locations_become_gateway_paths() {
+        let cases = [
+            (
+                "https://api.helpscout.net/v2/customers/100/address",
+                "",
+                "/",
+                Some("/v2/customers/100/address"),
+            ),
+            (
+                "http://127.0.0.1:9001/v2/customers/7/emails/1001",
+                "",
+                "/t/hs2/hs2",
+                Some("/t/hs2/hs2/v2/customers/7/emails/1001"),
+            ),
+            (
+                "https://internal:8443/hs/v2/customers/7/emails/3",
+                "/hs",
+                "/crm",
+                Some("/crm/v2/customers/7/emails/3"),
+            ),
+            (
+                "/hs/v2/customers/7/address",
+                "/hs",
+                "/crm/",
+                Some("/crm/v2/customers/7/address"),
+            ),
+            // The base path only strips at a segment boundary.
+            (
+                "/hsx/v2/customers/7",
+                "/hs",
+                "/",
+                Some("/hsx/v2/customers/7"),
+            ),
+            (
+                "//up.example/v2/customers/7",
+                "",
+                "/p",
+                Some("/p/v2/customers/7"),
+            ),
+            ("https://up.example", "", "/p", Some("/p/")),
+            ("emails/7", "", "/p", None),
+            ("1://x/y", "", "/p", None),
+        ];
+        for (loc, base, prefix, want) in cases {
+            assert_eq!(
+                client_location(loc, base, prefix).as_deref(),
+                want,
+                "{loc} base {base} prefix {prefix}"
+            );
+        }
     }
 }

@@ -573,7 +573,9 @@ impl Backend {
         };
         match ep.kind {
             EndpointKind::Get => self.get(&ep),
-            EndpointKind::Update { .. } | EndpointKind::Properties => self.update(&ep, query, body),
+            EndpointKind::Update { .. }
+            | EndpointKind::Properties
+            | EndpointKind::SubResource { .. } => self.update(&ep, query, headers, body),
             // Only the path check above serves the token endpoint; a codec that routes it
             // elsewhere is answered as an unknown endpoint.
             EndpointKind::Token => self.error(ApiError::new(ErrorKind::NotFound, "Not Found")),
@@ -697,6 +699,8 @@ impl Backend {
             default_entry_type: "work",
             upstream: self.dialect,
             reload,
+            created: None,
+            location_base: "",
         }
     }
 
@@ -716,13 +720,20 @@ impl Backend {
         }
     }
 
-    fn update(&self, ep: &Endpoint, query: Option<&str>, body: &[u8]) -> Synthetic {
+    fn update(
+        &self,
+        ep: &Endpoint,
+        query: Option<&str>,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Synthetic {
         let codec = self.codec();
         let req = match codec.decode_request(ep, query, body) {
             Ok(r) => r,
             Err(e) => return self.error(e),
         };
         let single = codec.single_slot();
+        let mut created = None;
         let stored = {
             let mut st = self.state.lock();
             let mut customer = match st.customers.get(&ep.customer_id) {
@@ -740,16 +751,23 @@ impl Backend {
             let applied = customer.apply(
                 &req.changes.changes,
                 &mut || {
-                    if single {
-                        1
-                    } else {
-                        next += 1;
-                        next - 1
-                    }
+                    let id = if single { 1 } else { next };
+                    next += u64::from(!single);
+                    created = Some(id);
+                    id
                 },
                 "work",
             );
             st.next_entry_id = next;
+            if let (Err(_), EndpointKind::SubResource { .. }) = (&applied, ep.kind) {
+                // The entry is the resource the URL names: Help Scout answers 404 for an
+                // unknown entry id on its sub-resource endpoints (a PATCH op naming one is a
+                // validation error of the body, below).
+                return self.error(ApiError::new(
+                    ErrorKind::NotFound,
+                    "The customer entry was not found",
+                ));
+            }
             if let Err(change) = applied {
                 let (coll, id) = match &change.op {
                     crate::canonical::Op::EntryRemove { coll, id }
@@ -771,7 +789,16 @@ impl Backend {
                 .insert(ep.customer_id.clone(), customer.clone());
             customer
         };
-        codec.encode_success(ep, Some(&stored), &self.answer_cx(ep, req.reload))
+        // The vendor's `Location` is an absolute URL on its own host (helpscout.md §2:
+        // `https://api.helpscout.net/v2/customers/100/address`); the sandbox's host is whatever
+        // the caller reached it by.
+        let base = header(headers, "host").map(|h| format!("http://{h}"));
+        let cx = AnswerCx {
+            created,
+            location_base: base.as_deref().unwrap_or_default(),
+            ..self.answer_cx(ep, req.reload)
+        };
+        codec.encode_success(ep, Some(&stored), &cx)
     }
 
     // --- control endpoints -------------------------------------------------------------------

@@ -1065,3 +1065,113 @@ fn sandbox_four_standalone_servers_run_side_by_side() {
         s.stop();
     }
 }
+
+/// The helpscout-v2 customer sub-resources: 201 with `Resource-ID` and an absolute `Location`
+/// on the vendor's host, 204 for updates and deletes, 404 for an entry the customer does not
+/// have, the body rules of the client side.
+#[tokio::test]
+async fn sandbox_v2_serves_the_customer_sub_resources() {
+    let b = backend(DialectId::HelpscoutV2);
+    b.put_customer(
+        "42",
+        serde_json::from_value(json!({"first_name": "Ada", "emails": [{"id": 7, "type": "work", "value": "ada@x.io"}]}))
+            .expect("customer"),
+    );
+    let mut h = creds(&b).await;
+    h.push(("Host".into(), "hs.test:9000".into()));
+
+    let s = call(
+        &b,
+        "POST",
+        "/v2/customers/42/emails",
+        &h,
+        r#"{"type":"home","value":"ada@home.io"}"#,
+    )
+    .await;
+    assert_eq!((s.status, s.body.len()), (201, 0), "{s:?}");
+    let id = s.header("resource-id").expect("Resource-ID").to_string();
+    assert_ne!(id, "7");
+    assert_eq!(
+        s.header("location"),
+        Some(format!("http://hs.test:9000/v2/customers/42/emails/{id}").as_str())
+    );
+    let stored = b.customer("42").expect("stored");
+    assert_eq!(stored.emails.len(), 2);
+    assert_eq!(stored.emails[1].id.to_string(), id);
+    assert_eq!(stored.emails[1].kind.as_deref(), Some("home"));
+
+    let s = call(
+        &b,
+        "PUT",
+        &format!("/v2/customers/42/emails/{id}"),
+        &h,
+        r#"{"type":"other","value":"ada@other.io"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 204, "{s:?}");
+    assert_eq!(
+        b.customer("42").expect("stored").emails[1].value,
+        "ada@other.io"
+    );
+    let s = call(&b, "DELETE", "/v2/customers/42/emails/7", &h, "").await;
+    assert_eq!(s.status, 204, "{s:?}");
+    assert_eq!(b.customer("42").expect("stored").emails.len(), 1);
+
+    // Unknown entry ids are 404 on the sub-resource (a PATCH op naming one stays a 400).
+    for (m, body) in [
+        ("PUT", r#"{"type":"work","value":"a@x.io"}"#),
+        ("DELETE", ""),
+    ] {
+        let s = call(&b, m, "/v2/customers/42/emails/7", &h, body).await;
+        assert_eq!(s.status, 404, "{m}: {s:?}");
+        assert_eq!(s.header("content-type"), Some("application/vnd.error+json"));
+    }
+    let s = call(
+        &b,
+        "POST",
+        "/v2/customers/43/emails",
+        &h,
+        r#"{"type":"home","value":"a@x.io"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 404, "unknown customer: {s:?}");
+
+    let addr = r#"{"city":"Dallas","state":"TX","postalCode":"74206","country":"US","lines":["1 Main St"]}"#;
+    let s = call(&b, "POST", "/v2/customers/42/address", &h, addr).await;
+    assert_eq!(s.status, 201, "{s:?}");
+    assert_eq!(s.header("resource-id"), None);
+    assert_eq!(
+        s.header("location"),
+        Some("http://hs.test:9000/v2/customers/42/address")
+    );
+    let a = b.customer("42").and_then(|c| c.address).expect("address");
+    assert_eq!((a.city.as_deref(), a.lines.len()), (Some("Dallas"), 1));
+    let s = call(
+        &b,
+        "PUT",
+        "/v2/customers/42/address",
+        &h,
+        r#"{"city":"Austin","state":"TX","postalCode":"73301","country":"US"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 204, "{s:?}");
+    let a = b.customer("42").and_then(|c| c.address).expect("address");
+    assert_eq!((a.city.as_deref(), a.lines.len()), (Some("Austin"), 0));
+    let s = call(&b, "DELETE", "/v2/customers/42/address", &h, "").await;
+    assert_eq!(s.status, 204, "{s:?}");
+    assert_eq!(b.customer("42").and_then(|c| c.address), None);
+
+    // Validation and methods, as the client side judges them.
+    let s = call(
+        &b,
+        "POST",
+        "/v2/customers/42/phones",
+        &h,
+        r#"{"type":"cell","value":"555"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 400, "{s:?}");
+    assert_eq!(json_of(&s)["_embedded"]["errors"][0]["path"], json!("type"));
+    let s = call(&b, "GET", "/v2/customers/42/phones", &h, "").await;
+    assert_eq!(s.status, 405, "{s:?}");
+}
