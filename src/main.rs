@@ -42,6 +42,10 @@ enum Command {
     Check {
         /// The configuration file.
         file: PathBuf,
+        /// Check secret references (`*_env`, `*_file`) without reading them, so a CI job can
+        /// validate a production file without its secrets.
+        #[arg(long)]
+        no_secrets: bool,
     },
     /// Translate one client request body (stdin) offline and print what would be sent upstream,
     /// or the error the client would get.
@@ -99,9 +103,10 @@ fn main() -> ExitCode {
             upgrade,
             daemon,
         } => patchbay::server::serve(&config, upgrade, daemon),
-        Command::Check { file } => {
-            let (report, ok) = patchbay::config::check_file(&file);
-            print!("{report}");
+        Command::Check { file, no_secrets } => {
+            let (report, ok) = patchbay::config::check_file_with(&file, !no_secrets);
+            // A report, not output: stdout stays free for tools that pipe it.
+            eprint!("{report}");
             if ok {
                 ExitCode::SUCCESS
             } else {

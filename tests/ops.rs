@@ -982,6 +982,73 @@ fn patchbay_check(file: &Path, envs: &[(String, String)]) -> Output {
 }
 
 #[test]
+fn patchbay_check_no_secrets_validates_production_files_and_reports_line_and_column() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let prod = root.join("deploy/gateway.toml");
+    // Without the production secrets (no variable set, no secret file on this machine)…
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args(["check", "--no-secrets"])
+        .arg(&prod)
+        .env_clear()
+        .stdin(Stdio::null())
+        .output()
+        .expect("run patchbay check");
+    assert!(out.status.success(), "{}", text(&out));
+    // …the report goes to stderr, and says the secrets were not read.
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ok (0 warnings, secrets not read)"),
+        "{}",
+        text(&out)
+    );
+    // The same file with its secrets read fails here: the check above is not a no-op.
+    let out = patchbay_check(&prod, &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+
+    // Every problem carries file:line:col and its key path; bad references are still refused.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let good = std::fs::read_to_string(&prod).expect("deploy/gateway.toml");
+    let bad = good
+        .replacen("[server]\n", "[server]\nno_such_key = 1\n", 1)
+        .replacen(
+            "auth = { bearer_file = \"",
+            "auth = { bearer_env = \"HELPCRUNCH_KEY\", bearer_file = \"",
+            1,
+        );
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, &bad).expect("bad file");
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args(["check", "--no-secrets"])
+        .arg(&file)
+        .env_clear()
+        .stdin(Stdio::null())
+        .output()
+        .expect("run patchbay check");
+    let t = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{t}");
+    let line_of = |needle: &str| {
+        bad.lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .expect("needle in file")
+    };
+    let expect = format!(
+        "{}:{}:1: error: server.no_such_key: unknown key",
+        file.display(),
+        line_of("no_such_key")
+    );
+    assert!(t.contains(&expect), "{expect}\nnot in:\n{t}");
+    let both = t
+        .lines()
+        .find(|l| l.contains("(found: bearer_env, bearer_file)"))
+        .unwrap_or_else(|| panic!("two secret sources not refused:\n{t}"));
+    assert!(
+        both.starts_with(&format!("{}:{}:", file.display(), line_of("bearer_file"))),
+        "{both}"
+    );
+}
+
+#[test]
 fn patchbay_check_accepts_every_shipped_config_and_names_bad_keys() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().expect("tempdir");

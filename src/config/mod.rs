@@ -11,6 +11,7 @@
 //! config works the same whatever the working directory (and a Kubernetes ConfigMap can ship
 //! the file next to its secrets).
 
+mod locate;
 pub mod raw;
 pub mod reload;
 mod snapshot;
@@ -121,27 +122,61 @@ pub fn load_str(text: &str, base_dir: &Path, generation: u64) -> Result<Loaded, 
 /// `patchbay check FILE`: the printable report (every error and warning, one per line, then a
 /// summary line) and whether the file is usable. Exit non-zero when `false`.
 pub fn check_file(path: &Path) -> (String, bool) {
-    let (errors, warnings) = match load(path, 1) {
+    check_file_with(path, true)
+}
+
+/// [`check_file`]; with `read_secrets` false the secrets are not read (`patchbay check
+/// --no-secrets`: a CI job validates a production file without its secrets). Each problem line
+/// starts with `file:line:col:` where the key path could be found in the file, then the key
+/// path and the message.
+pub fn check_file_with(path: &Path, read_secrets: bool) -> (String, bool) {
+    let text = std::fs::read_to_string(path);
+    let result = match &text {
+        Ok(t) => {
+            let base = path.parent().unwrap_or_else(|| Path::new("."));
+            validate::build_with(t, path, base, 1, read_secrets)
+        }
+        Err(e) => Err(ConfigErrors::single(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    };
+    let (errors, warnings) = match result {
         Ok(l) => (Vec::new(), l.warnings),
         Err(e) => (e.errors, e.warnings),
     };
+    let locator = text.as_deref().ok().map(locate::Locator::new);
+    let at = |p: &Problem| {
+        locator
+            .as_ref()
+            .filter(|_| !p.path.is_empty())
+            .and_then(|l| l.locate(&p.path))
+            .map_or_else(String::new, |(line, col)| {
+                format!("{}:{line}:{col}: ", path.display())
+            })
+    };
     let mut out = String::new();
     for e in &errors {
-        out.push_str(&format!("error: {e}\n"));
+        out.push_str(&format!("{}error: {e}\n", at(e)));
     }
     for w in &warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        out.push_str(&format!("{}warning: {w}\n", at(w)));
     }
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let secrets = if read_secrets {
+        ""
+    } else {
+        ", secrets not read"
+    };
     if errors.is_empty() {
         out.push_str(&format!(
-            "{}: ok ({})\n",
+            "{}: ok ({}{secrets})\n",
             path.display(),
             plural(warnings.len(), "warning")
         ));
     } else {
         out.push_str(&format!(
-            "{}: {}, {}\n",
+            "{}: {}, {}{secrets}\n",
             path.display(),
             plural(errors.len(), "error"),
             plural(warnings.len(), "warning")

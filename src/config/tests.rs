@@ -355,13 +355,14 @@ fn check_file_reports_errors_warnings_and_summary() {
     .expect("write");
     let (report, ok) = check_file(&path);
     assert!(!ok);
+    // Each problem starts with file:line:col of its key (the routes' keys are lines 13, 14, 17).
     let want = format!(
-        "error: route[0].upstream: no upstream named \"crnch\"\n\
-         error: route[0].unmappable: \"maybe\" is not one of reject|drop\n\
-         warning: route[1].client_dialect: reach clients use string external ids but helpcrunch \
-         needs positive integer customer ids: requests for other ids will be rejected\n\
-         {}: 2 errors, 1 warning\n",
-        path.display()
+        "{p}:13:1: error: route[0].upstream: no upstream named \"crnch\"\n\
+         {p}:14:1: error: route[0].unmappable: \"maybe\" is not one of reject|drop\n\
+         {p}:17:1: warning: route[1].client_dialect: reach clients use string external ids but \
+         helpcrunch needs positive integer customer ids: requests for other ids will be rejected\n\
+         {p}: 2 errors, 1 warning\n",
+        p = path.display()
     );
     assert_eq!(report, want);
     std::fs::write(

@@ -42,6 +42,8 @@ struct Cx {
     base_dir: PathBuf,
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+    /// `false` for `patchbay check --no-secrets`: references are checked, never read.
+    read_secrets: bool,
 }
 
 impl Cx {
@@ -116,6 +118,9 @@ impl Cx {
             self.err(path, "empty environment variable name");
             return None;
         }
+        if !self.read_secrets {
+            return Some(unread(path));
+        }
         match std::env::var(name) {
             Ok(v) if v.trim().is_empty() => {
                 self.err(path, format!("environment variable {name} is empty"));
@@ -140,6 +145,9 @@ impl Cx {
         if file.is_empty() {
             self.err(path, "empty file name");
             return None;
+        }
+        if !self.read_secrets {
+            return Some(unread(path));
         }
         let full = self.base_dir.join(file);
         match std::fs::read(&full) {
@@ -245,10 +253,24 @@ pub(crate) fn build(
     base_dir: &Path,
     generation: u64,
 ) -> Result<Loaded, ConfigErrors> {
+    build_with(text, source, base_dir, generation, true)
+}
+
+/// [`build`], optionally without reading any secret: every `*_env` / `*_file` reference is
+/// checked for its shape (exactly one of the two, a non-empty name) and stands for a distinct
+/// placeholder value, so a CI job can validate a production file without its secrets.
+pub(crate) fn build_with(
+    text: &str,
+    source: &Path,
+    base_dir: &Path,
+    generation: u64,
+    read_secrets: bool,
+) -> Result<Loaded, ConfigErrors> {
     let mut cx = Cx {
         base_dir: base_dir.to_path_buf(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        read_secrets,
     };
     let doc = match text.parse::<Table>() {
         Ok(t) => t,
@@ -281,11 +303,12 @@ pub(crate) fn build(
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+use super::locate::line_col;
+
+/// The stand-in for a secret that `--no-secrets` does not read: distinct per reference, so
+/// checks that compare secrets see different values.
+fn unread(path: &str) -> Secret {
+    Secret::new(format!("unread-secret:{path}"))
 }
 
 /// Tables of an array-of-tables key, reporting non-table elements.
