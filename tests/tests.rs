@@ -8,6 +8,8 @@
 //! - `auth`: client credentials, the gateway's OAuth tokens, upstream credentials, no leaks.
 //! - `faults`: upstream down, slow, 5xx, garbage, 429; rate limit; no write retried; locks.
 //! - `writes`: two upstream writes in order; a failed second write is reported as partial.
+//! - `fidelity_data`: nothing lost or altered silently: GET-modify-PUT, one-word names, PUT
+//!   without e-mail, timestamps in the client's format.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
@@ -20,6 +22,7 @@ mod support;
 mod auth;
 mod errors;
 mod faults;
+mod fidelity_data;
 mod golden;
 mod hostile;
 mod matrix;

@@ -15,6 +15,7 @@ use super::{
     AnswerCx, ClientRequest, Dialect, DialectId, EncodeCx, Endpoint, EndpointKind, Synthetic,
     Target, UpstreamRequest,
 };
+use crate::canonical::time::{self, Style};
 use crate::canonical::{
     pointer_token, Address, ApiError, Change, ChangeSet, Coll, Customer, Entry, ErrorKind, Field,
     Op, Rule, Tag, Violation,
@@ -124,8 +125,8 @@ fn collapse_ws(s: &str) -> String {
     out
 }
 
-/// The name rule: `None` clears both halves; `(first, None)` for one word leaves the last
-/// name as it is.
+/// The name rule: `None` clears both halves; `(first, None)` for one word, which has no last
+/// name (see [`push_name`]).
 fn split_name(raw: &str) -> Option<(String, Option<String>)> {
     let name = raw.trim_matches(is_ws);
     if name.is_empty() {
@@ -153,6 +154,9 @@ fn join_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
     }
 }
 
+/// A one-word `name` sets the first name and clears the last name (SPEC §2 "One-word names"):
+/// HelpCrunch stores the name as one string, so the client must read back exactly the word it
+/// wrote, not that word followed by a last name it never sent.
 fn push_name(cs: &mut ChangeSet, raw: Option<&str>) {
     match raw.and_then(split_name) {
         Some((first, last)) => {
@@ -163,15 +167,13 @@ fn push_name(cs: &mut ChangeSet, raw: Option<&str>) {
                 },
                 "/name",
             );
-            if let Some(last) = last {
-                cs.push(
-                    Op::Set {
-                        field: Field::LastName,
-                        value: Value::String(last),
-                    },
-                    "/name",
-                );
-            }
+            cs.push(
+                Op::Set {
+                    field: Field::LastName,
+                    value: last.map_or(Value::Null, Value::String),
+                },
+                "/name",
+            );
         }
         None => {
             for field in [Field::FirstName, Field::LastName] {
@@ -827,10 +829,11 @@ fn model_body(customer_id: &str, c: &Customer) -> Bytes {
     out.opt_str(c.organization.as_deref());
     out.key("phone");
     out.opt_str(first_value(&c.phones));
+    // HelpCrunch's own format (UNIX seconds as a string) whatever the upstream wrote.
     out.key("firstSeen");
-    out.opt_str(c.first_seen.as_deref());
+    out.opt_str(time::render_opt(c.first_seen.as_deref(), Style::Unix).as_deref());
     out.key("lastSeen");
-    out.opt_str(c.last_seen.as_deref());
+    out.opt_str(time::render_opt(c.last_seen.as_deref(), Style::Unix).as_deref());
     out.key("location");
     out.open(b'{');
     out.key("regionCode");
@@ -1671,9 +1674,13 @@ mod tests {
                 set(Field::LastName, json!("O'Neil"), "/name"),
             ]
         );
+        // One word: the last name is cleared, so the name reads back as exactly that word.
         assert_eq!(
             name(json!("Cher")),
-            vec![set(Field::FirstName, json!("Cher"), "/name")]
+            vec![
+                set(Field::FirstName, json!("Cher"), "/name"),
+                set(Field::LastName, Value::Null, "/name"),
+            ]
         );
         let cleared = vec![
             set(Field::FirstName, Value::Null, "/name"),
@@ -1699,7 +1706,10 @@ mod tests {
         // Unicode spaces are not JSON whitespace: they stay inside the word.
         assert_eq!(
             name(json!("Ann\u{a0}Lee")),
-            vec![set(Field::FirstName, json!("Ann\u{a0}Lee"), "/name")]
+            vec![
+                set(Field::FirstName, json!("Ann\u{a0}Lee"), "/name"),
+                set(Field::LastName, Value::Null, "/name"),
+            ]
         );
     }
 
@@ -1984,6 +1994,7 @@ mod tests {
         let changes = put(r##"{"name": "Cher", "email": "c@example.com", "customData": []}"##);
         let mut expected = vec![
             set(Field::FirstName, json!("Cher"), "/name"),
+            set(Field::LastName, Value::Null, "/name"),
             primary(Coll::Emails, Some("c@example.com"), "/email"),
             primary(Coll::Phones, None, "/phone"),
         ];

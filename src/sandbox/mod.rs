@@ -724,7 +724,10 @@ impl Backend {
 
     fn update(&self, ep: &Endpoint, query: Option<&str>, body: &[u8]) -> Synthetic {
         let codec = self.codec();
-        let req = match codec.decode_request(ep, query, body) {
+        let req = match codec
+            .decode_request(ep, query, body)
+            .and_then(|r| crate::dialect::vendor_rules(self.dialect, &r).map(|()| r))
+        {
             Ok(r) => r,
             Err(e) => return self.error(e),
         };
