@@ -248,6 +248,23 @@ fn reach_customer_id_stays_required_where_reach_stores_it() {
     assert_eq!(err.names(), ["userId"], "{:?}", err);
 }
 
+/// A HelpCrunch answer built from an upstream without tags shows `tags: null` (unknowable), not
+/// the `[]` of a HelpCrunch customer without tags.
+#[test]
+fn helpcrunch_answers_show_tags_the_upstream_cannot_know_as_null() {
+    let g = gateway();
+    let c = DialectId::Helpcrunch;
+    for u in ALL {
+        let id = id_for(250, c, u);
+        let mut customer = full_customer();
+        customer["tags"] = Value::Null;
+        g.seed(u, &id, &customer);
+        let tags = get(g, c, u, &id).json()["tags"].clone();
+        let want = if u == c { json!([]) } else { Value::Null };
+        assert_eq!(tags, want, "{u}");
+    }
+}
+
 /// Negative: a value that is not empty is still unmappable, and nothing reaches the upstream.
 #[test]
 fn non_empty_values_of_fields_the_upstream_lacks_stay_unmappable() {

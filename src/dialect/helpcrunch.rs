@@ -810,7 +810,10 @@ fn first_value(coll: &[Entry]) -> Option<&str> {
     coll.first().map(|e| e.value.as_str())
 }
 
-fn model_body(customer_id: &str, c: &Customer) -> Bytes {
+/// `tags_known`: whether the customer came from an upstream that has tags; when it has none the
+/// model shows `tags: null` (SPEC §2: fields the upstream cannot know are `null`) rather than the
+/// `[]` of a HelpCrunch customer without tags.
+fn model_body(customer_id: &str, c: &Customer, tags_known: bool) -> Bytes {
     let mut out = Out::with_capacity(512);
     let addr = c.address.as_ref();
     out.open(b'{');
@@ -864,7 +867,8 @@ fn model_body(customer_id: &str, c: &Customer) -> Bytes {
     out.key("tags");
     match &c.tags {
         Some(tags) => out.ser(tags),
-        None => out.buf.extend_from_slice(b"[]"),
+        None if tags_known => out.buf.extend_from_slice(b"[]"),
+        None => out.buf.extend_from_slice(b"null"),
     }
     out.key("customData");
     out.open(b'{');
@@ -1185,7 +1189,11 @@ impl Dialect for Helpcrunch {
         Synthetic {
             status: 200,
             headers: vec![("Content-Type".into(), "application/json".into())],
-            body: model_body(cx.customer_id, customer),
+            body: model_body(
+                cx.customer_id,
+                customer,
+                super::dialect(cx.upstream).holds(Field::Tags),
+            ),
         }
     }
 
@@ -2329,9 +2337,19 @@ mod tests {
                 "location": {"regionCode": null, "countryCode": null, "city": null},
                 "device": null, "unsubscribed": null, "blocked": null, "source": null,
                 "referer": null, "lastPage": null, "locale": null, "createdFrom": null,
-                "integrationId": null, "notes": null, "tags": [], "customData": {}
+                "integrationId": null, "notes": null, "tags": null, "customData": {}
             }))
         );
+        // `tags: null` above: the answer is built from helpscout-v2, which has no tags (SPEC §2:
+        // unknowable fields are null). From HelpCrunch itself, no tags is `[]`.
+        let cx = AnswerCx {
+            customer_id: "12",
+            default_entry_type: "work",
+            upstream: DialectId::Helpcrunch,
+            reload: false,
+        };
+        let own = Helpcrunch.encode_success(&ep(false), Some(&Customer::default()), &cx);
+        assert_eq!(own.json_body().map(|b| b["tags"].clone()), Some(json!([])));
     }
 
     #[test]
