@@ -633,7 +633,8 @@ fn comparable(d: DialectId, c: &Customer) -> Customer {
     // `createdAt` that is not RFC 3339 (Reach validates it on write, so only a generated
     // customer has one) reads back converted, or `null` when it is no date at all.
     if d == DialectId::Reach {
-        c.created_at = time::render_opt(c.created_at.as_deref(), time::Style::Rfc3339);
+        c.created_at = time::render_opt(c.created_at.as_deref(), time::Style::Rfc3339)
+            .map(std::borrow::Cow::into_owned);
     }
     // An entry without a type is shown with the route's default (e-mails, phones) or, in v2,
     // with `other` where the default is not in the enumeration; v1 shows chats and social

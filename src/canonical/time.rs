@@ -12,6 +12,7 @@
 //! these shapes, and `chrono`/`time` would be a new direct dependency for two functions.
 
 use crate::dialect::rules;
+use std::borrow::Cow;
 
 /// A client dialect's documented timestamp format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,21 +28,50 @@ pub enum Style {
 }
 
 /// `s` in `style`; `None` when `s` is not a timestamp this module can read (the answer then
-/// shows the field as unknown rather than in a format the client would refuse).
-pub fn render(s: &str, style: Style) -> Option<String> {
-    if style == Style::Rfc3339 && rules::is_rfc3339(s) {
-        return Some(s.to_string());
+/// shows the field as unknown rather than in a format the client would refuse). A value already
+/// in `style` is borrowed, so answers from an upstream of the same format allocate nothing.
+pub fn render(s: &str, style: Style) -> Option<Cow<'_, str>> {
+    let already = match style {
+        Style::Rfc3339 => rules::is_rfc3339(s),
+        Style::HelpScout => is_helpscout(s) && parse(s).is_some(),
+        Style::Unix => is_canonical_unix(s),
+    };
+    if already {
+        return Some(Cow::Borrowed(s));
     }
     let secs = parse(s)?;
-    Some(match style {
+    Some(Cow::Owned(match style {
         Style::Unix => secs.to_string(),
         Style::HelpScout | Style::Rfc3339 => format_utc(secs),
-    })
+    }))
 }
 
 /// [`render`] of an optional value.
-pub fn render_opt(s: Option<&str>, style: Style) -> Option<String> {
+pub fn render_opt(s: Option<&str>, style: Style) -> Option<Cow<'_, str>> {
     s.and_then(|s| render(s, style))
+}
+
+/// The shape `yyyy-MM-ddTHH:mm:ssZ` (digits unchecked for range).
+fn is_helpscout(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Decimal seconds as `i64::to_string` writes them (no sign, no leading zero), within
+/// [`parse`]'s range.
+fn is_canonical_unix(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 12
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1)
 }
 
 /// UNIX seconds of a timestamp: decimal UNIX seconds (HelpCrunch), or a date-time
@@ -246,5 +276,21 @@ mod tests {
         );
         assert_eq!(render("not a date", Style::HelpScout), None);
         assert_eq!(render_opt(None, Style::Unix), None);
+        // Already in the style: borrowed, not rebuilt.
+        for (s, style) in [
+            ("2026-01-01T00:00:00Z", Style::HelpScout),
+            ("1767225600", Style::Unix),
+            (millis, Style::Rfc3339),
+        ] {
+            assert!(
+                matches!(render(s, style), Some(Cow::Borrowed(b)) if b == s),
+                "{s}"
+            );
+        }
+        assert_eq!(render("2026-02-30T00:00:00Z", Style::HelpScout), None);
+        assert_eq!(
+            render("01767225600", Style::Unix).as_deref(),
+            Some("1767225600")
+        );
     }
 }

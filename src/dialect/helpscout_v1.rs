@@ -865,7 +865,9 @@ impl serde::Serialize for Item<'_> {
         m.serialize_entry("location", &c.location)?;
         // Help Scout's own format whatever the upstream wrote (the published v1 client refuses
         // fractional seconds).
-        let stamp = |v: &Option<String>| time::render_opt(v.as_deref(), Style::HelpScout);
+        fn stamp(v: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+            time::render_opt(v.as_deref(), Style::HelpScout)
+        }
         let created = stamp(&c.meta.record_created_at).or_else(|| stamp(&c.created_at));
         m.serialize_entry("createdAt", &created)?;
         m.serialize_entry("modifiedAt", &stamp(&c.meta.record_updated_at))?;

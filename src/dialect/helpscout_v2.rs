@@ -882,7 +882,9 @@ fn customer_document(customer: &Customer, customer_id: &str, default_kind: &str)
     put("photoUrl", &customer.photo_url);
     put("age", &customer.age);
     // Help Scout's own format whatever the upstream wrote; left out when unreadable.
-    let stamp = |s: &Option<String>| time::render_opt(s.as_deref(), Style::HelpScout);
+    let stamp = |s: &Option<String>| {
+        time::render_opt(s.as_deref(), Style::HelpScout).map(std::borrow::Cow::into_owned)
+    };
     put("createdAt", &stamp(&customer.meta.record_created_at));
     put("updatedAt", &stamp(&customer.meta.record_updated_at));
     put("background", &customer.notes);
