@@ -472,7 +472,10 @@ def components():
         "blocked": {"type": "boolean", "nullable": True},
         "source": nstr(), "referer": nstr(), "lastPage": nstr(), "locale": nstr(),
         "createdFrom": nstr(), "integrationId": nstr(), "notes": nstr(),
-        "tags": arr(obj({"name": {"type": "string"}, "color": nstr()}, ["name"])),
+        "tags": arr(obj({"name": {"type": "string"}, "color": nstr()}, ["name"]),
+                    nullable=True,
+                    description="`[]` when the customer has no tags; `null` when the "
+                                "upstream has no tags (answers built from another dialect)"),
         "customData": {"type": "object", "additionalProperties": ANY},
     }
     schemas["CrunchCustomer"] = obj(crunch_out, list(crunch_out),

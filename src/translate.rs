@@ -289,8 +289,10 @@ pub fn resolve(
             Op::Set { field, value } => {
                 if up.holds(*field) {
                     acc.keep(change.op.clone(), origin);
-                } else if value.is_null() || state.is_some_and(|s| s.get(*field) == *value) {
-                    // Clearing a field the upstream does not have repeats its current value.
+                } else if is_empty_value(value) || state.is_some_and(|s| s.get(*field) == *value) {
+                    // Clearing a field the upstream does not have (to any empty value: answers
+                    // built from another dialect show it as `null`, `""`, `[]` or `{}`, and a
+                    // GET-modify-PUT client echoes that back) repeats its current value.
                 } else {
                     acc.unmappable(
                         change,
@@ -313,6 +315,21 @@ pub fn resolve(
                     let Some(state) = state else {
                         return Err(state_missing());
                     };
+                    if value.is_none() && req.full {
+                        // A full replacement (helpcrunch PUT) without the slot means "no e-mail":
+                        // every entry goes, or the client would read the second one back as its
+                        // e-mail.
+                        for e in state.coll(*coll) {
+                            acc.keep(
+                                Op::EntryRemove {
+                                    coll: *coll,
+                                    id: e.id,
+                                },
+                                origin,
+                            );
+                        }
+                        continue;
+                    }
                     let first = state.coll(*coll).first();
                     match (value, first) {
                         (Some(v), Some(e)) if &e.value == v => {}
@@ -437,7 +454,7 @@ pub fn resolve(
             Op::PropertySet { slug, value } => {
                 if up.has_properties() {
                     acc.keep(change.op.clone(), origin);
-                } else if !value.is_null() {
+                } else if !is_empty_value(value) {
                     acc.unmappable(change, &format!("Property {slug}"));
                 }
             }
@@ -478,6 +495,20 @@ pub fn resolve(
         changes: acc.out,
         dropped,
     })
+}
+
+/// `null`, `""`, `[]` or `{}`: the values that mean "nothing here" in some dialect's answer.
+/// Setting a field the upstream cannot hold to one of them changes nothing, so it is never
+/// unmappable (SPEC §2 "Unmappable changes").
+fn is_empty_value(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 /// Toward a dialect that stores one `name`, a change of one half brings the other half along,
@@ -886,6 +917,9 @@ pub fn offline(
     };
     let verdict = plan(&req, pair);
     if verdict == Plan::Passthrough {
+        if let Err(e) = crate::dialect::vendor_rules(pair.client, &req) {
+            return error(&e);
+        }
         let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
         headers.retain(|_| !body.is_empty());
         let path = match query {

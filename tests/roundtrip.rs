@@ -9,7 +9,7 @@
 //! 3. Planner safety: any client body a dialect accepts, translated offline toward any upstream,
 //!    never panics, and every request forwarded is one the upstream's own decoder accepts.
 
-use patchbay::canonical::{Address, Change, Coll, Customer, Entry, Field, Op, Tag};
+use patchbay::canonical::{time, Address, Change, Coll, Customer, Entry, Field, Op, Tag};
 use patchbay::dialect::{
     dialect, AnswerCx, ClientRequest, DialectId, EncodeCx, Endpoint, EndpointKind, UpstreamRequest,
 };
@@ -628,6 +628,13 @@ fn comparable(d: DialectId, c: &Customer) -> Customer {
     c.gender = c.gender.map(|g| g.to_ascii_lowercase());
     if d == DialectId::Helpcrunch && c.tags.is_none() {
         c.tags = Some(Vec::new());
+    }
+    // Answers render timestamps in the dialect's own format (`canonical::time`): a generated
+    // `createdAt` that is not RFC 3339 (Reach validates it on write, so only a generated
+    // customer has one) reads back converted, or `null` when it is no date at all.
+    if d == DialectId::Reach {
+        c.created_at = time::render_opt(c.created_at.as_deref(), time::Style::Rfc3339)
+            .map(std::borrow::Cow::into_owned);
     }
     // An entry without a type is shown with the route's default (e-mails, phones) or, in v2,
     // with `other` where the default is not in the enumeration; v1 shows chats and social

@@ -7,6 +7,8 @@
 //! - `errors`: every client error (400/413/415/404/405, unmappable, target rules) per dialect.
 //! - `auth`: client credentials, the gateway's OAuth tokens, upstream credentials, no leaks.
 //! - `faults`: upstream down, slow, 5xx, garbage, 429; rate limit; no write retried; locks.
+//! - `fidelity_data`: empty values echoed back (GET-modify-PUT per dialect), one-word names,
+//!   full replacement without e-mail, timestamps in every client dialect's format.
 //! - `fidelity_upstream`: upstream errors on the right element, same-dialect OAuth refresh, 405
 //!   `Allow`, `reach-tenant-id` to Reach only, partial-write codes, client field names.
 //! - `writes`: two upstream writes in order; a failed second write is reported as partial.
@@ -19,8 +21,6 @@
 //! - `openapi`: the served OpenAPI document, and schemathesis against a running gateway.
 //! - `fidelity`: issue 9 regressions — token parameters in the query string, 404s in the path's
 //!   dialect, single-slot capacity and entry types (also through `patchbay translate`).
-//! - `fidelity_upstream`: upstream errors pinned to the right entry, OAuth refresh on
-//!   same-dialect routes, `Allow` on 405, `reach-tenant-id` only to Reach, client field names.
 //! - `sdks`: the five published Help Scout SDKs driven unchanged through a live gateway.
 
 mod support;
@@ -29,6 +29,7 @@ mod auth;
 mod errors;
 mod faults;
 mod fidelity;
+mod fidelity_data;
 mod fidelity_upstream;
 mod golden;
 mod hostile;

@@ -11,6 +11,7 @@
 
 mod customer;
 mod error;
+pub mod time;
 
 pub use customer::{Address, Customer, Entry, Meta, Tag};
 pub use error::{ApiError, ErrorKind, Rule, Violation};

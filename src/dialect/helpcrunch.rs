@@ -15,6 +15,7 @@ use super::{
     AnswerCx, ClientRequest, Dialect, DialectId, EncodeCx, Endpoint, EndpointKind, Synthetic,
     Target, UpstreamRequest,
 };
+use crate::canonical::time::{self, Style};
 use crate::canonical::{
     pointer_token, Address, ApiError, Change, ChangeSet, Coll, Customer, Entry, ErrorKind, Field,
     Op, Rule, Tag, Violation,
@@ -124,8 +125,8 @@ fn collapse_ws(s: &str) -> String {
     out
 }
 
-/// The name rule: `None` clears both halves; `(first, None)` for one word leaves the last
-/// name as it is.
+/// The name rule: `None` clears both halves; `(first, None)` for one word, which has no last
+/// name (see [`push_name`]).
 fn split_name(raw: &str) -> Option<(String, Option<String>)> {
     let name = raw.trim_matches(is_ws);
     if name.is_empty() {
@@ -153,6 +154,9 @@ fn join_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
     }
 }
 
+/// A one-word `name` sets the first name and clears the last name (SPEC §2 "One-word names"):
+/// HelpCrunch stores the name as one string, so the client must read back exactly the word it
+/// wrote, not that word followed by a last name it never sent.
 fn push_name(cs: &mut ChangeSet, raw: Option<&str>) {
     match raw.and_then(split_name) {
         Some((first, last)) => {
@@ -163,15 +167,13 @@ fn push_name(cs: &mut ChangeSet, raw: Option<&str>) {
                 },
                 "/name",
             );
-            if let Some(last) = last {
-                cs.push(
-                    Op::Set {
-                        field: Field::LastName,
-                        value: Value::String(last),
-                    },
-                    "/name",
-                );
-            }
+            cs.push(
+                Op::Set {
+                    field: Field::LastName,
+                    value: last.map_or(Value::Null, Value::String),
+                },
+                "/name",
+            );
         }
         None => {
             for field in [Field::FirstName, Field::LastName] {
@@ -808,7 +810,10 @@ fn first_value(coll: &[Entry]) -> Option<&str> {
     coll.first().map(|e| e.value.as_str())
 }
 
-fn model_body(customer_id: &str, c: &Customer) -> Bytes {
+/// `tags_known`: whether the customer came from an upstream that has tags; when it has none the
+/// model shows `tags: null` (SPEC §2: fields the upstream cannot know are `null`) rather than the
+/// `[]` of a HelpCrunch customer without tags.
+fn model_body(customer_id: &str, c: &Customer, tags_known: bool) -> Bytes {
     let mut out = Out::with_capacity(512);
     let addr = c.address.as_ref();
     out.open(b'{');
@@ -827,10 +832,11 @@ fn model_body(customer_id: &str, c: &Customer) -> Bytes {
     out.opt_str(c.organization.as_deref());
     out.key("phone");
     out.opt_str(first_value(&c.phones));
+    // HelpCrunch's own format (UNIX seconds as a string) whatever the upstream wrote.
     out.key("firstSeen");
-    out.opt_str(c.first_seen.as_deref());
+    out.opt_str(time::render_opt(c.first_seen.as_deref(), Style::Unix).as_deref());
     out.key("lastSeen");
-    out.opt_str(c.last_seen.as_deref());
+    out.opt_str(time::render_opt(c.last_seen.as_deref(), Style::Unix).as_deref());
     out.key("location");
     out.open(b'{');
     out.key("regionCode");
@@ -861,7 +867,8 @@ fn model_body(customer_id: &str, c: &Customer) -> Bytes {
     out.key("tags");
     match &c.tags {
         Some(tags) => out.ser(tags),
-        None => out.buf.extend_from_slice(b"[]"),
+        None if tags_known => out.buf.extend_from_slice(b"[]"),
+        None => out.buf.extend_from_slice(b"null"),
     }
     out.key("customData");
     out.open(b'{');
@@ -1196,7 +1203,11 @@ impl Dialect for Helpcrunch {
         Synthetic {
             status: 200,
             headers: vec![("Content-Type".into(), "application/json".into())],
-            body: model_body(cx.customer_id, customer),
+            body: model_body(
+                cx.customer_id,
+                customer,
+                super::dialect(cx.upstream).holds(Field::Tags),
+            ),
         }
     }
 
@@ -1687,9 +1698,13 @@ mod tests {
                 set(Field::LastName, json!("O'Neil"), "/name"),
             ]
         );
+        // One word: the last name is cleared, so the name reads back as exactly that word.
         assert_eq!(
             name(json!("Cher")),
-            vec![set(Field::FirstName, json!("Cher"), "/name")]
+            vec![
+                set(Field::FirstName, json!("Cher"), "/name"),
+                set(Field::LastName, Value::Null, "/name"),
+            ]
         );
         let cleared = vec![
             set(Field::FirstName, Value::Null, "/name"),
@@ -1715,7 +1730,10 @@ mod tests {
         // Unicode spaces are not JSON whitespace: they stay inside the word.
         assert_eq!(
             name(json!("Ann\u{a0}Lee")),
-            vec![set(Field::FirstName, json!("Ann\u{a0}Lee"), "/name")]
+            vec![
+                set(Field::FirstName, json!("Ann\u{a0}Lee"), "/name"),
+                set(Field::LastName, Value::Null, "/name"),
+            ]
         );
     }
 
@@ -2000,6 +2018,7 @@ mod tests {
         let changes = put(r##"{"name": "Cher", "email": "c@example.com", "customData": []}"##);
         let mut expected = vec![
             set(Field::FirstName, json!("Cher"), "/name"),
+            set(Field::LastName, Value::Null, "/name"),
             primary(Coll::Emails, Some("c@example.com"), "/email"),
             primary(Coll::Phones, None, "/phone"),
         ];
@@ -2336,9 +2355,21 @@ mod tests {
                 "location": {"regionCode": null, "countryCode": null, "city": null},
                 "device": null, "unsubscribed": null, "blocked": null, "source": null,
                 "referer": null, "lastPage": null, "locale": null, "createdFrom": null,
-                "integrationId": null, "notes": null, "tags": [], "customData": {}
+                "integrationId": null, "notes": null, "tags": null, "customData": {}
             }))
         );
+        // `tags: null` above: the answer is built from helpscout-v2, which has no tags (SPEC §2:
+        // unknowable fields are null). From HelpCrunch itself, no tags is `[]`.
+        let cx = AnswerCx {
+            customer_id: "12",
+            default_entry_type: "work",
+            upstream: DialectId::Helpcrunch,
+            reload: false,
+            created: None,
+            location_base: "",
+        };
+        let own = Helpcrunch.encode_success(&ep(false), Some(&Customer::default()), &cx);
+        assert_eq!(own.json_body().map(|b| b["tags"].clone()), Some(json!([])));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use super::rules;
 use super::*;
+use crate::canonical::time::{self, Style};
 use crate::canonical::{pointer_token, Address, Change, Entry, ErrorKind, Meta, Op, Rule};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -862,9 +863,14 @@ impl serde::Serialize for Item<'_> {
         m.serialize_entry("organization", &c.organization)?;
         m.serialize_entry("jobTitle", &c.job_title)?;
         m.serialize_entry("location", &c.location)?;
-        let created = c.meta.record_created_at.as_ref().or(c.created_at.as_ref());
+        // Help Scout's own format whatever the upstream wrote (the published v1 client refuses
+        // fractional seconds).
+        fn stamp(v: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+            time::render_opt(v.as_deref(), Style::HelpScout)
+        }
+        let created = stamp(&c.meta.record_created_at).or_else(|| stamp(&c.created_at));
         m.serialize_entry("createdAt", &created)?;
-        m.serialize_entry("modifiedAt", &c.meta.record_updated_at)?;
+        m.serialize_entry("modifiedAt", &stamp(&c.meta.record_updated_at))?;
         m.serialize_entry("background", &c.notes)?;
         m.serialize_entry("address", &c.address.as_ref().map(AddressItem))?;
         for (key, coll) in [
@@ -2514,6 +2520,37 @@ mod tests {
         );
         let out = V1.encode_success(&get(), None, &cx);
         assert_eq!(out.status, 502);
+    }
+
+    /// Timestamps reach a v1 client in Help Scout's format whatever the upstream wrote (the
+    /// published v1 client refuses `…00.000Z`); an unreadable one is `null`.
+    #[test]
+    fn answer_timestamps_are_in_help_scout_format() {
+        let mut c = Customer {
+            created_at: s("2025-06-30T23:30:00.250-01:30"),
+            ..Customer::default()
+        };
+        c.meta.record_created_at = s("2026-01-01T00:00:00.000Z");
+        c.meta.record_updated_at = s("1767229200");
+        let cx = AnswerCx {
+            upstream: DialectId::Reach,
+            ..cx(true)
+        };
+        let item = |c: &Customer| {
+            V1.encode_success(&update(), Some(c), &cx)
+                .json_body()
+                .expect("json")["item"]
+                .clone()
+        };
+        let got = item(&c);
+        assert_eq!(got["createdAt"], json!("2026-01-01T00:00:00Z"));
+        assert_eq!(got["modifiedAt"], json!("2026-01-01T01:00:00Z"));
+        // Without a record time, the customer's own creation date, converted to UTC.
+        c.meta.record_created_at = s("garbage");
+        c.meta.record_updated_at = s("garbage");
+        let got = item(&c);
+        assert_eq!(got["createdAt"], json!("2025-07-01T01:00:00Z"));
+        assert_eq!(got["modifiedAt"], Value::Null);
     }
 
     #[test]

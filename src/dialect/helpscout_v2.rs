@@ -11,6 +11,7 @@
 
 use super::rules;
 use super::*;
+use crate::canonical::time::{self, Style};
 use crate::canonical::{pointer_token, Change, Entry, ErrorKind, Op, Rule};
 use bytes::Bytes;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
@@ -1101,8 +1102,10 @@ fn customer_document(customer: &Customer, customer_id: &str, default_kind: &str)
     put("photoType", &customer.photo_type);
     put("photoUrl", &customer.photo_url);
     put("age", &customer.age);
-    // Another upstream's timestamps are kept only when they already are in v2's format.
-    let stamp = |s: &Option<String>| s.clone().filter(|s| rules::is_rfc3339(s));
+    // Help Scout's own format whatever the upstream wrote; left out when unreadable.
+    let stamp = |s: &Option<String>| {
+        time::render_opt(s.as_deref(), Style::HelpScout).map(std::borrow::Cow::into_owned)
+    };
     put("createdAt", &stamp(&customer.meta.record_created_at));
     put("updatedAt", &stamp(&customer.meta.record_updated_at));
     put("background", &customer.notes);
@@ -3212,6 +3215,8 @@ mod tests {
                 "organization": "Acme, Inc",
                 "photoType": "twitter",
                 "createdAt": "2012-07-23T12:34:12Z",
+                // HelpCrunch-style UNIX seconds, rendered in Help Scout's format.
+                "updatedAt": "2023-11-14T22:13:20Z",
                 "background": "",
                 "_embedded": {
                     "emails": [{"id": 1, "value": "bear@acme.com", "type": "home"}],

@@ -136,6 +136,20 @@ pub fn namespace_of(path: &str) -> Option<DialectId> {
     }
 }
 
+/// The rest of a vendor's own validation of a decoded write in its own dialect: the rules it
+/// enforces on what it stores ([`Dialect::check_target`]), which the client decoder leaves to
+/// the target because toward another upstream they may not apply (Reach's `customerId: null`
+/// is refused by Reach, but is the harmless echo of an unknown field toward Help Scout). Run
+/// on same-dialect routes, by the sandbox and by the offline pipeline's passthrough.
+pub fn vendor_rules(id: DialectId, req: &ClientRequest) -> Result<(), ApiError> {
+    let violations = dialect(id).check_target(&req.changes.changes);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(violations))
+    }
+}
+
 /// A decoded client write.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ClientRequest {

@@ -8,6 +8,7 @@
 //! structs.
 
 use super::*;
+use crate::canonical::time::{self, Style};
 use crate::canonical::{pointer_token, Change, Entry, ErrorKind, Meta, Op, Rule};
 use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -542,6 +543,10 @@ impl Dialect for Reach {
             &null
         };
 
+        // Reach's own format (RFC 3339) whatever the upstream wrote; `null` when unreadable.
+        let created = time::render_opt(m.record_created_at.as_deref(), Style::Rfc3339);
+        let updated = time::render_opt(m.record_updated_at.as_deref(), Style::Rfc3339);
+        let customer_created = time::render_opt(c.created_at.as_deref(), Style::Rfc3339);
         let mut out = Vec::with_capacity(768);
         let mut env = ObjWriter::open(&mut out);
         env.value("success", &true);
@@ -572,8 +577,8 @@ impl Dialect for Reach {
                 "resourceExternalId",
                 Some(cx.customer_id),
             ),
-            ("created_at", "createdAt", m.record_created_at.as_deref()),
-            ("updated_at", "updatedAt", m.record_updated_at.as_deref()),
+            ("created_at", "createdAt", created.as_deref()),
+            ("updated_at", "updatedAt", updated.as_deref()),
         ] {
             rec.value(snake, &v);
             rec.value(camel, &v);
@@ -583,7 +588,7 @@ impl Dialect for Reach {
         fields.value("customerId", &c.external_id);
         fields.value("firstName", &c.first_name);
         fields.value("lastName", &c.last_name);
-        fields.value("createdAt", &c.created_at);
+        fields.value("createdAt", &customer_created);
         fields.value("email", &first_value(&c.emails));
         fields.value("phone", &first_value(&c.phones));
         fields.value("emailOptOut", &c.email_opt_out);
@@ -815,10 +820,21 @@ fn decode_data(
         };
         let (_, pointer, slot) = KEYS[i];
         match slot {
-            Slot::Field(field) => match field_violation(field, &value, pointer) {
-                None => changes.push(Op::Set { field, value }, pointer),
-                Some(v) => violations.push(v),
-            },
+            Slot::Field(field) => {
+                // `customerId: null` breaks a rule of Reach's storage (a required field), which
+                // `check_target` enforces where Reach is the target (`dialect::vendor_rules` on
+                // a same-dialect route). Toward an upstream without an external id it is the
+                // `null` a translated answer showed, echoed back (SPEC §2), so not refused here.
+                let bad = if field == Field::ExternalId && value.is_null() {
+                    None
+                } else {
+                    field_violation(field, &value, pointer)
+                };
+                match bad {
+                    None => changes.push(Op::Set { field, value }, pointer),
+                    Some(v) => violations.push(v),
+                }
+            }
             Slot::Primary(coll) => match value {
                 Value::String(s) => changes.push(
                     Op::Primary {
@@ -1011,11 +1027,6 @@ mod tests {
     fn each_rule_names_pointer_and_rule() {
         let cases = [
             (
-                json!({"data": {"customerId": null}}),
-                "/data/customerId",
-                Rule::NotNull,
-            ),
-            (
                 json!({"data": {"customerId": 12345}}),
                 "/data/customerId",
                 Rule::Type,
@@ -1129,9 +1140,34 @@ mod tests {
                 ("/extra", Rule::UnknownField),
                 ("/data/firstName", Rule::Type),
                 ("/data/createdAt", Rule::Date),
-                ("/data/customerId", Rule::NotNull),
                 ("/data/zip", Rule::UnknownField),
             ]
+        );
+    }
+
+    /// `customerId: null` is a rule of Reach's storage, not of the request's shape: the decoder
+    /// lets it through (toward Help Scout it is the echo of an unknown field) and Reach's own
+    /// rules refuse it where Reach stores it.
+    #[test]
+    fn customer_id_null_is_refused_by_reach_as_the_target() {
+        let req = decode(None, json!({"data": {"customerId": null}})).expect("decodes");
+        assert_eq!(
+            req.changes.changes,
+            vec![Change::new(
+                set(Field::ExternalId, Value::Null),
+                "/data/customerId"
+            )]
+        );
+        let err = crate::dialect::vendor_rules(DialectId::Reach, &req).expect_err("refused");
+        let got: Vec<(&str, Rule)> = err
+            .violations
+            .iter()
+            .map(|v| (v.pointer.as_str(), v.rule))
+            .collect();
+        assert_eq!(got, vec![("/data/customerId", Rule::NotNull)]);
+        assert_eq!(
+            err.violations[0].message,
+            "customerId is required and cannot be deleted"
         );
     }
 

@@ -405,7 +405,10 @@ impl Gateway {
                 .await
                 .inspect_err(|_| ctx.close = true)?;
             let t = Instant::now();
-            let r = dialect(client).decode_request(&ep, query.as_deref(), &body);
+            let mut r = dialect(client).decode_request(&ep, query.as_deref(), &body);
+            if client == route.upstream.dialect {
+                r = r.and_then(|req| crate::dialect::vendor_rules(client, &req).map(|()| req));
+            }
             ctx.trace.translate += t.elapsed();
             decoded = Some(r.inspect_err(|e| {
                 for v in &e.violations {

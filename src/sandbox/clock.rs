@@ -1,7 +1,7 @@
 //! Wall-clock timestamps in the one format every sandbox vendor writes (RFC 3339, UTC, whole
 //! seconds: `2017-03-31T23:30:01Z`, which is also Help Scout's documented date format).
 //!
-//! Written by hand because the crate has no date library and the sandbox only ever formats "now".
+//! The formatting itself is `canonical::time`'s, the one every answer's timestamps go through.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,30 +16,7 @@ pub fn now_rfc3339() -> String {
 
 /// Formats UNIX seconds as `yyyy-MM-ddTHH:mm:ssZ`.
 pub fn rfc3339(unix_secs: u64) -> String {
-    let days = i64::try_from(unix_secs / 86_400).unwrap_or(0);
-    let rem = unix_secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day); Howard Hinnant's
-/// `civil_from_days`, exact for every day the sandbox will see.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    crate::canonical::time::format_utc(i64::try_from(unix_secs).unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -728,7 +728,10 @@ impl Backend {
         body: &[u8],
     ) -> Synthetic {
         let codec = self.codec();
-        let req = match codec.decode_request(ep, query, body) {
+        let req = match codec
+            .decode_request(ep, query, body)
+            .and_then(|r| crate::dialect::vendor_rules(self.dialect, &r).map(|()| r))
+        {
             Ok(r) => r,
             Err(e) => return self.error(e),
         };

@@ -950,6 +950,23 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
     assert_eq!(c.emails.len(), 1);
     assert_eq!(c.emails[0].value, "x@initech.example");
 
+    // HelpCrunch stores `name` as one string: a one-word name reads back as exactly that word,
+    // not followed by the last name the record had (it used to read "Cher Rivera").
+    let s = call(
+        &b,
+        "PATCH",
+        "/v1/customers/12345",
+        &h,
+        r#"{"name": "Cher"}"#,
+    )
+    .await;
+    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    assert_eq!(json_of(&s)["name"], "Cher");
+    let c = b.customer("12345").unwrap_or_default();
+    assert_eq!((c.first_name.as_deref(), c.last_name), (Some("Cher"), None));
+    let s = call(&b, "GET", "/v1/customers/12345", &h, "").await;
+    assert_eq!(json_of(&s)["name"], "Cher");
+
     let s = call(&b, "PUT", "/v1/customers/12345", &h, r#"{"name": "Solo"}"#).await;
     assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
     let c = b.customer("12345").unwrap_or_default();
