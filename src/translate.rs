@@ -289,7 +289,10 @@ pub fn resolve(
             Op::Set { field, value } => {
                 if up.holds(*field) {
                     acc.keep(change.op.clone(), origin);
-                } else if is_empty_value(value) || state.is_some_and(|s| s.get(*field) == *value) {
+                } else if is_empty_value(value)
+                    || is_unknown(*field, value)
+                    || state.is_some_and(|s| s.get(*field) == *value)
+                {
                     // Clearing a field the upstream does not have (to any empty value: answers
                     // built from another dialect show it as `null`, `""`, `[]` or `{}`, and a
                     // GET-modify-PUT client echoes that back) repeats its current value.
@@ -509,6 +512,17 @@ fn is_empty_value(value: &serde_json::Value) -> bool {
         Value::Object(o) => o.is_empty(),
         Value::Bool(_) | Value::Number(_) => false,
     }
+}
+
+/// Help Scout's own "nothing known" for an enumeration: `gender` and `photoType` are `unknown`
+/// when nobody set them, and the published v1 client (PyPI `helpscout`) sends `"gender":
+/// "unknown"` back in every PUT of a customer it read with no gender. Toward an upstream without
+/// the field that is the same as clearing it.
+fn is_unknown(field: Field, value: &serde_json::Value) -> bool {
+    matches!(field, Field::Gender | Field::PhotoType)
+        && value
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("unknown"))
 }
 
 /// Toward a dialect that stores one `name`, a change of one half brings the other half along,
