@@ -24,13 +24,15 @@ deps:
 	fi
 
 # What the tests need besides the build: promtool and a Prometheus server (tests/ops.rs scrapes
-# the gateway with both; scripts/check-deploy.sh validates deploy/ with promtool) and Python's
-# venv (check-deploy.sh installs its validators into one). Debian's `prometheus` package would
-# start its daemon on install: a temporary policy-rc.d (only when none exists) prevents that.
+# the gateway with both; scripts/check-deploy.sh validates deploy/ with promtool), Python's
+# venv (check-deploy.sh installs its validators into one) and `redis-server` (tests/cluster.rs
+# starts its own on loopback). Debian's `prometheus` and `redis-server` packages would start
+# their daemons on install: a temporary policy-rc.d (only when none exists) prevents that.
 test-deps:
 	@missing=""; \
 	{ command -v promtool >/dev/null && command -v prometheus >/dev/null; } || missing="$$missing prometheus"; \
 	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		policy=/usr/sbin/policy-rc.d; created=""; \

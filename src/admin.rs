@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | GET | `/metrics` | Prometheus text |
 //! | GET | `/healthz` | 200 `ok` (the process is alive) |
-//! | GET | `/readyz` | 200 JSON with the generation (a snapshot is loaded) |
+//! | GET | `/readyz` | 200 JSON with the generation (a snapshot is loaded) and, with `[cluster]`, the Redis state |
 //! | GET | `/config` | the effective configuration, secrets redacted |
 //! | POST | `/reload` | 200 / 422 (invalid file) / 409 (restart required), JSON |
 //! | GET | `/openapi.json` | the document registered with [`set_openapi`], else 404 |
@@ -92,9 +92,15 @@ impl AdminApp {
             }
             ("/healthz", true, _) => AdminResponse::text(200, TEXT, "ok\n"),
             ("/readyz", true, _) => {
-                // The store cannot exist without a snapshot, so reaching here means ready.
+                // The store cannot exist without a snapshot, so reaching here means ready. The
+                // cluster's Redis is detail, never a reason to be unready: stateless requests
+                // keep flowing without it, and an unready fleet would stop those too.
                 let s = self.store.current();
-                AdminResponse::json(200, json!({ "ready": true, "generation": s.generation }))
+                let mut body = json!({ "ready": true, "generation": s.generation });
+                if let Some(c) = crate::cluster::installed() {
+                    body["cluster"] = c.status_json();
+                }
+                AdminResponse::json(200, body)
             }
             ("/config", true, _) => AdminResponse::json(200, self.store.current().redacted_json()),
             ("/openapi.json", true, _) => match OPENAPI.get() {

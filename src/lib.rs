@@ -18,6 +18,7 @@
 
 pub mod admin;
 pub mod canonical;
+pub mod cluster;
 pub mod config;
 pub mod dialect;
 pub mod logging;

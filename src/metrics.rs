@@ -59,7 +59,21 @@ pub struct Metrics {
     config_restart_pending: IntGauge,
     inflight: IntGauge,
     upstream_rate_limited: IntCounterVec,
+    cluster_redis_up: IntGauge,
+    cluster_redis_errors: IntCounterVec,
+    cluster_locks: IntCounterVec,
+    cluster_fallbacks: IntCounterVec,
+    cluster_tokens: IntCounterVec,
 }
+
+/// `op` label values of `cluster_redis_errors_total`.
+pub const CLUSTER_OPS: [&str; 6] = ["lock", "renew", "release", "rate_limit", "token", "ping"];
+/// `result` label values of `cluster_locks_total`.
+pub const CLUSTER_LOCK_RESULTS: [&str; 5] = ["acquired", "timeout", "refused", "local", "lost"];
+/// `kind` label values of `cluster_fallbacks_total`.
+pub const CLUSTER_FALLBACKS: [&str; 2] = ["rate_limit", "token"];
+/// `source` label values of `cluster_tokens_total`.
+pub const CLUSTER_TOKEN_SOURCES: [&str; 2] = ["shared", "fetched"];
 
 /// Decrements `inflight_requests` when dropped: hold it for the life of a request.
 pub struct InflightGuard(IntGauge);
@@ -190,6 +204,31 @@ fn build() -> Metrics {
             "Requests refused by the gateway's own per-upstream rate limit.",
             &["upstream"],
         ),
+        cluster_redis_up: gauge(
+            "cluster_redis_up",
+            "1 while the cluster's Redis answers, 0 while it does not (only with [cluster]).",
+        ),
+        cluster_redis_errors: counter(
+            "cluster_redis_errors_total",
+            "Redis calls of the cluster that failed or timed out, by operation.",
+            &["op"],
+        ),
+        cluster_locks: counter(
+            "cluster_locks_total",
+            "Per-customer cluster locks: acquired, timeout (503), refused (Redis down, 503), \
+             local (Redis down, local lock used), lost (a lease expired or was taken during a write).",
+            &["result"],
+        ),
+        cluster_fallbacks: counter(
+            "cluster_fallbacks_total",
+            "Operations done in-process because Redis was unavailable (rate limit, token).",
+            &["kind"],
+        ),
+        cluster_tokens: counter(
+            "cluster_tokens_total",
+            "Upstream OAuth tokens obtained: shared (another replica's, from Redis) or fetched.",
+            &["source"],
+        ),
         registry,
     };
     // Reload results exist from the start so `rate()` and alerts see zeros, not gaps.
@@ -304,6 +343,47 @@ impl Metrics {
         self.upstream_rate_limited
             .with_label_values(&[upstream])
             .inc();
+    }
+
+    /// Creates the `cluster_*` series at zero (called once when `[cluster]` is configured).
+    pub fn init_cluster(&self) {
+        for op in CLUSTER_OPS {
+            self.cluster_redis_errors.with_label_values(&[op]);
+        }
+        for r in CLUSTER_LOCK_RESULTS {
+            self.cluster_locks.with_label_values(&[r]);
+        }
+        for k in CLUSTER_FALLBACKS {
+            self.cluster_fallbacks.with_label_values(&[k]);
+        }
+        for s in CLUSTER_TOKEN_SOURCES {
+            self.cluster_tokens.with_label_values(&[s]);
+        }
+    }
+
+    /// Sets `cluster_redis_up`.
+    pub fn cluster_redis_up(&self, up: bool) {
+        self.cluster_redis_up.set(i64::from(up));
+    }
+
+    /// Counts a failed Redis call; `op` is one of [`CLUSTER_OPS`].
+    pub fn cluster_redis_error(&self, op: &'static str) {
+        self.cluster_redis_errors.with_label_values(&[op]).inc();
+    }
+
+    /// Counts a lock outcome; `result` is one of [`CLUSTER_LOCK_RESULTS`].
+    pub fn cluster_lock(&self, result: &'static str) {
+        self.cluster_locks.with_label_values(&[result]).inc();
+    }
+
+    /// Counts an in-process fallback; `kind` is one of [`CLUSTER_FALLBACKS`].
+    pub fn cluster_fallback(&self, kind: &'static str) {
+        self.cluster_fallbacks.with_label_values(&[kind]).inc();
+    }
+
+    /// Counts an upstream token obtained; `source` is one of [`CLUSTER_TOKEN_SOURCES`].
+    pub fn cluster_token(&self, source: &'static str) {
+        self.cluster_tokens.with_label_values(&[source]).inc();
     }
 
     /// Counts one reload attempt (`ok`, `error`, `restart_required`).

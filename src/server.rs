@@ -97,8 +97,29 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
 
-    let mut gateway =
-        pingora::proxy::http_proxy_service(&server.configuration, Gateway::new(Arc::clone(&store)));
+    // `[cluster]` is static: built once here (a change is refused by reload as needing a
+    // restart), with its pinger running from the start so `/readyz` shows Redis at once.
+    let cluster = match &snap.cluster {
+        None => None,
+        Some(conf) => match crate::cluster::Cluster::new(conf, Some(Arc::clone(&store))) {
+            Ok(c) => {
+                if let Err(e) = c.spawn_pinger() {
+                    eprintln!("cluster: cannot start the Redis pinger: {e}");
+                    return ExitCode::FAILURE;
+                }
+                crate::cluster::install(Arc::clone(&c));
+                Some(c)
+            }
+            Err(e) => {
+                eprintln!("cluster: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let mut gateway = pingora::proxy::http_proxy_service(
+        &server.configuration,
+        Gateway::with_cluster(Arc::clone(&store), cluster),
+    );
     gateway.add_tcp(&snap.server.listen.to_string());
     server.add_service(gateway);
     server.add_service(crate::admin::admin_service(

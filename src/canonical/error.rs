@@ -148,6 +148,8 @@ pub enum ErrorKind {
     GatewayTimeout,
     /// 502: the first of two writes succeeded, the second failed.
     PartiallyApplied,
+    /// 503: the shared state a write needs (the cluster lock in Redis) cannot be had.
+    Unavailable,
     /// 500.
     Internal,
 }
@@ -169,6 +171,7 @@ impl ErrorKind {
             ErrorKind::BadGateway => "bad_gateway",
             ErrorKind::GatewayTimeout => "gateway_timeout",
             ErrorKind::PartiallyApplied => "partially_applied",
+            ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
         }
     }
@@ -208,6 +211,7 @@ impl ApiError {
             ErrorKind::RateLimited => 429,
             ErrorKind::Upstream | ErrorKind::BadGateway | ErrorKind::PartiallyApplied => 502,
             ErrorKind::GatewayTimeout => 504,
+            ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         };
         ApiError {

@@ -21,8 +21,8 @@ pub use reload::{
     spawn_file_watcher, spawn_watchers, FileWatcher, ReloadOutcome, Store, WatchHandle,
 };
 pub use snapshot::{
-    ClientAuth, OAuthClient, Route, SandboxConf, Secret, ServerConf, Snapshot, Unmappable,
-    Upstream, UpstreamAuth, REDACTED,
+    ClientAuth, ClusterConf, ClusterFallback, OAuthClient, Route, SandboxConf, Secret, ServerConf,
+    Snapshot, Unmappable, Upstream, UpstreamAuth, REDACTED,
 };
 pub use validate::{parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_PATH};
 
@@ -224,6 +224,16 @@ pub fn static_changes(old: &Snapshot, new: &Snapshot) -> Vec<&'static str> {
             }
         }
         _ => keys.push("sandbox.enabled"),
+    }
+    // The cluster client (its Redis, lease length, fallback) is built once at start; only its
+    // password follows a rotated secret without a restart.
+    let cluster_same = match (&old.cluster, &new.cluster) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.static_part() == b.static_part(),
+        _ => false,
+    };
+    if !cluster_same {
+        keys.push("cluster");
     }
     keys
 }

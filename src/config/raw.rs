@@ -32,10 +32,12 @@ pub struct RawConfig {
     /// `[[route]]`.
     #[serde(default)]
     pub route: Vec<RawRoute>,
+    /// `[cluster]`.
+    pub cluster: Option<RawCluster>,
 }
 
 impl Section for RawConfig {
-    const KEYS: &'static [&'static str] = &["server", "sandbox", "upstream", "route"];
+    const KEYS: &'static [&'static str] = &["server", "sandbox", "upstream", "route", "cluster"];
 }
 
 /// `[server]`.
@@ -263,6 +265,41 @@ impl Section for RawOAuthClient {
     const KEYS: &'static [&'static str] = &["client_id", "secret_env", "secret_file"];
 }
 
+/// `[cluster]`: state shared by replicas through Redis.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    /// `redis://host:port[/db]` or `rediss://` (TLS); an ACL user name may precede the host.
+    pub redis_url: Option<String>,
+    /// Environment variable holding the Redis password.
+    pub password_env: Option<String>,
+    /// File holding the Redis password.
+    pub password_file: Option<String>,
+    /// PEM file with a private CA for `rediss://`.
+    pub ca_file: Option<String>,
+    /// `refuse` or `local`: what writes needing the lock do while Redis is unavailable.
+    pub fallback: Option<String>,
+    /// Deadline of every Redis call.
+    pub timeout_ms: Option<i64>,
+    /// Lifetime of a per-customer lease (renewed while the write runs).
+    pub lease_ms: Option<i64>,
+    /// Prefix of every key the gateway writes.
+    pub key_prefix: Option<String>,
+}
+
+impl Section for RawCluster {
+    const KEYS: &'static [&'static str] = &[
+        "redis_url",
+        "password_env",
+        "password_file",
+        "ca_file",
+        "fallback",
+        "timeout_ms",
+        "lease_ms",
+        "key_prefix",
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +339,6 @@ mod tests {
         check::<RawRoute>(<RawRoute as Section>::KEYS);
         check::<RawClients>(<RawClients as Section>::KEYS);
         check::<RawOAuthClient>(<RawOAuthClient as Section>::KEYS);
+        check::<RawCluster>(<RawCluster as Section>::KEYS);
     }
 }

@@ -370,6 +370,8 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// Indexes into `routes`, longest prefix first, file order among equal prefixes.
     pub(crate) match_order: Vec<usize>,
+    /// `[cluster]` when present (static: a change needs a restart).
+    pub cluster: Option<ClusterConf>,
 }
 
 impl Snapshot {
@@ -424,6 +426,7 @@ impl Snapshot {
             "sandbox": sandbox,
             "upstreams": upstreams,
             "routes": routes,
+            "cluster": self.cluster.as_ref().map(ClusterConf::redacted_json),
         })
     }
 }
@@ -478,4 +481,73 @@ fn route_json(r: &Route) -> Value {
             "oauth_clients": oauth,
         },
     })
+}
+
+// === Cluster ===
+
+/// What writes that need the cluster lock do while Redis is unavailable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterFallback {
+    /// Answer 503 in the client's dialect (the default: no lost update is possible).
+    Refuse,
+    /// Serialise inside this replica only, as without `[cluster]`.
+    Local,
+}
+
+impl ClusterFallback {
+    /// Config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterFallback::Refuse => "refuse",
+            ClusterFallback::Local => "local",
+        }
+    }
+}
+
+/// `[cluster]`, validated: Redis shared by every replica (SPEC §9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConf {
+    /// Where Redis is (`redis_url` without any secret).
+    pub endpoint: crate::cluster::resp::Endpoint,
+    /// The URL as written (it never holds a password: validation refuses one).
+    pub url: String,
+    /// Password, from `password_env` / `password_file` (rotated live: read per connection).
+    pub password: Option<Secret>,
+    /// Private CA for `rediss://`.
+    pub ca_file: Option<PathBuf>,
+    /// Behaviour while Redis is unavailable.
+    pub fallback: ClusterFallback,
+    /// Deadline of every Redis call.
+    pub timeout: Duration,
+    /// Lifetime of a per-customer lease; renewed every third of it while the write runs.
+    pub lease: Duration,
+    /// Prefix of every key.
+    pub key_prefix: String,
+}
+
+impl ClusterConf {
+    /// The settings that only a restart applies (everything but the password, which is read
+    /// again for every new connection).
+    pub fn static_part(&self) -> impl PartialEq + '_ {
+        (
+            &self.endpoint,
+            &self.ca_file,
+            self.fallback,
+            self.timeout,
+            self.lease,
+            &self.key_prefix,
+        )
+    }
+
+    fn redacted_json(&self) -> Value {
+        json!({
+            "redis_url": self.url,
+            "password": self.password,
+            "ca_file": self.ca_file.as_ref().map(|p| p.display().to_string()),
+            "fallback": self.fallback.as_str(),
+            "timeout_ms": self.timeout.as_millis() as u64,
+            "lease_ms": self.lease.as_millis() as u64,
+            "key_prefix": self.key_prefix,
+        })
+    }
 }

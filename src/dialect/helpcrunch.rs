@@ -1015,6 +1015,7 @@ fn kind_code(err: &ApiError) -> &'static str {
         ErrorKind::MediaType => "unsupported_media_type",
         ErrorKind::BadGateway => "bad_gateway",
         ErrorKind::GatewayTimeout => "gateway_timeout",
+        ErrorKind::Unavailable => "service_unavailable",
         ErrorKind::Internal => "internal_error",
         // These carry whatever status the upstream answered (a partially applied write: the
         // second write's failure), so the code follows the status, not the kind.

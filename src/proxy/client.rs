@@ -113,6 +113,8 @@ pub struct UpstreamClient {
     transport: TransportConnector,
     tokens: Mutex<HashMap<String, CachedToken>>,
     addresses: Mutex<HashMap<(String, u16), (std::net::SocketAddr, Instant)>>,
+    /// With `[cluster]`: OAuth tokens are shared through Redis (one replica fetches).
+    cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 impl Default for UpstreamClient {
@@ -124,10 +126,16 @@ impl Default for UpstreamClient {
 impl UpstreamClient {
     /// A client with an empty pool.
     pub fn new() -> Self {
+        Self::with_cluster(None)
+    }
+
+    /// A client that shares upstream OAuth tokens with the other replicas through `cluster`.
+    pub fn with_cluster(cluster: Option<std::sync::Arc<crate::cluster::Cluster>>) -> Self {
         UpstreamClient {
             transport: TransportConnector::new(None),
             tokens: Mutex::new(HashMap::new()),
             addresses: Mutex::new(HashMap::new()),
+            cluster,
         }
     }
 
@@ -341,62 +349,171 @@ impl UpstreamClient {
                 secret,
                 token_path,
             } => {
-                if !refresh {
-                    let cache = self.tokens.lock();
-                    if let Some(t) = cache.get(&up.name) {
-                        if t.expires > Instant::now() {
-                            return Ok(Some(t.header.clone()));
-                        }
+                let cached = self
+                    .tokens
+                    .lock()
+                    .get(&up.name)
+                    .map(|t| (t.header.clone(), t.expires));
+                if let (false, Some((header, expires))) = (refresh, &cached) {
+                    if *expires > Instant::now() {
+                        return Ok(Some(header.clone()));
                     }
                 }
-                let form = format!(
-                    "grant_type=client_credentials&client_id={}&client_secret={}",
-                    form_escape(client_id),
-                    form_escape(secret.expose())
-                );
-                let req = UpstreamRequest {
-                    method: "POST",
-                    path: token_path.clone(),
-                    headers: vec![(
-                        "Content-Type".into(),
-                        "application/x-www-form-urlencoded".into(),
-                    )],
-                    body: Some(Bytes::from(form)),
+                // On a refresh, the token the upstream just refused must not come back from
+                // the shared cache.
+                let refused = cached.filter(|_| refresh).map(|(h, _)| h);
+                let fetched = match &self.cluster {
+                    Some(cluster) => {
+                        let key = cluster.token_key(
+                            &up.name,
+                            &token_fingerprint(up, client_id, secret.expose(), token_path),
+                        );
+                        self.shared_token(cluster, up, &key, refused.as_deref())
+                            .await?
+                    }
+                    None => None,
                 };
-                let start = Instant::now();
-                let answer = self.send_once(up, &req, None, true).await?;
-                crate::metrics::metrics().observe_upstream(
-                    &up.name,
-                    crate::dialect::Purpose::Token,
-                    start.elapsed(),
-                );
-                let parsed: serde_json::Value =
-                    serde_json::from_slice(&answer.body).unwrap_or_default();
-                let token = parsed.get("access_token").and_then(|v| v.as_str());
-                let (Some(token), true) = (token, answer.status == 200) else {
-                    return Err(CallError::BadGateway(format!(
-                        "token endpoint answered {}",
-                        answer.status
-                    )));
+                let (header, ttl) = match fetched {
+                    Some(t) => t,
+                    None => self.fetch_token(up, client_id, secret, token_path).await?,
                 };
-                let ttl = parsed
-                    .get("expires_in")
-                    .and_then(serde_json::Value::as_u64)
-                    .unwrap_or(3600);
-                // Refresh a minute early so a request never leaves with a token about to expire.
-                let expires = Instant::now() + Duration::from_secs(ttl.saturating_sub(60).max(1));
-                let header = format!("Bearer {token}");
                 self.tokens.lock().insert(
                     up.name.clone(),
                     CachedToken {
                         header: header.clone(),
-                        expires,
+                        expires: Instant::now() + ttl,
                     },
                 );
                 Ok(Some(header))
             }
         }
     }
+
+    /// A token from the other replicas, or fetched by this one on their behalf: the replica
+    /// that wins a short fetch lock asks the upstream and stores the token; the others read
+    /// it. `None` when Redis is unavailable or nothing appeared in time: the caller fetches
+    /// its own, as without a cluster.
+    async fn shared_token(
+        &self,
+        cluster: &crate::cluster::Cluster,
+        up: &Upstream,
+        key: &str,
+        refused: Option<&str>,
+    ) -> Result<Option<(String, Duration)>, CallError> {
+        // A fetch takes at most a connect and a read: wait that long for another replica's.
+        let hold = up.connect_timeout + up.read_timeout;
+        let deadline = Instant::now() + hold;
+        loop {
+            match cluster.token_get(key).await {
+                Ok(Some((value, ttl))) if Some(value.as_str()) != refused => {
+                    crate::metrics::metrics().cluster_token("shared");
+                    return Ok(Some((value, ttl)));
+                }
+                Ok(Some((value, _))) => {
+                    // Still the refused token: nobody refreshed it yet.
+                    let _ = cluster.token_discard(key, &value).await;
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    crate::metrics::metrics().cluster_fallback("token");
+                    return Ok(None);
+                }
+            }
+            match cluster.token_fetch_lock(key, hold).await {
+                Ok(Some(owner)) => {
+                    let UpstreamAuth::OAuth {
+                        client_id,
+                        secret,
+                        token_path,
+                    } = &up.auth
+                    else {
+                        cluster.token_fetch_unlock(key, &owner).await;
+                        return Ok(None);
+                    };
+                    let fetched = self.fetch_token(up, client_id, secret, token_path).await;
+                    if let Ok((value, ttl)) = &fetched {
+                        let _ = cluster.token_set(key, value, *ttl).await;
+                    }
+                    cluster.token_fetch_unlock(key, &owner).await;
+                    return fetched.map(Some);
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    crate::metrics::metrics().cluster_fallback("token");
+                    return Ok(None);
+                }
+            }
+            if Instant::now() >= deadline {
+                crate::metrics::metrics().cluster_fallback("token");
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Asks the upstream's token endpoint: the `Authorization` value and how long to use it.
+    async fn fetch_token(
+        &self,
+        up: &Upstream,
+        client_id: &str,
+        secret: &crate::config::Secret,
+        token_path: &str,
+    ) -> Result<(String, Duration), CallError> {
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            form_escape(client_id),
+            form_escape(secret.expose())
+        );
+        let req = UpstreamRequest {
+            method: "POST",
+            path: token_path.to_string(),
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: Some(Bytes::from(form)),
+        };
+        let start = Instant::now();
+        let answer = self.send_once(up, &req, None, true).await?;
+        crate::metrics::metrics().observe_upstream(
+            &up.name,
+            crate::dialect::Purpose::Token,
+            start.elapsed(),
+        );
+        let parsed: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+        let token = parsed.get("access_token").and_then(|v| v.as_str());
+        let (Some(token), true) = (token, answer.status == 200) else {
+            return Err(CallError::BadGateway(format!(
+                "token endpoint answered {}",
+                answer.status
+            )));
+        };
+        let ttl = parsed
+            .get("expires_in")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(3600);
+        if self.cluster.is_some() {
+            crate::metrics::metrics().cluster_token("fetched");
+        }
+        // Refresh a minute early so a request never leaves with a token about to expire.
+        let ttl = Duration::from_secs(ttl.saturating_sub(60).max(1));
+        Ok((format!("Bearer {token}"), ttl))
+    }
+}
+
+/// Names an upstream's OAuth credentials in the shared cache without revealing them: a
+/// rotated secret or another token endpoint gets another key.
+fn token_fingerprint(up: &Upstream, client_id: &str, secret: &str, token_path: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for part in [up.url().as_str(), token_path, client_id, secret] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 enum Failure {

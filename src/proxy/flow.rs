@@ -168,9 +168,15 @@ impl Gateway {
         };
         trace.translate += t.elapsed();
 
-        // Serialise writes to one customer of one upstream inside this replica (SPEC §3): a
-        // read-modify-write must not interleave with another write of the same customer.
-        let _guard = self.locks.lock(&route.upstream.name, &ep.customer_id).await;
+        // Serialise writes to one customer of one upstream (SPEC §3), across replicas with
+        // `[cluster]` (§9): a read-modify-write must not interleave with another write of the
+        // same customer. Every write takes the lock (a plain write landing between the read and
+        // the write of another would be overwritten); only a read-modify-write is refused when
+        // Redis is unavailable.
+        let needs_state = matches!(verdict, Plan::NeedsState(_));
+        let _guard = self
+            .lock_customer(route, &ep.customer_id, needs_state)
+            .await?;
 
         let state = match verdict {
             Plan::NeedsState(reason) => {

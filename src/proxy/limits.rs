@@ -1,6 +1,11 @@
 //! Per-replica limits: the per-upstream rate limiter (SPEC §4, answered 429 before anything is
 //! sent) and the per-customer write serialisation of read-modify-write updates (SPEC §3).
+//! With `[cluster]`, [`lock_customer`] and [`take_rate`] extend both across replicas through
+//! Redis ([`crate::cluster`]); the in-process parts stay the first step and the fallback.
 
+use crate::canonical::{ApiError, ErrorKind};
+use crate::cluster::LockError;
+use crate::config::ClusterFallback;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -74,6 +79,92 @@ impl CustomerLocks {
         let i = (h.finish() as usize) % STRIPES;
         Arc::clone(&self.stripes[i]).lock_owned().await
     }
+}
+
+/// Held for the whole write of one customer: the in-process lock and, with `[cluster]`, the
+/// Redis lease (released when this drops).
+pub struct CustomerGuard {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    _lease: Option<crate::cluster::Lease>,
+}
+
+/// Serialises a write to one customer of `upstream`: inside this replica always, across
+/// replicas when a cluster is configured. `needs_state`: the write is a read-modify-write, the
+/// kind that must not run unlocked while Redis is unavailable (unless `fallback = "local"`).
+///
+/// With a cluster, the whole wait (local lock, then lease) is bounded by the upstream's read
+/// timeout, the route's deadline for one upstream step; a lock not had by then answers 503.
+/// Without one, the local lock is waited for as before (a local holder always finishes within
+/// its own upstream deadlines).
+pub async fn lock_customer(
+    locks: &CustomerLocks,
+    cluster: Option<&Arc<crate::cluster::Cluster>>,
+    upstream: &crate::config::Upstream,
+    customer: &str,
+    needs_state: bool,
+) -> Result<CustomerGuard, ApiError> {
+    let Some(cluster) = cluster else {
+        return Ok(CustomerGuard {
+            _local: locks.lock(&upstream.name, customer).await,
+            _lease: None,
+        });
+    };
+    let wait = upstream.read_timeout;
+    let started = Instant::now();
+    let busy = || {
+        ApiError::new(
+            ErrorKind::Unavailable,
+            "Another write to this customer is in progress; try again",
+        )
+        .with_retry_after(Some(1))
+    };
+    let Ok(local) = tokio::time::timeout(wait, locks.lock(&upstream.name, customer)).await else {
+        crate::metrics::metrics().cluster_lock("timeout");
+        return Err(busy());
+    };
+    let left = wait.saturating_sub(started.elapsed());
+    match cluster.lock(&upstream.name, customer, left).await {
+        Ok(lease) => Ok(CustomerGuard {
+            _local: local,
+            _lease: Some(lease),
+        }),
+        Err(LockError::Timeout) => Err(busy()),
+        Err(LockError::Unavailable(why)) => {
+            if needs_state && cluster.fallback() == ClusterFallback::Refuse {
+                crate::metrics::metrics().cluster_lock("refused");
+                log::debug!("cluster lock refused: {why}");
+                Err(ApiError::new(
+                    ErrorKind::Unavailable,
+                    "The shared lock this update needs is unavailable; try again",
+                )
+                .with_retry_after(Some(1)))
+            } else {
+                crate::metrics::metrics().cluster_lock("local");
+                Ok(CustomerGuard {
+                    _local: local,
+                    _lease: None,
+                })
+            }
+        }
+    }
+}
+
+/// Takes one token of an upstream's rate limit: across replicas with a cluster whose Redis
+/// answers, in this process otherwise (Redis down: each replica enforces the whole limit, the
+/// same as without `[cluster]`, rather than refusing every request).
+pub async fn take_rate(
+    limiter: &RateLimiter,
+    cluster: Option<&Arc<crate::cluster::Cluster>>,
+    upstream: &str,
+    per_minute: u32,
+) -> Result<(), u64> {
+    if let Some(c) = cluster {
+        match c.rate_take(upstream, per_minute).await {
+            Ok(r) => return r,
+            Err(_) => crate::metrics::metrics().cluster_fallback("rate_limit"),
+        }
+    }
+    limiter.take(upstream, per_minute)
 }
 
 #[cfg(test)]

@@ -57,17 +57,42 @@ pub struct Gateway {
     client: UpstreamClient,
     limiter: RateLimiter,
     locks: CustomerLocks,
+    /// Redis shared by the replicas (`[cluster]`), built once at start.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Gateway {
-    /// A gateway serving whatever snapshot `store` holds at each request.
+    /// A gateway serving whatever snapshot `store` holds at each request, everything in-process.
     pub fn new(store: Arc<Store>) -> Self {
+        Self::with_cluster(store, None)
+    }
+
+    /// A gateway whose locks, rate limits and upstream tokens are shared through `cluster`.
+    pub fn with_cluster(store: Arc<Store>, cluster: Option<Arc<crate::cluster::Cluster>>) -> Self {
         Gateway {
             store,
-            client: UpstreamClient::new(),
+            client: UpstreamClient::with_cluster(cluster.clone()),
             limiter: RateLimiter::default(),
             locks: CustomerLocks::default(),
+            cluster,
         }
+    }
+
+    /// See [`limits::lock_customer`].
+    async fn lock_customer(
+        &self,
+        route: &Route,
+        customer: &str,
+        needs_state: bool,
+    ) -> std::result::Result<limits::CustomerGuard, ApiError> {
+        limits::lock_customer(
+            &self.locks,
+            self.cluster.as_ref(),
+            &route.upstream,
+            customer,
+            needs_state,
+        )
+        .await
     }
 }
 
@@ -80,7 +105,7 @@ pub struct Ctx {
     /// Same-dialect forwarding: the upstream path and query.
     forward_path: Option<String>,
     /// Held while a same-dialect write is in flight (see `flow` for why writes are serialised).
-    lock: Option<tokio::sync::OwnedMutexGuard<()>>,
+    lock: Option<limits::CustomerGuard>,
     kind: ErrorKindOrOk,
     status: u16,
     trace: flow::Trace,
@@ -419,7 +444,14 @@ impl Gateway {
         }
 
         if let Some(per_minute) = route.upstream.rate_limit_per_minute {
-            if let Err(wait) = self.limiter.take(&route.upstream.name, per_minute) {
+            let taken = limits::take_rate(
+                &self.limiter,
+                self.cluster.as_ref(),
+                &route.upstream.name,
+                per_minute,
+            )
+            .await;
+            if let Err(wait) = taken {
                 metrics().upstream_rate_limited(&route.upstream.name);
                 return Err(ApiError::new(ErrorKind::RateLimited, "Too many requests")
                     .with_retry_after(Some(wait)));
@@ -440,7 +472,8 @@ impl Gateway {
             // Same dialect: validated above, forwarded byte for byte (relayed, or through the
             // proxy phases).
             if write {
-                ctx.lock = Some(self.locks.lock(&route.upstream.name, &ep.customer_id).await);
+                // Forwarded whole, never read-modify-write: it need not wait for Redis.
+                ctx.lock = Some(self.lock_customer(route, &ep.customer_id, false).await?);
             }
             let rest = strip_prefix(&path, &route.path_prefix).unwrap_or(&path);
             let rest = match &query {
