@@ -22,10 +22,13 @@
 //! - `fidelity`: issue 9 regressions — token parameters in the query string, 404s in the path's
 //!   dialect, single-slot capacity and entry types (also through `patchbay translate`).
 //! - `sdks`: the five published Help Scout SDKs driven unchanged through a live gateway.
+//! - `cluster`: two replicas on one Redis (`[cluster]`): contiguous read-modify-writes, shared
+//!   rate limit and OAuth token, lease renewal, Redis killed and restarted.
 
 mod support;
 
 mod auth;
+mod cluster;
 mod errors;
 mod faults;
 mod fidelity;

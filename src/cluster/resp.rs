@@ -259,17 +259,16 @@ async fn roundtrip(conn: &mut Conn, args: &[&[u8]]) -> Result<Result<Reply, Stri
 
 /// Parses one complete reply from the start of `buf`: `Ok(None)` when more bytes are needed;
 /// otherwise the reply (an `-ERR` as `Err(message)`) and the bytes it used.
-pub fn parse(buf: &[u8]) -> Result<Option<(Result<Reply, String>, usize)>, RedisError> {
-    let Some((value, used)) = parse_at(buf, 0, 0)? else {
-        return Ok(None);
-    };
-    Ok(Some((value, used)))
+pub fn parse(buf: &[u8]) -> Result<Parsed, RedisError> {
+    parse_at(buf, 0, 0)
 }
 
 /// Nesting deeper than this is not a reply the gateway's commands produce.
 const MAX_DEPTH: usize = 4;
 
-type Parsed = Option<(Result<Reply, String>, usize)>;
+/// A complete reply (an `-ERR` as `Err(message)`) and the bytes it used, or `None`: more bytes
+/// are needed.
+pub type Parsed = Option<(Result<Reply, String>, usize)>;
 
 fn line(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let rest = buf.get(at..)?;

@@ -239,4 +239,6 @@ pub fn static_changes(old: &Snapshot, new: &Snapshot) -> Vec<&'static str> {
 }
 
 #[cfg(test)]
+mod cluster_tests;
+#[cfg(test)]
 mod tests;
