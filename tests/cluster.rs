@@ -18,13 +18,23 @@ const CRUNCH: DialectId = DialectId::Helpcrunch;
 struct Redis {
     port: u16,
     child: Option<Child>,
+    /// Extra server arguments (TLS, password).
+    server_args: Vec<String>,
+    /// Extra `redis-cli` arguments to reach it.
+    cli_args: Vec<String>,
 }
 
 impl Redis {
     fn start() -> Redis {
+        Self::start_with(Vec::new(), Vec::new())
+    }
+
+    fn start_with(server_args: Vec<String>, cli_args: Vec<String>) -> Redis {
         let mut r = Redis {
             port: free_port(),
             child: None,
+            server_args,
+            cli_args,
         };
         r.restart();
         r
@@ -32,8 +42,16 @@ impl Redis {
 
     /// (Re)starts the server on the same port and waits until it answers.
     fn restart(&mut self) {
+        let tls = self.server_args.iter().any(|a| a == "--tls-cert-file");
+        let port = self.port.to_string();
+        let ports = if tls {
+            ["--port", "0", "--tls-port", &port]
+        } else {
+            ["--port", &port, "--tls-port", "0"]
+        };
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+            .args(ports)
+            .args(&self.server_args)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -64,9 +82,18 @@ impl Redis {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections are accepted by the kernel, never answered.
+    fn pause(&self, stop: bool) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let sig = if stop { "-STOP" } else { "-CONT" };
+        let ok = Command::new("kill").args([sig, &pid]).status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
+    }
+
     fn cli(&self, args: &[&str]) -> String {
         Command::new("redis-cli")
             .args(["-p", &self.port.to_string()])
+            .args(&self.cli_args)
             .args(args)
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -83,6 +110,10 @@ impl Redis {
 
 impl Drop for Redis {
     fn drop(&mut self) {
+        if self.child.is_some() {
+            // A frozen server ignores SIGKILL until it is continued on some systems' tooling.
+            self.pause(false);
+        }
         self.kill();
     }
 }
@@ -473,4 +504,162 @@ fn with_fallback_local_writes_continue_on_the_local_lock() {
     let r = request(a.port, "GET", "/limited/v1/customers/81009", &[], None);
     assert_ne!(r.status, 429);
     assert!(metric(&a, "patchbay_cluster_fallbacks_total{kind=\"rate_limit\"}") >= 1.0);
+}
+
+#[test]
+fn a_hung_redis_costs_one_timeout_not_a_hang() {
+    let redis = Redis::start();
+    let (a, _b) = replicas(&redis.table(""));
+    a.seed(
+        CRUNCH,
+        "81010",
+        &json!({"first_name": "Ada", "last_name": "Lovelace"}),
+    );
+    assert_eq!(first_name(&a, "81010", "Before").status, 204);
+    redis.pause(true);
+    let started = Instant::now();
+    let r = first_name(&a, "81010", "Frozen");
+    dialect_error(HS2, &r, 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "bounded by cluster.timeout_ms (200 ms): {:?}",
+        started.elapsed()
+    );
+    // Marked down now: the next ones do not wait at all, and stateless writes flow.
+    let started = Instant::now();
+    let both = a.json(
+        "PATCH",
+        "/t/hs2/crunch/v2/customers/81010",
+        &crate::support::names_body(HS2, "Grace", "Hopper"),
+    );
+    assert_eq!(both.status, 204, "{}", both.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(metric(&a, "patchbay_cluster_redis_errors_total{op=\"lock\"}") >= 1.0);
+    redis.pause(false);
+    wait_redis(&a, "up");
+    assert_eq!(first_name(&a, "81010", "After").status, 204);
+}
+
+/// `rediss://` with a private CA (`ca_file`) and a password from a file (`requirepass`).
+#[test]
+fn tls_and_password() {
+    let dir = std::env::temp_dir().join(format!("patchbay-redis-tls-{}", free_port()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let d = |f: &str| dir.join(f).display().to_string();
+    let openssl = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=patchbay-test-ca",
+        "-keyout",
+        &d("ca.key"),
+        "-out",
+        &d("ca.pem"),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &d("srv.key"),
+        "-out",
+        &d("srv.csr"),
+    ]);
+    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        &d("srv.csr"),
+        "-CA",
+        &d("ca.pem"),
+        "-CAkey",
+        &d("ca.key"),
+        "-CAcreateserial",
+        "-extfile",
+        &d("ext"),
+        "-out",
+        &d("srv.pem"),
+    ]);
+    std::fs::write(dir.join("redis-pw"), "redis-test-password\n").expect("pw");
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let redis = Redis::start_with(
+        strings(&[
+            "--tls-cert-file",
+            &d("srv.pem"),
+            "--tls-key-file",
+            &d("srv.key"),
+            "--tls-ca-cert-file",
+            &d("ca.pem"),
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            "redis-test-password",
+        ]),
+        strings(&[
+            "--tls",
+            "--cacert",
+            &d("ca.pem"),
+            "--no-auth-warning",
+            "-a",
+            "redis-test-password",
+        ]),
+    );
+    let table = format!(
+        "\n[cluster]\nredis_url = \"rediss://127.0.0.1:{}\"\nca_file = \"{}\"\npassword_file = \"{}\"\n",
+        redis.port,
+        d("ca.pem"),
+        d("redis-pw")
+    );
+    let a = Gateway::start_with(|_, t| format!("{t}{table}"));
+    wait_redis(&a, "up");
+    a.seed(
+        CRUNCH,
+        "81011",
+        &json!({"first_name": "Ada", "last_name": "Lovelace"}),
+    );
+    assert_eq!(first_name(&a, "81011", "Tls").status, 204);
+    assert!(metric(&a, "patchbay_cluster_locks_total{result=\"acquired\"}") >= 1.0);
+    // The lease went through this Redis (and was released).
+    assert_eq!(
+        redis.cli(&["EXISTS", "patchbay:lock:crunch:81011"]).trim(),
+        "0"
+    );
+    assert!(!a.metrics().contains("redis-test-password"));
+    let config = request(a.admin, "GET", "/config", &[], None).text();
+    assert!(!config.contains("redis-test-password"), "{config}");
+    // A wrong password: Redis answers, but refuses us, and that is visible.
+    let b = Gateway::start_with(|dir, t| {
+        std::fs::write(dir.join("wrong-pw"), "nope").expect("pw");
+        format!(
+            "{t}{}",
+            table.replace(&d("redis-pw"), &dir.join("wrong-pw").display().to_string())
+        )
+    });
+    let (_, v) = readyz(&b);
+    assert_eq!(v["cluster"]["redis"], json!("down"), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -102,7 +102,15 @@ pub struct Cluster {
     url: String,
     up: AtomicBool,
     state: Mutex<Health>,
+    /// Leases that may exist without an owner: a `SET NX` whose answer timed out may still be
+    /// applied when a frozen Redis resumes, and a release may fail while Redis is away. The
+    /// pinger deletes them (compare-and-delete) before it marks Redis up again, so they do not
+    /// block their customer until the lease expires.
+    orphans: Mutex<Vec<(String, String)>>,
 }
+
+/// Most orphaned leases remembered (beyond it, they expire on their own after `lease_ms`).
+const MAX_ORPHANS: usize = 10_000;
 
 struct Health {
     since: SystemTime,
@@ -150,6 +158,7 @@ impl Cluster {
                 since: SystemTime::now(),
                 last_error: Some("not probed yet".into()),
             }),
+            orphans: Mutex::new(Vec::new()),
         }))
     }
 
@@ -263,7 +272,10 @@ impl Cluster {
                         "unexpected answer to SET: {other:?}"
                     )))
                 }
-                Err(e) => return Err(LockError::Unavailable(e.to_string())),
+                Err(e) => {
+                    self.orphan(key, token);
+                    return Err(LockError::Unavailable(e.to_string()));
+                }
             }
             let now = Instant::now();
             if now >= deadline {
@@ -275,6 +287,39 @@ impl Cluster {
             tokio::time::sleep((backoff + jitter).min(deadline - now)).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+
+    fn orphan(&self, key: String, token: String) {
+        let mut o = self.orphans.lock();
+        if o.len() < MAX_ORPHANS {
+            o.push((key, token));
+        }
+    }
+
+    /// Deletes the orphaned leases through the pinger's connection; those Redis could not be
+    /// asked about stay for the next round.
+    async fn release_orphans(&self) -> Result<(), RedisError> {
+        let pending = std::mem::take(&mut *self.orphans.lock());
+        let mut left = pending.into_iter();
+        while let Some((k, t)) = left.next() {
+            let r = self
+                .ping_client
+                .call(&[
+                    b"EVAL",
+                    RELEASE.as_bytes(),
+                    b"1",
+                    k.as_bytes(),
+                    t.as_bytes(),
+                ])
+                .await;
+            if let Err(e) = r {
+                let mut o = self.orphans.lock();
+                o.push((k, t));
+                o.extend(left);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Takes one token of an upstream's shared bucket: `Ok(Ok(()))` taken, `Ok(Err(wait))`
@@ -446,8 +491,12 @@ impl Cluster {
                 };
                 rt.block_on(async move {
                     loop {
-                        match me.ping_client.call(&[b"PING"]).await {
-                            Ok(_) => me.mark_up(),
+                        let probe = match me.ping_client.call(&[b"PING"]).await {
+                            Ok(_) => me.release_orphans().await,
+                            Err(e) => Err(e),
+                        };
+                        match probe {
+                            Ok(()) => me.mark_up(),
                             Err(e) => {
                                 me.ping_client.reset();
                                 if me.is_up() {
