@@ -290,6 +290,8 @@ SCHEMA = {
                  "rate_limit_per_minute", "tls_verify"},
     "route": {"name", "client_dialect", "path_prefix", "upstream", "unmappable",
               "default_entry_type", "clients"},
+    "cluster": {"redis_url", "password_env", "password_file", "ca_file", "fallback",
+                "timeout_ms", "lease_ms", "key_prefix"},
 }
 CLIENT_KEYS = {"bearer_env", "bearer_file", "basic_key_env", "basic_key_file", "oauth_clients"}
 DIALECTS = {"helpscout-v2", "helpscout-v1", "helpcrunch", "reach"}
@@ -310,7 +312,7 @@ def cmd_toml(a):
         for k in cfg:
             if k not in SCHEMA:
                 bad(f"unknown top-level table {k!r}")
-        for table in ("server", "sandbox"):
+        for table in ("server", "sandbox", "cluster"):
             for k in cfg.get(table, {}):
                 if k not in SCHEMA[table]:
                     bad(f"[{table}] unknown key {k!r}")
@@ -435,6 +437,23 @@ def cmd_consistency(a):
     hashed = {p["path"].split("/")[1] for rule in ing["spec"]["rules"] for p in rule["http"]["paths"] if p["path"] != "/"}
     for pre_ in sorted(prefixes):
         (ok if pre_.strip("/") in hashed else bad)(f"route prefix {pre_} has a hashed ingress path")
+
+    # The shared Redis: the URL's host is the Service of deploy/k8s/redis.yaml (when the file is
+    # there; a managed Redis replaces it), and the password key exists in the Secret's shape.
+    cluster = __import__("tomllib").loads(gw).get("cluster")
+    redis_path = f"{root}/deploy/k8s/redis.yaml"
+    if cluster and os.path.exists(redis_path):
+        docs = [d for d in yaml.safe_load_all(open(redis_path)) if d]
+        svc = next((d for d in docs if d.get("kind") == "Service"), {})
+        name = svc.get("metadata", {}).get("name", "")
+        ports = [p.get("port") for p in svc.get("spec", {}).get("ports", [])]
+        url = cluster.get("redis_url", "")
+        (ok if f"//{name}." in url and f":{ports[0] if ports else ''}" in url else bad)(
+            f"cluster.redis_url {url!r} names Service {name!r} port {ports}")
+        pw = cluster.get("password_file", "")
+        sec = yaml.safe_load(open(f"{root}/deploy/k8s/secret.example.yaml"))
+        (ok if not pw or os.path.basename(pw) in sec.get("stringData", {}) else bad)(
+            f"cluster.password_file {pw!r} is a key of the Secret")
 
     unit = open(f"{root}/deploy/systemd/patchbay.service").read()
     kv = dict(re.findall(r"^(\w+)=(.*)$", unit, re.M))

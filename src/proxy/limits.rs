@@ -116,7 +116,6 @@ pub async fn lock_customer(
             ErrorKind::Unavailable,
             "Another write to this customer is in progress; try again",
         )
-        .with_retry_after(Some(1))
     };
     let Ok(local) = tokio::time::timeout(wait, locks.lock(&upstream.name, customer)).await else {
         crate::metrics::metrics().cluster_lock("timeout");
@@ -136,8 +135,7 @@ pub async fn lock_customer(
                 Err(ApiError::new(
                     ErrorKind::Unavailable,
                     "The shared lock this update needs is unavailable; try again",
-                )
-                .with_retry_after(Some(1)))
+                ))
             } else {
                 crate::metrics::metrics().cluster_lock("local");
                 Ok(CustomerGuard {
