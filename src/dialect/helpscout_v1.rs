@@ -1144,6 +1144,7 @@ impl Dialect for HelpscoutV1 {
             changes: d.changes,
             reload: d.reload,
             full: false,
+            document: None,
         })
     }
 

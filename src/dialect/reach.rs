@@ -508,6 +508,7 @@ impl Dialect for Reach {
             changes,
             reload: false,
             full: false,
+            document: None,
         })
     }
 
