@@ -2523,6 +2523,55 @@ mod tests {
         }
     }
 
+    /// A plain add/remove/replace patch means the same whether it is decoded op by op (the fast
+    /// path) or evaluated as a document against the state: the customer ends up the same.
+    #[test]
+    fn plain_ops_mean_the_same_as_a_document() {
+        let state: Customer = serde_json::from_value(json!({
+            "first_name": "Vernon", "last_name": "Bear", "gender": "male",
+            "address": {"lines": ["1 Main"], "city": "Dallas"},
+            "emails": [{"id": 1001, "type": "work", "value": "vernon@acme.com"},
+                       {"id": 1003, "type": "home", "value": "v@home.net"}],
+            "phones": [{"id": 1002, "type": "home", "value": "222-333-4444"}],
+            "websites": [{"id": 7, "value": "https://acme.com"}]
+        }))
+        .unwrap_or_default();
+        let bodies = [
+            json!([{"op": "replace", "path": "/firstName", "value": "Karl"},
+                   {"op": "remove", "path": "/lastName"},
+                   {"op": "add", "path": "/gender", "value": "FEMALE"}]),
+            json!([{"op": "replace", "path": "/address/lines", "value": []},
+                   {"op": "replace", "path": "/address/city", "value": null},
+                   {"op": "add", "path": "/address/country", "value": "US"}]),
+            json!([{"op": "remove", "path": "/emails/1001"},
+                   {"op": "add", "path": "/emails", "value": {"type": "other", "value": "n@acme.com"}},
+                   {"op": "replace", "path": "/emails/1003", "value": {"value": "w@home.net"}},
+                   {"op": "replace", "path": "/phones/1002/type", "value": "mobile"},
+                   {"op": "replace", "path": "/websites/7/value", "value": "https://acme.io"},
+                   {"op": "add", "path": "/social-profiles", "value": {"type": "forsquare", "value": "@vb"}}]),
+            json!([{"op": "replace", "path": "/firstName", "value": "Vernon"},
+                   {"op": "replace", "path": "/emails/1001/type", "value": "work"}]),
+        ];
+        for body in bodies {
+            let Value::Array(items) = &body else {
+                panic!("not an array")
+            };
+            let plain = decode(PATCH, &body.to_string()).map(|r| r.changes.changes);
+            let doc = decode_patch_document(items)
+                .map(|r| r.document.unwrap_or_default())
+                .and_then(|d| document::evaluate(&d, &state, "work"));
+            let (Ok(plain), Ok(doc)) = (plain, doc) else {
+                panic!("{body}: a decode failed");
+            };
+            let apply = |changes: &[Change]| {
+                let mut c = state.clone();
+                let applied = c.apply(changes, &mut || 5000, "work").is_ok();
+                (applied, c)
+            };
+            assert_eq!(apply(&doc), apply(&plain), "{body}");
+        }
+    }
+
     #[test]
     fn patch_document_decodes_into_document_operations() {
         let body = r#"[
