@@ -402,7 +402,13 @@ pub fn difference(before: &Value, after: &Value) -> Result<Vec<Change>, ApiError
         }
         let mut adds = Vec::new();
         for (k, v) in new {
-            let origin = format!("/{key}/{k}");
+            // An appended entry is named by the collection path the client wrote, never by its
+            // internal fresh key.
+            let origin = if is_fresh(k) {
+                format!("/{key}")
+            } else {
+                format!("/{key}/{k}")
+            };
             let (kind, value) = match read_entry(v, &origin) {
                 Ok(e) => e,
                 Err(e) => {
@@ -696,6 +702,11 @@ mod tests {
             (
                 json!([{"op": "copy", "from": "/emails/1001", "path": "/emails/9"}]),
                 "/emails/9",
+            ),
+            // A name is not an entry, wherever the new entry was meant to go.
+            (
+                json!([{"op": "copy", "from": "/firstName", "path": "/emails/new1"}]),
+                "/emails",
             ),
             // An entry object is not a first name; a name is not a valid e-mail.
             (
