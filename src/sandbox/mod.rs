@@ -742,6 +742,7 @@ impl Backend {
             };
             // Work on a copy and store it only when every change applied: a vendor rejects a
             // write as a whole, never half of it.
+
             // A patch with test/move/copy is evaluated against the stored customer with the
             // gateway's own document code; what it amounts to applies like any other change set.
             let derived = match &req.document {
