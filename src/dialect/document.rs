@@ -84,9 +84,15 @@ pub fn fresh_key(n: usize) -> String {
     format!("new{n}")
 }
 
-fn is_fresh(key: &str) -> bool {
+/// The number of a fresh key (`new3` → 3): the order in which the client appended.
+fn fresh_number(key: &str) -> Option<usize> {
     key.strip_prefix("new")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
+}
+
+fn is_fresh(key: &str) -> bool {
+    fresh_number(key).is_some()
 }
 
 /// One RFC 6902 operation and the index of the client's patch element it came from (one
@@ -346,6 +352,23 @@ pub fn evaluate(
     state: &Customer,
     default_kind: &str,
 ) -> Result<Vec<Change>, ApiError> {
+    let (before, after) = patched(patch, state, default_kind)?;
+    let changes = difference(&before, &after)?;
+    // Values a `move`/`copy` put somewhere obey the rules of the place they landed in, exactly
+    // as if the client had written them there.
+    let violations = super::helpscout_v2::HelpscoutV2.check_target(&changes);
+    if !violations.is_empty() {
+        return Err(ApiError::invalid(violations));
+    }
+    Ok(changes)
+}
+
+/// The customer's document before and after the operations.
+fn patched(
+    patch: &PatchDocument,
+    state: &Customer,
+    default_kind: &str,
+) -> Result<(Value, Value), ApiError> {
     let before = to_document(state, Some(default_kind));
     let mut doc = before.clone();
     for d in &patch.ops {
@@ -356,14 +379,7 @@ pub fn evaluate(
             .map_err(|e| op_error(d, &e.kind))?;
         restore_members(&mut doc);
     }
-    let changes = difference(&before, &doc)?;
-    // Values a `move`/`copy` put somewhere obey the rules of the place they landed in, exactly
-    // as if the client had written them there.
-    let violations = super::helpscout_v2::HelpscoutV2.check_target(&changes);
-    if !violations.is_empty() {
-        return Err(ApiError::invalid(violations));
-    }
-    Ok(changes)
+    Ok((before, doc))
 }
 
 /// The change set from `before` to `after`: scalar `Set`s in document order, then per
@@ -383,6 +399,7 @@ pub fn difference(before: &Value, after: &Value) -> Result<Vec<Change>, ApiError
     }
     for coll in Coll::ALL {
         let key = coll_key(coll);
+        let typed = coll.v2_types().is_some();
         let empty = Map::new();
         let old = read_coll(before, coll).unwrap_or(&empty);
         let new = match read_coll(after, coll) {
@@ -416,9 +433,21 @@ pub fn difference(before: &Value, after: &Value) -> Result<Vec<Change>, ApiError
                     continue;
                 }
             };
+            // Websites have no type (one copied in with an entry is ignored, as v2 ignores it in
+            // an add); every other entry keeps one, as v2 requires it in an add.
+            let kind = kind.filter(|_| typed);
+            let untyped = || {
+                Violation::new(origin.clone(), Rule::Required, "type: may not be null")
+                    .with_value(v.clone())
+            };
             match (old.get(k), entry_id(k)) {
                 (Some(prev), Some(id)) => {
                     let (old_kind, old_value) = read_entry(prev, &origin).unwrap_or_default();
+                    let old_kind = old_kind.filter(|_| typed);
+                    if kind.is_none() && old_kind.is_some() {
+                        errors.push(untyped());
+                        continue;
+                    }
                     let kind = kind.filter(|k| Some(k) != old_kind.as_ref());
                     let value = (value != old_value).then_some(value);
                     let origin = match (&kind, &value) {
@@ -437,14 +466,19 @@ pub fn difference(before: &Value, after: &Value) -> Result<Vec<Change>, ApiError
                         origin,
                     ));
                 }
-                _ if is_fresh(k) => adds.push(Change::new(
-                    Op::EntryAdd { coll, kind, value },
-                    format!("/{key}"),
+                _ if is_fresh(k) && typed && kind.is_none() => errors.push(untyped()),
+                _ if is_fresh(k) => adds.push((
+                    fresh_number(k),
+                    Change::new(Op::EntryAdd { coll, kind, value }, format!("/{key}")),
                 )),
                 _ => errors.push(unknown_entry(&origin)),
             }
         }
-        changes.append(&mut adds);
+        // An RFC `remove` on an object moves its last member into the hole (serde_json's
+        // ordered map), so document order is not the client's: appends keep the order in which
+        // the client wrote them, and the upstream numbers them in that order.
+        adds.sort_by_key(|(n, _)| *n);
+        changes.extend(adds.into_iter().map(|(_, c)| c));
     }
     if errors.is_empty() {
         Ok(changes)
@@ -660,6 +694,27 @@ mod tests {
         );
     }
 
+    /// serde_json's ordered map fills a removed member's hole with its last member: the adds
+    /// must still come out in the client's order.
+    #[test]
+    fn appends_keep_the_clients_order_across_removes() {
+        let p = patch(json!([
+            {"op": "add", "path": "/emails/new1", "value": {"type": "work", "value": "a@acme.com"}},
+            {"op": "add", "path": "/emails/new2", "value": {"type": "work", "value": "b@acme.com"}},
+            {"op": "add", "path": "/emails/new3", "value": {"type": "work", "value": "c@acme.com"}},
+            {"op": "remove", "path": "/emails/1001"}
+        ]));
+        let added: Vec<String> = evaluate(&p, &customer(), "work")
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| match c.op {
+                Op::EntryAdd { value, .. } => Some(value),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(added, ["a@acme.com", "b@acme.com", "c@acme.com"]);
+    }
+
     #[test]
     fn a_failed_test_is_a_conflict_at_the_ops_value() {
         let c = customer();
@@ -702,6 +757,15 @@ mod tests {
             (
                 json!([{"op": "copy", "from": "/emails/1001", "path": "/emails/9"}]),
                 "/emails/9",
+            ),
+            // A typed entry keeps a type; a new one needs one.
+            (
+                json!([{"op": "copy", "from": "/jobTitle", "path": "/emails/1003/type"}]),
+                "/emails/1003",
+            ),
+            (
+                json!([{"op": "add", "path": "/phones/new1", "value": {"value": "555"}}]),
+                "/phones",
             ),
             // A name is not an entry, wherever the new entry was meant to go.
             (
@@ -824,7 +888,94 @@ mod tests {
         }
     }
 
+    /// What a document says, keys of entries aside (an appended entry has a fresh key in the
+    /// patched document and an upstream id once applied).
+    fn meaning(doc: &Value) -> (Vec<Value>, Vec<Vec<(Option<String>, String)>>) {
+        let fields = FIELDS
+            .iter()
+            .map(|(p, f)| read_field(doc, p, *f).unwrap_or(json!("<bad>")))
+            .collect();
+        let colls = Coll::ALL
+            .iter()
+            .map(|c| {
+                read_coll(doc, *c)
+                    .map(|m| {
+                        // Entries are keyed by id: their order in the document means nothing.
+                        let mut entries: Vec<_> = m
+                            .values()
+                            .map(|e| read_entry(e, "").unwrap_or_default())
+                            .map(|(k, v)| (k.filter(|_| c.v2_types().is_some()), v))
+                            .collect();
+                        entries.sort();
+                        entries
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        (fields, colls)
+    }
+
+    fn any_op() -> impl Strategy<Value = Value> {
+        let pointers = proptest::sample::select(vec![
+            "/firstName",
+            "/lastName",
+            "/jobTitle",
+            "/address/city",
+            "/address/lines",
+            "/emails/1001",
+            "/emails/1003",
+            "/emails/1001/value",
+            "/emails/1003/type",
+            "/phones/1002",
+            "/phones/1002/value",
+            "/websites/7",
+            "/websites/7/value",
+            "/chats/new1",
+            "/emails/new2",
+        ]);
+        let values = proptest::sample::select(vec![
+            json!("Karl"),
+            json!("k@acme.com"),
+            json!(null),
+            json!(["2 Main"]),
+            json!({"type": "home", "value": "h@acme.com"}),
+            json!({"value": "plain"}),
+            json!({"type": "aim", "value": "vb"}),
+        ]);
+        let kinds =
+            proptest::sample::select(vec!["add", "replace", "remove", "test", "move", "copy"]);
+        (kinds, pointers.clone(), pointers, values).prop_map(
+            |(op, path, from, value)| json!({"op": op, "path": path, "from": from, "value": value}),
+        )
+    }
+
     proptest! {
+        /// Whatever a patch does to the document, the derived change set applied to the
+        /// customer says the same thing: the difference loses nothing and invents nothing.
+        #[test]
+        fn the_difference_reproduces_the_patched_document(
+            ops in proptest::collection::vec(any_op(), 1..6)
+        ) {
+            let ops: Vec<PatchOperation> = ops
+                .into_iter()
+                .filter_map(|o| serde_json::from_value(o).ok())
+                .collect();
+            let p = PatchDocument {
+                ops: ops.into_iter().enumerate().map(|(index, op)| DocOp { index, op }).collect(),
+            };
+            let state = customer();
+            let Ok((_, after)) = patched(&p, &state, "work") else {
+                return Ok(());
+            };
+            if let Ok(changes) = evaluate(&p, &state, "work") {
+                let mut applied = state.clone();
+                let mut next = 9000;
+                let ok = applied.apply(&changes, &mut || { next += 1; next }, "work");
+                prop_assert!(ok.is_ok(), "{:?}", ok);
+                prop_assert_eq!(meaning(&to_document(&applied, None)), meaning(&after));
+            }
+        }
+
         /// Customer → document → Customer is the identity on everything the document holds,
         /// and a document differs from itself by nothing.
         #[test]
