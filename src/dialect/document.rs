@@ -888,9 +888,12 @@ mod tests {
         }
     }
 
+    /// An entry's type and value.
+    type EntryMeaning = (Option<String>, String);
+
     /// What a document says, keys of entries aside (an appended entry has a fresh key in the
     /// patched document and an upstream id once applied).
-    fn meaning(doc: &Value) -> (Vec<Value>, Vec<Vec<(Option<String>, String)>>) {
+    fn meaning(doc: &Value) -> (Vec<Value>, Vec<Vec<EntryMeaning>>) {
         let fields = FIELDS
             .iter()
             .map(|(p, f)| read_field(doc, p, *f).unwrap_or(json!("<bad>")))
