@@ -283,12 +283,29 @@ def components():
                                      "pattern": f"^/{coll}/[1-9][0-9]{{0,17}}/type$"},
                             "value": {"type": "string", "enum": types}},
                            ["op", "path", "value"]))
+    fields_re = "|".join(list(v2_fields) + [f"address/{n}" for n in address])
+    colls_re = "|".join(colls)
+    any_path = (f"^/({fields_re}|({colls_re})(/[1-9][0-9]{{0,17}}(/(value|type))?)?)$")
+    ops.append(obj({"op": {"type": "string", "enum": ["test"]},
+                    "path": {"type": "string", "pattern": any_path},
+                    "value": {"nullable": True}},
+                   ["op", "path", "value"],
+                   description="RFC 6902 test against the customer's current state (entries "
+                               "keyed by id); a failed test answers 409 and nothing is written"))
+    ops.append(obj({"op": {"type": "string", "enum": ["move", "copy"]},
+                    "from": {"type": "string", "pattern": any_path},
+                    "path": {"type": "string", "pattern": any_path}},
+                   ["op", "from", "path"],
+                   description="RFC 6902 move/copy on the customer document; a collection "
+                               "`path` appends a new entry; `move` only from a field or a whole "
+                               "entry (docs/dialects.md, patch documents)"))
     schemas["Hs2PatchOperation"] = {
         "description": "One operation of the JSON-Patch-like body (helpscout.md §2.4.1): "
                        "top-level fields, `/address/<field>`, "
                        "`/emails|phones|chats|social-profiles|websites[/{id}[/value|type]]`. "
                        "Removing a whole collection is rejected; `null` as an add/replace "
-                       "value clears the field.",
+                       "value clears the field. `test`, `move` and `copy` make the patch an "
+                       "RFC 6902 document evaluated against the customer's current state.",
         "anyOf": ops,
     }
     schemas["Hs2Patch"] = arr(ref("schemas", "Hs2PatchOperation"),

@@ -15,6 +15,7 @@
 //! - `subresources`: the helpscout-v2 customer sub-resources (entries, address) toward every upstream.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
+//! - `json_patch`: RFC 6902 test/move/copy in helpscout-v2 PATCH, evaluated against the upstream's state.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
 //! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
 //! - `upgrade`: Pingora graceful upgrade hands the listeners over without a refused connection.
@@ -33,6 +34,7 @@ mod fidelity_data;
 mod fidelity_upstream;
 mod golden;
 mod hostile;
+mod json_patch;
 mod matrix;
 mod openapi;
 mod ops;

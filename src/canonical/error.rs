@@ -50,6 +50,8 @@ pub enum Rule {
     SlotFull,
     /// A value the upstream reported as invalid.
     Upstream,
+    /// An RFC 6902 `test` operation failed against the customer's current state.
+    Test,
 }
 
 impl Rule {
@@ -75,6 +77,7 @@ impl Rule {
             Rule::Unmappable => "unmappable",
             Rule::SlotFull => "slot_full",
             Rule::Upstream => "upstream",
+            Rule::Test => "test",
         }
     }
 }
@@ -138,6 +141,8 @@ pub enum ErrorKind {
     NotFound,
     /// 405.
     MethodNotAllowed,
+    /// 409: the request conflicts with the customer's current state (a failed patch `test`).
+    Conflict,
     /// 429 from the gateway's own limiter or the upstream.
     RateLimited,
     /// Upstream answered an error status (its status is kept).
@@ -164,6 +169,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Conflict => "conflict",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Upstream => "upstream_error",
             ErrorKind::BadGateway => "bad_gateway",
@@ -205,6 +211,7 @@ impl ApiError {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::Conflict => 409,
             ErrorKind::RateLimited => 429,
             ErrorKind::Upstream | ErrorKind::BadGateway | ErrorKind::PartiallyApplied => 502,
             ErrorKind::GatewayTimeout => 504,

@@ -1010,6 +1010,7 @@ fn kind_code(err: &ApiError) -> &'static str {
         ErrorKind::Forbidden => "forbidden",
         ErrorKind::NotFound => "not_found",
         ErrorKind::MethodNotAllowed => "method_not_allowed",
+        ErrorKind::Conflict => "conflict",
         ErrorKind::RateLimited => "too_many_requests",
         ErrorKind::TooLarge => "payload_too_large",
         ErrorKind::MediaType => "unsupported_media_type",
@@ -1179,6 +1180,7 @@ impl Dialect for Helpcrunch {
             changes: decode_body(body, full)?,
             reload: false,
             full,
+            document: None,
         })
     }
 

@@ -750,9 +750,24 @@ impl Backend {
             };
             // Work on a copy and store it only when every change applied: a vendor rejects a
             // write as a whole, never half of it.
+
+            // A patch with test/move/copy is evaluated against the stored customer with the
+            // gateway's own document code; what it amounts to applies like any other change set.
+            let derived = match &req.document {
+                Some(doc) => match crate::dialect::document::evaluate(doc, &customer, "work") {
+                    Ok(changes) => changes,
+                    Err(e) => return self.error(e),
+                },
+                None => Vec::new(),
+            };
+            let changes = if req.document.is_some() {
+                &derived
+            } else {
+                &req.changes.changes
+            };
             let mut next = st.next_entry_id;
             let applied = customer.apply(
-                &req.changes.changes,
+                changes,
                 &mut || {
                     let id = if single { 1 } else { next };
                     next += u64::from(!single);
