@@ -3,7 +3,7 @@
 //!
 //! The families live in a private [`Registry`] behind [`metrics()`]; callers record through
 //! typed methods whose label arguments come from closed sets: [`DialectId`], [`ErrorKind`],
-//! [`Rule`], [`Purpose`], `&'static str` names such as `Field::as_str`, and route / upstream
+//! [`Rule`](crate::canonical::Rule), [`Purpose`], `&'static str` names such as `Field::as_str`, and route / upstream
 //! names from the configuration. No method takes a customer id or a raw path, so cardinality
 //! is bounded by the config. [`render()`] produces the text exposition for `GET /metrics`.
 

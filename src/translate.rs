@@ -808,7 +808,7 @@ fn check_target(up: &dyn crate::dialect::Dialect, changes: &[Change]) -> Vec<Vio
 
 /// Rewrites an upstream's error so it names the client's fields: each violation's upstream
 /// field is located in the canonical model, then named by the change that produced it (its
-/// origin; see [`producing_change`]) or, when no change is known to have, by the client
+/// origin; see `producing_change`) or, when no change is known to have, by the client
 /// dialect's own pointer for that location. A message naming a scalar field by the upstream's
 /// name is rewritten to the client's name.
 pub fn map_upstream_error(

@@ -1,5 +1,5 @@
 //! The translated request flow: decode → plan → (state read) → write(s) → (read after) → answer,
-//! all through [`UpstreamClient`], answered from `request_filter`.
+//! all through [`UpstreamClient`](super::client::UpstreamClient), answered from `request_filter`.
 //!
 //! Why not Pingora's proxy phases for translated requests: the client's answer is built from the
 //! upstream's *whole* answer (its status may change: a 2xx carrying garbage becomes 502, an
