@@ -722,8 +722,8 @@ def cmd_networkpolicy(a):
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         g = (c.get(probe) or {}).get("httpGet")
         if g:
-            print(f"  note  {probe} GET {g['path']} on {g['port']}: from the kubelet on the node, which "
-                  "Calico, Cilium and kube-router admit without a rule (docs/operations.md)")
+            print(f"  note  {probe} GET {g['path']} on {g['port']}: from the kubelet on the pod's node, "
+                  "always allowed by NetworkPolicy semantics (docs/operations.md)")
     done()
 
 
