@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
         --promql) PROMQL=1; shift ;;
         --no-promql) PROMQL=0; shift ;;
         --no-install) INSTALL=0; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -uo/{/^set -uo/d;p}' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -274,6 +274,14 @@ step "negative: a manifest missing from the kustomization is refused" \
 step "negative: the example Secret back in deploy/k8s/ and listed is refused" \
     neg_kustomization secret deploy/k8s/kustomization.yaml 's/^  - ingress.yaml$/&\n  - secret.example.yaml/' \
     'cp deploy/examples/secret.example.yaml deploy/k8s/'
+step "negative: an example Secret without a key deploy/gateway.toml needs is refused" \
+    neg_kustomization keys deploy/examples/secret.example.yaml '/^  reach-jwt: ""$/d'
+neg_rendered() {
+    # What kustomize would render if something applied the example Secret.
+    { cat "$TMP/rendered.yaml"; echo "---"; cat deploy/examples/secret.example.yaml; } > "$TMP/neg-rendered.yaml"
+    refuses "$PY" scripts/deploy_checks.py kustomization "$ROOT" --rendered "$TMP/neg-rendered.yaml"
+}
+step "negative: a rendered set holding a Secret (more than the listed manifests) is refused" neg_rendered
 step "negative: an admin port open to every source is refused" \
     neg_networkpolicy adminopen '/^    - from:$/,/^      ports:$/{/^      ports:$/!d};s/^      ports:$/    - ports:/'
 
