@@ -23,6 +23,8 @@
 //! - `fidelity`: issue 9 regressions — token parameters in the query string, 404s in the path's
 //!   dialect, single-slot capacity and entry types (also through `patchbay translate`).
 //! - `sdks`: the five published Help Scout SDKs driven unchanged through a live gateway.
+//! - `rotation`: secret files rotated under a running gateway (Kubernetes Secret swap), token-key
+//!   rotation with key ids, a bad new secret refused.
 
 mod support;
 
@@ -39,6 +41,7 @@ mod matrix;
 mod openapi;
 mod ops;
 mod regression;
+mod rotation;
 mod roundtrip;
 mod sdks;
 mod subresources;

@@ -18,13 +18,16 @@ mod snapshot;
 mod validate;
 
 pub use reload::{
-    spawn_file_watcher, spawn_watchers, FileWatcher, ReloadOutcome, Store, WatchHandle,
+    spawn_file_watcher, spawn_watchers, FileWatcher, ReloadOutcome, SecretWatcher, Store,
+    WatchHandle,
 };
 pub use snapshot::{
-    ClientAuth, OAuthClient, Route, SandboxConf, Secret, ServerConf, Snapshot, Unmappable,
-    Upstream, UpstreamAuth, REDACTED,
+    ClientAuth, OAuthClient, Route, SandboxConf, Secret, ServerConf, Snapshot, TokenKey,
+    Unmappable, Upstream, UpstreamAuth, REDACTED,
 };
-pub use validate::{parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_PATH};
+pub use validate::{
+    parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID, DEFAULT_TOKEN_PATH,
+};
 
 use std::path::Path;
 

@@ -58,6 +58,8 @@ pub struct RawServer {
     pub token_secret_file: Option<String>,
     /// Environment variable holding that key.
     pub token_secret_env: Option<String>,
+    /// Token-signing keys with ids: the first signs, every one verifies (key rotation).
+    pub token_keys: Option<Vec<RawTokenKey>>,
     /// Lifetime of the gateway's own OAuth tokens.
     pub token_ttl_secs: Option<i64>,
 }
@@ -72,8 +74,25 @@ impl Section for RawServer {
         "access_log",
         "token_secret_file",
         "token_secret_env",
+        "token_keys",
         "token_ttl_secs",
     ];
+}
+
+/// One entry of `server.token_keys`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenKey {
+    /// Key id, carried in every token the key signs.
+    pub id: Option<String>,
+    /// The key from an environment variable.
+    pub secret_env: Option<String>,
+    /// The key from a file.
+    pub secret_file: Option<String>,
+}
+
+impl Section for RawTokenKey {
+    const KEYS: &'static [&'static str] = &["id", "secret_env", "secret_file"];
 }
 
 /// `[sandbox]`.
@@ -302,5 +321,6 @@ mod tests {
         check::<RawRoute>(<RawRoute as Section>::KEYS);
         check::<RawClients>(<RawClients as Section>::KEYS);
         check::<RawOAuthClient>(<RawOAuthClient as Section>::KEYS);
+        check::<RawTokenKey>(<RawTokenKey as Section>::KEYS);
     }
 }

@@ -94,11 +94,21 @@ pub struct ServerConf {
     pub log_level: log::LevelFilter,
     /// Whether the access log is written.
     pub access_log: bool,
-    /// Key that signs the gateway's own helpscout-v2 OAuth tokens (present whenever a route has
-    /// `oauth_clients`).
-    pub token_secret: Option<Secret>,
+    /// Keys of the gateway's own helpscout-v2 OAuth tokens (at least one whenever a route has
+    /// `oauth_clients`): the first signs new tokens, every one verifies.
+    pub token_keys: Vec<TokenKey>,
     /// Lifetime of those tokens, in seconds.
     pub token_ttl_secs: u64,
+}
+
+/// One token-signing key. Its id travels in every token it signs, so verification picks the key
+/// by id and a rotation can keep the previous keys verifying while the new one signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenKey {
+    /// Key id (`default` for `server.token_secret_file` / `_env`).
+    pub id: String,
+    /// HMAC-SHA256 key.
+    pub secret: Secret,
 }
 
 // === Sandbox ===
@@ -370,6 +380,10 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// Indexes into `routes`, longest prefix first, file order among equal prefixes.
     pub(crate) match_order: Vec<usize>,
+    /// Every secret file read for this snapshot (resolved path, deduplicated) with its
+    /// fingerprint taken just before the read: the watcher reloads when one changes, and a
+    /// change between the fingerprint and the read is still seen as a change.
+    pub(crate) secret_files: Vec<(PathBuf, super::reload::Fingerprint)>,
 }
 
 impl Snapshot {
@@ -403,7 +417,7 @@ impl Snapshot {
             "max_body_bytes": s.max_body_bytes,
             "log_level": s.log_level.as_str().to_ascii_lowercase(),
             "access_log": s.access_log,
-            "token_secret": s.token_secret,
+            "token_keys": s.token_keys.iter().map(|k| json!({ "id": k.id, "secret": k.secret })).collect::<Vec<_>>(),
             "token_ttl_secs": s.token_ttl_secs,
         });
         let sandbox = self.sandbox.as_ref().map(|sb| {

@@ -102,6 +102,19 @@ fn classify(e: &pingora::Error) -> CallError {
 struct CachedToken {
     header: String,
     expires: Instant,
+    /// Digest of the client id and secret that obtained it: after a rotation (SPEC §6) the
+    /// token of the old secret is not used again; the next request fetches one with the new.
+    credential: [u8; 32],
+}
+
+/// What a cached OAuth token is tied to (a digest: the cache holds no secret).
+fn credential_digest(client_id: &str, secret: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(client_id.as_bytes());
+    h.update([0]);
+    h.update(secret.as_bytes());
+    h.finalize().into()
 }
 
 /// How long a resolved upstream address is reused before the name is looked up again.
@@ -341,10 +354,11 @@ impl UpstreamClient {
                 secret,
                 token_path,
             } => {
+                let credential = credential_digest(client_id, secret.expose());
                 if !refresh {
                     let cache = self.tokens.lock();
                     if let Some(t) = cache.get(&up.name) {
-                        if t.expires > Instant::now() {
+                        if t.expires > Instant::now() && t.credential == credential {
                             return Ok(Some(t.header.clone()));
                         }
                     }
@@ -391,6 +405,7 @@ impl UpstreamClient {
                     CachedToken {
                         header: header.clone(),
                         expires,
+                        credential,
                     },
                 );
                 Ok(Some(header))

@@ -336,11 +336,7 @@ impl Gateway {
         }
         let route = &snap.routes[ri];
         let ep = endpoint?;
-        let secret = snap
-            .server
-            .token_secret
-            .as_ref()
-            .map(|s| s.expose().as_bytes());
+        let token_keys = snap.server.token_keys.as_slice();
         let max = snap.server.max_body_bytes;
 
         let content_type = header(session.req_header(), "content-type").map(str::to_string);
@@ -357,7 +353,7 @@ impl Gateway {
                 .inspect_err(|_| ctx.close = true)?;
             let answer = auth::token_endpoint(
                 &route.clients,
-                secret,
+                token_keys,
                 snap.server.token_ttl_secs,
                 content_type.as_deref(),
                 query.as_deref(),
@@ -368,7 +364,7 @@ impl Gateway {
 
         auth::check(
             &route.clients,
-            secret,
+            token_keys,
             header(session.req_header(), "authorization"),
         )?;
 
