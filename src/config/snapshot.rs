@@ -99,6 +99,8 @@ pub struct ServerConf {
     pub token_secret: Option<Secret>,
     /// Lifetime of those tokens, in seconds.
     pub token_ttl_secs: u64,
+    /// Peers whose `X-Forwarded-For` names the client in the access log (empty: none).
+    pub trusted_proxies: Vec<super::Cidr>,
 }
 
 // === Sandbox ===
@@ -195,6 +197,8 @@ pub struct Upstream {
     pub rate_limit_per_minute: Option<u32>,
     /// Verify the certificate (https only; default true).
     pub tls_verify: bool,
+    /// Most requests in flight toward this upstream (503 beyond it); `None` = unlimited.
+    pub max_inflight: Option<u32>,
 }
 
 impl Upstream {
@@ -405,6 +409,7 @@ impl Snapshot {
             "access_log": s.access_log,
             "token_secret": s.token_secret,
             "token_ttl_secs": s.token_ttl_secs,
+            "trusted_proxies": s.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         let sandbox = self.sandbox.as_ref().map(|sb| {
             json!({
@@ -454,6 +459,7 @@ fn upstream_json(u: &Upstream) -> Value {
         "read_timeout_ms": u.read_timeout.as_millis() as u64,
         "rate_limit_per_minute": u.rate_limit_per_minute,
         "tls_verify": u.tls_verify,
+        "max_inflight": u.max_inflight,
     })
 }
 

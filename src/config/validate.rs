@@ -655,6 +655,13 @@ fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> Option<Serve
             format!("required (or server.token_secret_env) because route[{i}].clients.oauth_clients is set"),
         );
     }
+    let mut trusted_proxies = Vec::new();
+    for (i, net) in s.trusted_proxies.iter().flatten().enumerate() {
+        match super::Cidr::parse(net.trim()) {
+            Ok(n) => trusted_proxies.push(n),
+            Err(m) => cx.err(format!("server.trusted_proxies[{i}]"), m),
+        }
+    }
     Some(ServerConf {
         listen: listen?,
         admin: admin?,
@@ -668,6 +675,7 @@ fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> Option<Serve
             None
         },
         token_ttl_secs: ttl as u64,
+        trusted_proxies,
     })
 }
 
@@ -898,6 +906,9 @@ fn upstream(
             1_000_000,
         ) as u32
     });
+    let max_inflight = u
+        .max_inflight
+        .map(|n| cx.int_in(&join(path, "max_inflight"), Some(n), 1, 1, 1_000_000) as u32);
     let (tls, host, port, base_path) = url?;
     match (tls, u.tls_verify) {
         (false, Some(_)) => cx.warn(
@@ -923,6 +934,7 @@ fn upstream(
         read_timeout: Duration::from_millis(read as u64),
         rate_limit_per_minute: rate,
         tls_verify: u.tls_verify.unwrap_or(true),
+        max_inflight,
     })
 }
 

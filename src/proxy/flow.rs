@@ -30,6 +30,8 @@ pub struct Trace {
     pub upstream: Duration,
     /// CPU time spent translating (decode, plan, encode, answer).
     pub translate: Duration,
+    /// Status of the last upstream answer (`None` when nothing was answered).
+    pub upstream_status: Option<u16>,
 }
 
 /// The route's pair of dialects and options.
@@ -59,6 +61,7 @@ impl Gateway {
         match result {
             Ok(answer) => {
                 trace.upstream += answer.elapsed;
+                trace.upstream_status = Some(answer.status);
                 metrics().observe_upstream(&up.name, purpose, answer.elapsed);
                 Ok(answer)
             }
