@@ -3,7 +3,10 @@
 //! Phase chart (details in `docs/architecture.md`):
 //! - `request_filter`: load the config snapshot once, match the route and the client's dialect,
 //!   check client credentials, answer the OAuth token endpoint, bound and read the body (413 /
-//!   415 before anything goes upstream), decode and validate it, apply the upstream rate limit.
+//!   415 before anything goes upstream), decode and validate it, apply the upstream rate limit,
+//!   take a slot under the upstream's `max_inflight` ([`inflight`]; 503 beyond it). The
+//!   client's `X-Request-Id` and `traceparent` are kept or replaced first ([`ids`]); they go to
+//!   the upstream on every path and `X-Request-Id` comes back on every answer.
 //!   Translated requests (client dialect ≠ upstream dialect) are then completed right here
 //!   ([`flow`]) and answered; `Ok(true)` ends Pingora's processing.
 //! - Same-dialect requests toward an OAuth upstream are relayed from here through the
@@ -14,7 +17,8 @@
 //!   place of the client's), the body replayed unchanged from Pingora's retry buffer, the answer
 //!   streamed back; `fail_to_proxy` renders connect failures (502) and timeouts (504) in the
 //!   client's dialect.
-//! - `logging`: the one place that records metrics and writes the access-log line.
+//! - `logging`: the one place that records metrics and writes the access-log line (client
+//!   address behind `trusted_proxies`, endpoint kind, upstream and its status, bytes, ids).
 
 pub mod auth;
 pub mod client;
