@@ -53,11 +53,12 @@ def done():
 
 # ---------------------------------------------------------------- SPEC §7 metric families
 COUNTERS = ["requests_total", "validation_errors_total", "dropped_fields_total",
-            "state_reads_total", "config_reloads_total", "upstream_rate_limited_total"]
+            "state_reads_total", "config_reloads_total", "upstream_rate_limited_total",
+            "upstream_inflight_refused_total"]
 HISTOGRAMS = ["request_duration_seconds", "translate_duration_seconds",
               "upstream_duration_seconds"]
 GAUGES = ["config_generation", "inflight_requests", "config_last_reload_success",
-          "config_restart_pending", "build_info"]
+          "config_restart_pending", "build_info", "upstream_inflight"]
 FAMILIES = {"patchbay_" + n for n in COUNTERS + HISTOGRAMS + GAUGES}
 HIST = {"patchbay_" + n for n in HISTOGRAMS}
 NAME_RE = re.compile(r"\bpatchbay_[a-zA-Z0-9_]+")

@@ -59,6 +59,8 @@ pub struct Metrics {
     config_restart_pending: IntGauge,
     inflight: IntGauge,
     upstream_rate_limited: IntCounterVec,
+    upstream_inflight: IntGaugeVec,
+    upstream_inflight_refused: IntCounterVec,
 }
 
 /// Decrements `inflight_requests` when dropped: hold it for the life of a request.
@@ -190,6 +192,25 @@ fn build() -> Metrics {
             "Requests refused by the gateway's own per-upstream rate limit.",
             &["upstream"],
         ),
+        upstream_inflight: {
+            let g = IntGaugeVec::new(
+                Opts::new(
+                    name("upstream_inflight"),
+                    "Requests in flight toward each upstream.",
+                ),
+                &["upstream"],
+            )
+            .expect("valid gauge");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique gauge");
+            g
+        },
+        upstream_inflight_refused: counter(
+            "upstream_inflight_refused_total",
+            "Requests answered 503 because the upstream had max_inflight requests in flight.",
+            &["upstream"],
+        ),
         registry,
     };
     // Reload results exist from the start so `rate()` and alerts see zeros, not gaps.
@@ -306,6 +327,18 @@ impl Metrics {
             .inc();
     }
 
+    /// The in-flight gauge of one upstream (held by the in-flight limiter).
+    pub fn upstream_inflight_gauge(&self, upstream: &str) -> IntGauge {
+        self.upstream_inflight.with_label_values(&[upstream])
+    }
+
+    /// Counts one refusal by an upstream's `max_inflight`.
+    pub fn upstream_inflight_refused(&self, upstream: &str) {
+        self.upstream_inflight_refused
+            .with_label_values(&[upstream])
+            .inc();
+    }
+
     /// Counts one reload attempt (`ok`, `error`, `restart_required`).
     pub fn config_reload(&self, result: &'static str) {
         self.config_reloads.with_label_values(&[result]).inc();
@@ -330,7 +363,8 @@ impl Metrics {
     /// and alerts see them from the first scrape instead of after the first request: the
     /// success series of `requests_total` and the `request_duration_seconds` histogram per
     /// route, `translate_duration_seconds` per translated dialect pair, and
-    /// `upstream_duration_seconds` (write, read) and `upstream_rate_limited_total` per upstream.
+    /// `upstream_duration_seconds` (write, read), `upstream_rate_limited_total`,
+    /// `upstream_inflight` and `upstream_inflight_refused_total` per upstream.
     /// Series of routes a reload removed stay, as Prometheus clients do.
     pub fn init_config(&self, snap: &crate::config::Snapshot) {
         for route in &snap.routes {
@@ -362,6 +396,10 @@ impl Metrics {
                     .with_label_values(&[up.name.as_str(), kind.as_str()]);
             }
             self.upstream_rate_limited
+                .with_label_values(&[up.name.as_str()]);
+            self.upstream_inflight
+                .with_label_values(&[up.name.as_str()]);
+            self.upstream_inflight_refused
                 .with_label_values(&[up.name.as_str()]);
         }
     }
@@ -425,6 +463,8 @@ mod tests {
         m.dropped_field("metrics-test", crate::canonical::Field::JobTitle.as_str());
         m.state_read("metrics-up", "name_half");
         m.upstream_rate_limited("metrics-up");
+        m.upstream_inflight_refused("metrics-up");
+        m.upstream_inflight_gauge("metrics-up").set(0);
         let text = render();
         for needle in [
             "patchbay_requests_total{client_dialect=\"helpcrunch\",outcome=\"invalid\",route=\"metrics-test\",status=\"400\",upstream_dialect=\"reach\"}",
@@ -435,6 +475,8 @@ mod tests {
             "patchbay_dropped_fields_total{field=\"job_title\",route=\"metrics-test\"}",
             "patchbay_state_reads_total{reason=\"name_half\",upstream=\"metrics-up\"}",
             "patchbay_upstream_rate_limited_total{upstream=\"metrics-up\"}",
+            "patchbay_upstream_inflight_refused_total{upstream=\"metrics-up\"} 1",
+            "patchbay_upstream_inflight{upstream=\"metrics-up\"} 0",
             "patchbay_config_reloads_total{result=\"restart_required\"}",
             "# TYPE patchbay_config_generation gauge",
             "# TYPE patchbay_inflight_requests gauge",

@@ -22,12 +22,15 @@
 //! - `openapi`: the served OpenAPI document, and schemathesis against a running gateway.
 //! - `fidelity`: issue 9 regressions — token parameters in the query string, 404s in the path's
 //!   dialect, single-slot capacity and entry types (also through `patchbay translate`).
+//! - `access`: the access-log fields, `X-Request-Id` / `traceparent` passed upstream, `logRef`,
+//!   `X-Forwarded-For` from trusted proxies, the per-upstream in-flight bound.
 //! - `sdks`: the five published Help Scout SDKs driven unchanged through a live gateway.
 //! - `rotation`: secret files rotated under a running gateway (Kubernetes Secret swap), token-key
 //!   rotation with key ids, a bad new secret refused.
 
 mod support;
 
+mod access;
 mod auth;
 mod errors;
 mod faults;

@@ -153,6 +153,9 @@ pub enum ErrorKind {
     GatewayTimeout,
     /// 502: the first of two writes succeeded, the second failed.
     PartiallyApplied,
+    /// 503: the upstream already has `max_inflight` requests from this gateway in flight;
+    /// nothing was sent.
+    UpstreamBusy,
     /// 500.
     Internal,
 }
@@ -175,6 +178,7 @@ impl ErrorKind {
             ErrorKind::BadGateway => "bad_gateway",
             ErrorKind::GatewayTimeout => "gateway_timeout",
             ErrorKind::PartiallyApplied => "partially_applied",
+            ErrorKind::UpstreamBusy => "upstream_busy",
             ErrorKind::Internal => "internal",
         }
     }
@@ -198,6 +202,10 @@ pub struct ApiError {
     /// The methods the path allows, for 405 (`Allow`, RFC 9110 §15.5.6: a 405 must list them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow: Option<String>,
+    /// The request id, for dialects whose error body names the log line (helpscout-v2
+    /// `logRef`): set by the proxy when it renders the answer; `None` offline.
+    #[serde(skip)]
+    pub log_ref: Option<String>,
 }
 
 impl ApiError {
@@ -215,6 +223,7 @@ impl ApiError {
             ErrorKind::RateLimited => 429,
             ErrorKind::Upstream | ErrorKind::BadGateway | ErrorKind::PartiallyApplied => 502,
             ErrorKind::GatewayTimeout => 504,
+            ErrorKind::UpstreamBusy => 503,
             ErrorKind::Internal => 500,
         };
         ApiError {
@@ -224,6 +233,7 @@ impl ApiError {
             violations: Vec::new(),
             retry_after: None,
             allow: None,
+            log_ref: None,
         }
     }
 
@@ -276,12 +286,19 @@ impl ApiError {
             violations,
             retry_after: None,
             allow: None,
+            log_ref: None,
         }
     }
 
     /// Sets the status explicitly.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
+        self
+    }
+
+    /// Sets `log_ref` (the request id the access log records).
+    pub fn with_log_ref(mut self, request_id: &str) -> Self {
+        self.log_ref = Some(request_id.to_string());
         self
     }
 

@@ -11,12 +11,14 @@
 //! config works the same whatever the working directory (and a Kubernetes ConfigMap can ship
 //! the file next to its secrets).
 
+mod cidr;
 mod locate;
 pub mod raw;
 pub mod reload;
 mod snapshot;
 mod validate;
 
+pub use cidr::Cidr;
 pub use reload::{
     spawn_file_watcher, spawn_watchers, FileWatcher, ReloadOutcome, SecretWatcher, Store,
     WatchHandle,

@@ -62,6 +62,8 @@ pub struct RawServer {
     pub token_keys: Option<Vec<RawTokenKey>>,
     /// Lifetime of the gateway's own OAuth tokens.
     pub token_ttl_secs: Option<i64>,
+    /// Networks (CIDR) of the proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl Section for RawServer {
@@ -76,6 +78,7 @@ impl Section for RawServer {
         "token_secret_env",
         "token_keys",
         "token_ttl_secs",
+        "trusted_proxies",
     ];
 }
 
@@ -153,6 +156,8 @@ pub struct RawUpstream {
     pub rate_limit_per_minute: Option<i64>,
     /// Verify the upstream's certificate (https only).
     pub tls_verify: Option<bool>,
+    /// Most requests the gateway has in flight toward this upstream at once.
+    pub max_inflight: Option<i64>,
 }
 
 impl Section for RawUpstream {
@@ -165,6 +170,7 @@ impl Section for RawUpstream {
         "read_timeout_ms",
         "rate_limit_per_minute",
         "tls_verify",
+        "max_inflight",
     ];
 }
 

@@ -99,6 +99,8 @@ pub struct ServerConf {
     pub token_keys: Vec<TokenKey>,
     /// Lifetime of those tokens, in seconds.
     pub token_ttl_secs: u64,
+    /// Peers whose `X-Forwarded-For` names the client in the access log (empty: none).
+    pub trusted_proxies: Vec<super::Cidr>,
 }
 
 /// One token-signing key. Its id travels in every token it signs, so verification picks the key
@@ -205,6 +207,8 @@ pub struct Upstream {
     pub rate_limit_per_minute: Option<u32>,
     /// Verify the certificate (https only; default true).
     pub tls_verify: bool,
+    /// Most requests in flight toward this upstream (503 beyond it); `None` = unlimited.
+    pub max_inflight: Option<u32>,
 }
 
 impl Upstream {
@@ -419,6 +423,7 @@ impl Snapshot {
             "access_log": s.access_log,
             "token_keys": s.token_keys.iter().map(|k| json!({ "id": k.id, "secret": k.secret })).collect::<Vec<_>>(),
             "token_ttl_secs": s.token_ttl_secs,
+            "trusted_proxies": s.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         let sandbox = self.sandbox.as_ref().map(|sb| {
             json!({
@@ -468,6 +473,7 @@ fn upstream_json(u: &Upstream) -> Value {
         "read_timeout_ms": u.read_timeout.as_millis() as u64,
         "rate_limit_per_minute": u.rate_limit_per_minute,
         "tls_verify": u.tls_verify,
+        "max_inflight": u.max_inflight,
     })
 }
 

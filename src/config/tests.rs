@@ -188,6 +188,45 @@ fn defaults_and_url_parts() {
 }
 
 #[test]
+fn trusted_proxies_and_max_inflight_are_read() {
+    let s = snapshot("[[route]]\nname = \"r\"\nupstream = \"crunch\"\n");
+    assert!(s.server.trusted_proxies.is_empty(), "none by default");
+    assert_eq!(s.upstreams[0].max_inflight, None, "unbounded by default");
+    let dir = dir_with_secret();
+    let text = BASE
+        .replace(
+            "admin = \"127.0.0.1:18090\"\n",
+            "admin = \"127.0.0.1:18090\"\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .replace(
+            "auth = { bearer_file = \"s\" }\n",
+            "auth = { bearer_file = \"s\" }\nmax_inflight = 64\n",
+        );
+    let s = match load_str(
+        &format!("{text}[[route]]\nname = \"r\"\nupstream = \"crunch\"\n"),
+        dir.path(),
+        1,
+    ) {
+        Ok(l) => l.snapshot,
+        Err(e) => panic!("{e}"),
+    };
+    let nets: Vec<String> = s
+        .server
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["10.0.0.0/8", "::1/128"]);
+    assert_eq!(s.upstreams[0].max_inflight, Some(64));
+    let shown = s.redacted_json();
+    assert_eq!(
+        shown["server"]["trusted_proxies"],
+        serde_json::json!(["10.0.0.0/8", "::1/128"])
+    );
+    assert_eq!(shown["upstreams"][0]["max_inflight"], 64);
+}
+
+#[test]
 fn url_parsing() {
     let ok = |u: &str| parse_url(u).unwrap_or_else(|e| panic!("{u}: {e}"));
     assert_eq!(ok("http://h"), (false, "h".into(), 80, String::new()));

@@ -762,6 +762,13 @@ fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> Option<Serve
     };
     let ttl = cx.int_in("server.token_ttl_secs", s.token_ttl_secs, 7200, 60, 86_400);
     let token_keys = token_keys(cx, &s, oauth_route);
+    let mut trusted_proxies = Vec::new();
+    for (i, net) in s.trusted_proxies.iter().flatten().enumerate() {
+        match super::Cidr::parse(net.trim()) {
+            Ok(n) => trusted_proxies.push(n),
+            Err(m) => cx.err(format!("server.trusted_proxies[{i}]"), m),
+        }
+    }
     Some(ServerConf {
         listen: listen?,
         admin: admin?,
@@ -771,6 +778,7 @@ fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> Option<Serve
         access_log: s.access_log.unwrap_or(true),
         token_keys: token_keys?,
         token_ttl_secs: ttl as u64,
+        trusted_proxies,
     })
 }
 
@@ -1001,6 +1009,9 @@ fn upstream(
             1_000_000,
         ) as u32
     });
+    let max_inflight = u
+        .max_inflight
+        .map(|n| cx.int_in(&join(path, "max_inflight"), Some(n), 1, 1, 1_000_000) as u32);
     let (tls, host, port, base_path) = url?;
     match (tls, u.tls_verify) {
         (false, Some(_)) => cx.warn(
@@ -1026,6 +1037,7 @@ fn upstream(
         read_timeout: Duration::from_millis(read as u64),
         rate_limit_per_minute: rate,
         tls_verify: u.tls_verify.unwrap_or(true),
+        max_inflight,
     })
 }
 

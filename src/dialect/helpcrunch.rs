@@ -1016,6 +1016,8 @@ fn kind_code(err: &ApiError) -> &'static str {
         ErrorKind::MediaType => "unsupported_media_type",
         ErrorKind::BadGateway => "bad_gateway",
         ErrorKind::GatewayTimeout => "gateway_timeout",
+        // As an upstream's own 503 reads (`status_code`).
+        ErrorKind::UpstreamBusy => "internal_error",
         ErrorKind::Internal => "internal_error",
         // These carry whatever status the upstream answered (a partially applied write: the
         // second write's failure), so the code follows the status, not the kind.

@@ -1712,7 +1712,9 @@ impl Dialect for HelpscoutV2 {
             })
             .collect();
         let body = json!({
-            "logRef": uuid::Uuid::new_v4().to_string(),
+            // The request id, so the client's error can be found in the access log; offline
+            // (no request) a fresh uuid, the vendor's own format.
+            "logRef": err.log_ref.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             "message": message,
             "_embedded": {"errors": errors},
             "_links": {"about": {"href": ERRORS_ABOUT}},

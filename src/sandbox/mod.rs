@@ -45,7 +45,14 @@ pub const FIRST_ENTRY_ID: u64 = 1001;
 pub const CONTROL_PREFIX: &str = "/__sandbox/";
 
 /// The request headers the request log keeps (everything else is noise for assertions).
-const LOGGED_HEADERS: [&str; 3] = ["authorization", "content-type", "reach-tenant-id"];
+const LOGGED_HEADERS: [&str; 6] = [
+    "authorization",
+    "content-type",
+    "reach-tenant-id",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+];
 
 /// The request log keeps the newest this many entries, so a long `make run` stays bounded.
 pub const REQUEST_LOG_CAP: usize = 10_000;
@@ -133,7 +140,8 @@ pub struct LoggedRequest {
     pub method: String,
     /// Path and query, as received.
     pub path: String,
-    /// `authorization`, `content-type` and `reach-tenant-id`, when present (names lower case).
+    /// `authorization`, `content-type`, `reach-tenant-id` and the correlation headers
+    /// (`x-request-id`, `traceparent`, `tracestate`), when present (names lower case).
     pub headers: BTreeMap<String, String>,
     /// Body as text (lossy UTF-8).
     pub body: String,
