@@ -5,6 +5,8 @@
 //! route, decode and validate, plan, resolve, target checks, encode the upstream request.
 //! `answer/<upstream>→<client>`: decoding an upstream's customer answer and rendering the client's
 //! success body (the response half of a translated write).
+//! `patch_document/helpscout-v2-><upstream>`: a v2 PATCH with `test`/`copy`, evaluated against
+//! the customer document (the stateful path of `dialect::document`).
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
@@ -105,5 +107,39 @@ fn answers(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, requests, answers);
+/// A helpscout-v2 PATCH with RFC 6902 `test` and `copy`: the slow precise decode, then the
+/// evaluation against the customer document and the difference (the state read itself is not
+/// part of this figure). `patch_document/<client>-><upstream>`.
+fn patch_documents(c: &mut Criterion) {
+    let state = state();
+    let body = br#"[{"op":"test","path":"/emails/1/value","value":"john@example.com"},{"op":"copy","from":"/firstName","path":"/lastName"},{"op":"replace","path":"/phones/1/value","value":"+10233456781"}]"#;
+    let mut g = c.benchmark_group("patch_document");
+    for upstream in DialectId::ALL {
+        if upstream == DialectId::HelpscoutV2 {
+            continue;
+        }
+        let pair = Pair {
+            client: DialectId::HelpscoutV2,
+            upstream,
+            policy: Policy::Drop,
+            default_entry_type: "work",
+        };
+        let (method, path) = default_path(DialectId::HelpscoutV2);
+        g.bench_function(format!("helpscout-v2->{upstream}"), |bench| {
+            bench.iter(|| {
+                black_box(offline(
+                    &pair,
+                    method,
+                    path,
+                    None,
+                    black_box(&body[..]),
+                    Some(&state),
+                ))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, requests, answers, patch_documents);
 criterion_main!(benches);

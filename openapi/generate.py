@@ -112,7 +112,9 @@ STATUS_TEXT = {
     "504": "Upstream slower than its `connect_timeout_ms` / `read_timeout_ms`.",
     "4XX": "Any other upstream 4xx with a body: same status, error translated into the "
            "client's format, field names mapped back (SPEC §4).",
-    "5XX": "Any other upstream 5xx: same status, error translated (SPEC §4).",
+    "5XX": "Any other upstream 5xx: same status, error translated (SPEC §4); or 503 from the "
+           "gateway itself when the upstream already has its `max_inflight` requests in flight "
+           "(nothing sent).",
 }
 ERROR_STATUSES = ["400", "401", "404", "405", "413", "415", "429", "500", "502", "504", "4XX",
                   "5XX"]
@@ -283,12 +285,29 @@ def components():
                                      "pattern": f"^/{coll}/[1-9][0-9]{{0,17}}/type$"},
                             "value": {"type": "string", "enum": types}},
                            ["op", "path", "value"]))
+    fields_re = "|".join(list(v2_fields) + [f"address/{n}" for n in address])
+    colls_re = "|".join(colls)
+    any_path = (f"^/({fields_re}|({colls_re})(/[1-9][0-9]{{0,17}}(/(value|type))?)?)$")
+    ops.append(obj({"op": {"type": "string", "enum": ["test"]},
+                    "path": {"type": "string", "pattern": any_path},
+                    "value": {"nullable": True}},
+                   ["op", "path", "value"],
+                   description="RFC 6902 test against the customer's current state (entries "
+                               "keyed by id); a failed test answers 409 and nothing is written"))
+    ops.append(obj({"op": {"type": "string", "enum": ["move", "copy"]},
+                    "from": {"type": "string", "pattern": any_path},
+                    "path": {"type": "string", "pattern": any_path}},
+                   ["op", "from", "path"],
+                   description="RFC 6902 move/copy on the customer document; a collection "
+                               "`path` appends a new entry; `move` only from a field or a whole "
+                               "entry (docs/dialects.md, patch documents)"))
     schemas["Hs2PatchOperation"] = {
         "description": "One operation of the JSON-Patch-like body (helpscout.md §2.4.1): "
                        "top-level fields, `/address/<field>`, "
                        "`/emails|phones|chats|social-profiles|websites[/{id}[/value|type]]`. "
                        "Removing a whole collection is rejected; `null` as an add/replace "
-                       "value clears the field.",
+                       "value clears the field. `test`, `move` and `copy` make the patch an "
+                       "RFC 6902 document evaluated against the customer's current state.",
         "anyOf": ops,
     }
     schemas["Hs2Patch"] = arr(ref("schemas", "Hs2PatchOperation"),

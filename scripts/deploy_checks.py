@@ -2,7 +2,8 @@
 """Checks behind scripts/check-deploy.sh that need a parser rather than a CLI tool.
 
 Subcommands (each prints what it checked and exits 1 on any failure):
-  dockerfile FILE            parse with dockerfile-parse; multi-stage, cmake+clang in the builder,
+  dockerfile FILE            parse with dockerfile-parse; multi-stage, cmake (no clang) in the builder,
+                             dependencies in their own layer before the sources, stripped binary,
                              non-root USER in the final stage, EXPOSE 8080/9090, STOPSIGNAL SIGTERM
   grafana FILE --rules-out F load the dashboard JSON, extract every PromQL expression, write them
                              as recording rules to F (for `promtool check rules`, a real PromQL parser)
@@ -13,6 +14,13 @@ Subcommands (each prints what it checked and exits 1 on any failure):
                              no literal secret values
   consistency ROOT           cross-file facts: ConfigMap == deploy/gateway.toml, directory mount (no
                              subPath), probes, drain budget, ingress hashing on a path capture
+  kustomization ROOT [--rendered F]
+                             deploy/k8s/kustomization.yaml lists every manifest of deploy/k8s/ and
+                             only those; no Secret is applied (the example lives in deploy/examples/,
+                             its keys are the secret files of deploy/gateway.toml); with --rendered
+                             (kustomize's output) the rendered objects are exactly the listed ones
+  networkpolicy ROOT         a NetworkPolicy selects the gateway pods: proxy port open to all, admin
+                             port (9090) only from named sources (Prometheus), never from everyone
   check-env FILE OUTDIR      write a copy of FILE whose secret files point into OUTDIR (created, with
                              random contents) and print `export NAME=...` lines for *_env secrets, so
                              `patchbay check` can run on a production file outside its machine
@@ -45,11 +53,12 @@ def done():
 
 # ---------------------------------------------------------------- SPEC §7 metric families
 COUNTERS = ["requests_total", "validation_errors_total", "dropped_fields_total",
-            "state_reads_total", "config_reloads_total", "upstream_rate_limited_total"]
+            "state_reads_total", "config_reloads_total", "upstream_rate_limited_total",
+            "upstream_inflight_refused_total"]
 HISTOGRAMS = ["request_duration_seconds", "translate_duration_seconds",
               "upstream_duration_seconds"]
 GAUGES = ["config_generation", "inflight_requests", "config_last_reload_success",
-          "config_restart_pending", "build_info"]
+          "config_restart_pending", "build_info", "upstream_inflight"]
 FAMILIES = {"patchbay_" + n for n in COUNTERS + HISTOGRAMS + GAUGES}
 HIST = {"patchbay_" + n for n in HISTOGRAMS}
 NAME_RE = re.compile(r"\bpatchbay_[a-zA-Z0-9_]+")
@@ -85,9 +94,15 @@ def cmd_dockerfile(a):
         return done()
     builder, final = stages[0], stages[-1]
     runs = " ".join(i["value"] for i in builder["instr"] if i["instruction"] == "RUN")
-    for tool in ("cmake", "clang"):
-        (ok if re.search(rf"\b{tool}\b", runs) else bad)(f"builder stage installs {tool}")
+    installs = " ".join(i["value"] for i in builder["instr"]
+                        if i["instruction"] == "RUN" and "apt-get install" in i["value"])
+    # cmake: libz-ng-sys (flate2) builds with it. clang: nothing needs it (no bindgen in
+    # Cargo.lock; the cc crate uses the image's gcc), so installing it is dead weight.
+    (ok if re.search(r"\bcmake\b", installs) else bad)("builder stage installs cmake")
+    (ok if not re.search(r"\bclang\b", installs) else bad)("builder stage does not install clang")
     (ok if "cargo build --release" in runs else bad)("builder stage runs cargo build --release")
+    check_dependency_layer(builder["instr"])
+    check_stripped(builder["instr"], global_args(instr))
     (ok if re.match(r"(rust|docker\.io/library/rust)[:@]", builder["from"]) else bad)(
         f"builder is a Rust image ({builder['from']})")
     (ok if "-slim" in final["from"] and "debian" in final["from"] else bad)(
@@ -126,6 +141,87 @@ def cmd_dockerfile(a):
             except ValueError:
                 bad(f"{form} not in exec (JSON) form: signals would go to a shell")
     done()
+
+
+def global_args(instr):
+    """ARG defaults declared before the first FROM."""
+    out = {}
+    for i in instr:
+        if i["instruction"] == "FROM":
+            break
+        if i["instruction"] == "ARG" and "=" in i["value"]:
+            k, v = i["value"].split("=", 1)
+            out[k.strip()] = v.strip().strip('"')
+    return out
+
+
+def copy_sources(value):
+    """The source paths of a COPY value (flags such as --from= and --chown= dropped)."""
+    parts = [p for p in value.split() if not p.startswith("--")]
+    return parts[:-1]
+
+
+def check_dependency_layer(steps):
+    """Dependencies compile in a layer of their own, before the sources are copied.
+
+    The first COPY brings only Cargo.toml and Cargo.lock; a RUN then builds (stand-in sources,
+    so cargo accepts the manifest); the sources come in a later COPY and a later RUN builds the
+    binary, after dropping the stand-in's artifacts (COPY keeps modification times that may be
+    older than the stand-in build, and cargo would then call the stand-in fresh)."""
+    copies = [(n, copy_sources(i["value"])) for n, i in enumerate(steps) if i["instruction"] == "COPY"]
+    builds = [n for n, i in enumerate(steps)
+              if i["instruction"] == "RUN" and "cargo build" in i["value"]]
+    if not copies or not builds:
+        bad("builder stage has no COPY or no cargo build")
+        return
+    first_n, first_src = copies[0]
+    (ok if sorted(first_src) == ["Cargo.lock", "Cargo.toml"] else bad)(
+        f"first COPY of the builder brings only the manifest and the lock ({' '.join(first_src)})")
+    src_copy = next((n for n, srcs in copies if any(s.rstrip("/") in ("src", ".", "./") for s in srcs)), None)
+    if src_copy is None:
+        bad("builder stage never copies src/")
+        return
+    deps = [n for n in builds if first_n < n < src_copy]
+    (ok if deps else bad)("a cargo build between the manifest COPY and the source COPY (dependency layer)")
+    if deps:
+        v = steps[deps[0]]["value"]
+        (ok if "src/main.rs" in v and "--locked" in v else bad)(
+            "the dependency build writes a stand-in src/main.rs and uses --locked")
+    final = [n for n in builds if n > src_copy]
+    (ok if final else bad)("a cargo build after the source COPY (the gateway layer)")
+    if final:
+        between = " ".join(steps[n]["value"] for n in range(src_copy, final[-1] + 1)
+                           if steps[n]["instruction"] == "RUN")
+        (ok if re.search(r"cargo clean\b[^&;]*-p patchbay|touch\b[^&;]*src/", between) else bad)(
+            "the stand-in's artifacts are dropped before the real build (cargo clean -p patchbay)")
+        (ok if "--locked" in steps[final[-1]]["value"] else bad)("the gateway build uses --locked")
+
+
+STRIPPING = {"debuginfo", "symbols", "true"}
+
+
+def check_stripped(steps, args):
+    """The shipped binary has no DWARF: CARGO_PROFILE_RELEASE_STRIP (ENV with its ARG default
+    resolved, or set on the command) names a stripping level for the last cargo build, or a RUN
+    strips the binary with binutils."""
+    args = dict(args)
+    level, at_build = None, None
+    for i in steps:
+        if i["instruction"] == "ARG" and "=" in i["value"]:
+            k, v = i["value"].split("=", 1)
+            args[k.strip()] = v.strip().strip('"')
+        elif i["instruction"] == "ENV":
+            m = re.search(r"CARGO_PROFILE_RELEASE_STRIP[= ]\s*\"?([^\s\"]+)", i["value"])
+            if m:
+                level = re.sub(r"\$\{?(\w+)\}?", lambda x: args.get(x.group(1), ""), m.group(1))
+        elif i["instruction"] == "RUN" and "cargo build" in i["value"]:
+            m = re.search(r"CARGO_PROFILE_RELEASE_STRIP=\"?([^\s\"]+)", i["value"])
+            at_build = m.group(1) if m else level
+    runs_strip = any(i["instruction"] == "RUN"
+                     and re.search(r"\bstrip\b\s+(-\S+\s+)*\S*patchbay", i["value"]) for i in steps)
+    (ok if at_build in STRIPPING or runs_strip else bad)(
+        f"the binary is stripped (CARGO_PROFILE_RELEASE_STRIP={at_build or 'unset'} at the last cargo build"
+        f"{', and a strip command' if runs_strip else ''})")
 
 
 # ---------------------------------------------------------------- Grafana
@@ -451,7 +547,7 @@ def cmd_consistency(a):
         (ok if f"//{name}." in url and f":{ports[0] if ports else ''}" in url else bad)(
             f"cluster.redis_url {url!r} names Service {name!r} port {ports}")
         pw = cluster.get("password_file", "")
-        sec = yaml.safe_load(open(f"{root}/deploy/k8s/secret.example.yaml"))
+        sec = yaml.safe_load(open(f"{root}/deploy/examples/secret.example.yaml"))
         (ok if not pw or os.path.basename(pw) in sec.get("stringData", {}) else bad)(
             f"cluster.password_file {pw!r} is a key of the Secret")
 
@@ -461,6 +557,193 @@ def cmd_consistency(a):
     (ok if "kill -HUP $MAINPID" in kv.get("ExecReload", "") else bad)(f"systemd ExecReload={kv.get('ExecReload')}")
     t = int(re.sub(r"s$", "", kv.get("TimeoutStopSec", "0")))
     (ok if t >= drain else bad)(f"systemd TimeoutStopSec={t} >= drain {drain}")
+    done()
+
+
+# ---------------------------------------------------------------- kustomization (applied set)
+def load_docs(path):
+    import yaml
+
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def secret_files(gw_path):
+    """Basenames of every /run/secrets/patchbay/* file deploy/gateway.toml references."""
+    import tomllib
+
+    with open(gw_path, "rb") as f:
+        cfg = tomllib.load(f)
+    out = set()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, str) and v.startswith("/run/secrets/patchbay/"):
+            out.add(v.rsplit("/", 1)[1])
+
+    walk(cfg)
+    return out
+
+
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass", "StorageClass"}
+
+
+def cmd_kustomization(a):
+    import yaml
+
+    k8s = os.path.join(a.root, "deploy", "k8s")
+    examples = os.path.join(a.root, "deploy", "examples")
+    print("kustomization: deploy/k8s/kustomization.yaml is the applied set")
+    kz = yaml.safe_load(open(os.path.join(k8s, "kustomization.yaml")))
+    (ok if kz.get("apiVersion") == "kustomize.config.k8s.io/v1beta1" and kz.get("kind") == "Kustomization" else bad)(
+        f"apiVersion/kind {kz.get('apiVersion')}/{kz.get('kind')}")
+    resources = kz.get("resources") or []
+    # Plain files of this directory only: no remote bases (they would change what is applied
+    # behind our back), no parent paths, nothing from examples/.
+    for r in resources:
+        plain = "/" not in r and "://" not in r and r.endswith((".yaml", ".yml"))
+        (ok if plain else bad)(f"resource {r} is a file of deploy/k8s/")
+        if plain:
+            (ok if os.path.isfile(os.path.join(k8s, r)) else bad)(f"resource {r} exists")
+        if "example" in r:
+            bad(f"resource {r} is an example: examples are never applied")
+    (ok if len(resources) == len(set(resources)) else bad)(f"{len(resources)} resources, none twice")
+    on_disk = sorted(f for f in os.listdir(k8s)
+                     if f.endswith((".yaml", ".yml")) and f not in ("kustomization.yaml", "kustomization.yml"))
+    for f in on_disk:
+        (ok if f in resources else bad)(f"deploy/k8s/{f} is listed (kubectl apply -k applies it)")
+    for key in ("secretGenerator", "bases", "components", "patches", "patchesStrategicMerge", "helmCharts"):
+        (ok if key not in kz else bad)(f"no {key} (the applied set is the listed files)")
+    cm_gen = kz.get("configMapGenerator") or []
+    (ok if not cm_gen else bad)(
+        "no configMapGenerator: the ConfigMap keeps its name so that edits hot-reload (configmap.yaml)")
+
+    # No Secret anywhere under deploy/k8s/, even with `kubectl apply -R -f deploy/k8s/`.
+    for dirpath, _, files in os.walk(k8s):
+        for f in files:
+            if not f.endswith((".yaml", ".yml")) or f.startswith("kustomization."):
+                continue
+            path = os.path.join(dirpath, f)
+            kinds = [d.get("kind") for d in load_docs(path)]
+            rel = os.path.relpath(path, a.root)
+            (ok if "Secret" not in kinds else bad)(f"{rel} holds no Secret ({', '.join(map(str, kinds))})")
+
+    example = os.path.join(examples, "secret.example.yaml")
+    if not os.path.isfile(example):
+        bad("deploy/examples/secret.example.yaml is missing")
+    else:
+        docs = load_docs(example)
+        sec = next((d for d in docs if d.get("kind") == "Secret"), None)
+        (ok if sec and sec["metadata"].get("name") == "patchbay-secrets" else bad)(
+            "deploy/examples/secret.example.yaml shows the Secret patchbay-secrets")
+        dep = load_docs(os.path.join(k8s, "deployment.yaml"))[0]
+        names = {v.get("secret", {}).get("secretName") for v in dep["spec"]["template"]["spec"]["volumes"]}
+        (ok if "patchbay-secrets" in names else bad)("the Deployment mounts the Secret patchbay-secrets")
+        if sec:
+            keys = set((sec.get("stringData") or {}) | (sec.get("data") or {}))
+            wanted = secret_files(os.path.join(a.root, "deploy", "gateway.toml"))
+            for w in sorted(wanted):
+                (ok if w in keys else bad)(f"secret file {w} of deploy/gateway.toml is a key of the example")
+            for k in sorted(keys - wanted):
+                bad(f"example key {k} is no secret file of deploy/gateway.toml")
+
+    if a.rendered:
+        listed = set()
+        for r in resources:
+            path = os.path.join(k8s, r)
+            if os.path.isfile(path):
+                for d in load_docs(path):
+                    ns = None if d["kind"] in CLUSTER_SCOPED else d["metadata"].get("namespace", kz.get("namespace"))
+                    listed.add((d["kind"], ns, d["metadata"]["name"]))
+        docs = load_docs(a.rendered)
+        got = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in docs}
+        print(f"kustomization: rendered {a.rendered}: {len(docs)} objects")
+        (ok if got == listed else bad)(
+            f"rendered objects are exactly the listed manifests' ({len(got)} vs {len(listed)}"
+            f"{'; only rendered: ' + str(sorted(got - listed)) if got - listed else ''}"
+            f"{'; only listed: ' + str(sorted(listed - got)) if listed - got else ''})")
+        (ok if not any(k == "Secret" for k, _, _ in got) else bad)("the rendered set holds no Secret")
+        want_ns = kz.get("namespace")
+        (ok if all(ns == want_ns for k, ns, _ in got if k not in CLUSTER_SCOPED) else bad)(
+            f"every namespaced object is in {want_ns}")
+        cm = next((d for d in docs if d["kind"] == "ConfigMap"), None)
+        gw = open(os.path.join(a.root, "deploy", "gateway.toml")).read()
+        (ok if cm and cm["metadata"]["name"] == "patchbay-config" and cm["data"].get("gateway.toml") == gw else bad)(
+            "rendered ConfigMap patchbay-config (no hash suffix) holds deploy/gateway.toml verbatim")
+    done()
+
+
+# ---------------------------------------------------------------- NetworkPolicy
+def selects(selector, labels):
+    """Whether a LabelSelector (matchLabels, matchExpressions In/NotIn/Exists) selects labels."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        k, op, vals = e["key"], e["operator"], e.get("values") or []
+        if (op == "In" and labels.get(k) not in vals) or (op == "NotIn" and labels.get(k) in vals) \
+                or (op == "Exists" and k not in labels) or (op == "DoesNotExist" and k in labels):
+            return False
+    return True
+
+
+def cmd_networkpolicy(a):
+    k8s = os.path.join(a.root, "deploy", "k8s")
+    print("networkpolicy: the admin port only from Prometheus, the proxy port from anywhere")
+    dep = load_docs(os.path.join(k8s, "deployment.yaml"))[0]
+    pod = dep["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    c = pod["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    port_no = lambda p: ports.get(p, p) if isinstance(p, str) else p  # noqa: E731
+    policies = []
+    for f in sorted(os.listdir(k8s)):
+        if f.endswith((".yaml", ".yml")) and not f.startswith("kustomization."):
+            policies += [(f, d) for d in load_docs(os.path.join(k8s, f)) if d.get("kind") == "NetworkPolicy"]
+    mine = [(f, d) for f, d in policies
+            if d["metadata"].get("namespace") == dep["metadata"]["namespace"]
+            and selects(d["spec"].get("podSelector") or {}, labels)
+            and "Ingress" in (d["spec"].get("policyTypes") or ["Ingress"])]
+    (ok if mine else bad)(f"a NetworkPolicy with Ingress rules selects the gateway pods {labels}"
+                          f" ({', '.join(f for f, _ in mine) or 'none'})")
+    if not mine:
+        return done()
+    sel = mine[0][1]["spec"]["podSelector"].get("matchLabels") or {}
+    (ok if sel.get("app.kubernetes.io/component") == labels.get("app.kubernetes.io/component") else bad)(
+        f"its podSelector names the gateway component, not every pod of the app ({sel})")
+
+    # Union over every policy that selects the pods (NetworkPolicies are additive).
+    open_to_all, admin_peers = set(), []
+    for f, d in mine:
+        for n, rule in enumerate(d["spec"].get("ingress") or []):
+            rule_ports = rule.get("ports")
+            covered = {port_no(p.get("port")) for p in rule_ports} if rule_ports else {"*"}
+            peers = rule.get("from") or []
+            if not peers:
+                open_to_all |= covered
+            elif "*" in covered or 9090 in covered:
+                admin_peers += [(f"{f} ingress[{n}]", p) for p in peers]
+    (ok if 8080 in open_to_all or "*" in open_to_all else bad)("the proxy port (http, 8080) is open to every source")
+    (ok if 9090 not in open_to_all and "*" not in open_to_all else bad)(
+        "the admin port (9090) is not open to every source")
+    (ok if admin_peers else bad)("some source may reach the admin port (Prometheus must scrape it)")
+    for where, p in admin_peers:
+        ip = (p.get("ipBlock") or {}).get("cidr")
+        ns, ps = p.get("namespaceSelector"), p.get("podSelector")
+        # An empty namespaceSelector means every namespace; alone, that is everyone in the cluster.
+        wide = ip in ("0.0.0.0/0", "::/0") or (ns is not None and not ns and not ps)
+        (ok if not wide else bad)(f"{where}: admin source {p} is not 'everyone'")
+        if ns is not None or ps is not None:
+            (ok if ns and ps else bad)(f"{where}: admin source names both a namespace and the Prometheus pods")
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        g = (c.get(probe) or {}).get("httpGet")
+        if g:
+            print(f"  note  {probe} GET {g['path']} on {g['port']}: from the kubelet on the pod's node, "
+                  "always allowed by NetworkPolicy semantics (docs/operations.md)")
     done()
 
 
@@ -511,6 +794,9 @@ def main():
     p = sp.add_parser("toml"); p.add_argument("files", nargs="+"); p.set_defaults(fn=cmd_toml)
     p = sp.add_parser("consistency"); p.add_argument("root"); p.add_argument("--drain", type=int, default=31)
     p.set_defaults(fn=cmd_consistency)
+    p = sp.add_parser("kustomization"); p.add_argument("root"); p.add_argument("--rendered")
+    p.set_defaults(fn=cmd_kustomization)
+    p = sp.add_parser("networkpolicy"); p.add_argument("root"); p.set_defaults(fn=cmd_networkpolicy)
     p = sp.add_parser("check-env"); p.add_argument("file"); p.add_argument("outdir"); p.set_defaults(fn=cmd_check_env)
     a = ap.parse_args()
     a.fn(a)

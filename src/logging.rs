@@ -98,30 +98,71 @@ pub fn format_record(ts: &str, level: log::Level, target: &str, msg: &str) -> St
 /// One request, as the access log records it.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AccessEntry<'a> {
-    /// The request id (process-unique; correlates log lines).
+    /// The request id: the client's `X-Request-Id` when valid, else a UUID unique across
+    /// replicas; answered as `X-Request-Id`, and helpscout-v2's `logRef`.
     pub request_id: &'a str,
+    /// The W3C `traceparent` passed upstream (the client's when valid, else a new trace).
+    pub traceparent: &'a str,
+    /// The client: the peer, or what `X-Forwarded-For` says when the peer is a trusted proxy.
+    pub client_addr: Option<String>,
+    /// The TCP peer.
+    pub peer_addr: Option<String>,
+    /// HTTP method.
+    pub method: &'a str,
+    /// Endpoint kind (`update`, `replace`, `properties`, `get`, `token`,
+    /// `sub_resource_create|update|delete`), or `none` when no endpoint matched.
+    pub endpoint: &'a str,
     /// Route name, or [`crate::metrics::NO_ROUTE`].
     pub route: &'a str,
     /// Client dialect id, or [`crate::metrics::UNKNOWN_DIALECT`].
     pub client_dialect: &'a str,
     /// Upstream dialect id, or [`crate::metrics::UNKNOWN_DIALECT`].
     pub upstream_dialect: &'a str,
-    /// HTTP method.
-    pub method: &'a str,
+    /// Upstream name (the route's), or `none`.
+    pub upstream: &'a str,
+    /// Status of the last upstream answer; `None` when nothing was answered upstream.
+    pub upstream_status: Option<u16>,
     /// Status sent to the client.
     pub status: u16,
     /// `ok` or an `ErrorKind::as_str`.
     pub outcome: &'a str,
-    /// Total time.
+    /// Request body bytes read from the client.
+    pub bytes_in: u64,
+    /// Response body bytes sent to the client.
+    pub bytes_out: u64,
+    /// The client's `User-Agent` (at most [`MAX_USER_AGENT`] bytes).
+    pub user_agent: Option<&'a str>,
+    /// Total time, ms rounded to µs.
     pub duration_ms: f64,
-    /// Time spent waiting on the upstream (all exchanges; 0 when none was made).
+    /// Time spent waiting on the upstream (all exchanges; 0 when none was made), ms rounded
+    /// to µs.
     pub upstream_ms: f64,
-    /// Time spent translating.
-    pub translate_us: f64,
+    /// Time spent translating, whole µs.
+    pub translate_us: u64,
     /// Reads of state before the write (0 or 1).
     pub state_reads: u32,
     /// Canonical names of dropped fields (`unmappable = "drop"`).
     pub dropped_fields: Vec<&'a str>,
+}
+
+/// Longest `User-Agent` logged: a client cannot make the log line arbitrarily long.
+pub const MAX_USER_AGENT: usize = 256;
+
+/// `s` cut to at most [`MAX_USER_AGENT`] bytes, on a character boundary.
+pub fn bounded(s: &str) -> &str {
+    if s.len() <= MAX_USER_AGENT {
+        return s;
+    }
+    let mut end = MAX_USER_AGENT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A duration in milliseconds with three decimals (µs resolution: more digits are noise).
+pub fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 #[derive(Serialize)]
@@ -214,15 +255,24 @@ mod tests {
     fn access_line_has_every_field() {
         let e = AccessEntry {
             request_id: "r-1",
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            client_addr: Some("203.0.113.7".into()),
+            peer_addr: Some("10.0.0.2".into()),
+            method: "PATCH",
+            endpoint: "update",
             route: "hs2-to-crunch",
             client_dialect: DialectId::HelpscoutV2.as_str(),
             upstream_dialect: DialectId::Helpcrunch.as_str(),
-            method: "PATCH",
+            upstream: "crunch",
+            upstream_status: Some(200),
             status: 204,
             outcome: "ok",
-            duration_ms: 1.5,
+            bytes_in: 61,
+            bytes_out: 0,
+            user_agent: Some("sdk/1.0"),
+            duration_ms: millis(Duration::from_nanos(1_500_400)),
             upstream_ms: 1.0,
-            translate_us: 2.0,
+            translate_us: 2,
             state_reads: 1,
             dropped_fields: vec!["job_title", "chats"],
         };
@@ -238,12 +288,21 @@ mod tests {
             [
                 "ts",
                 "request_id",
+                "traceparent",
+                "client_addr",
+                "peer_addr",
+                "method",
+                "endpoint",
                 "route",
                 "client_dialect",
                 "upstream_dialect",
-                "method",
+                "upstream",
+                "upstream_status",
                 "status",
                 "outcome",
+                "bytes_in",
+                "bytes_out",
+                "user_agent",
                 "duration_ms",
                 "upstream_ms",
                 "translate_us",
@@ -252,10 +311,27 @@ mod tests {
             ]
         );
         assert_eq!(v["client_dialect"], "helpscout-v2");
+        assert_eq!(v["duration_ms"], 1.5, "rounded to µs");
+        assert_eq!(v["upstream_status"], 200);
         assert_eq!(
             v["dropped_fields"],
             serde_json::json!(["job_title", "chats"])
         );
+    }
+
+    #[test]
+    fn absent_values_are_null_and_user_agents_bounded() {
+        let v: serde_json::Value =
+            serde_json::from_str(&format_access(&AccessEntry::default(), "T")).expect("json");
+        assert!(v["upstream_status"].is_null());
+        assert!(v["client_addr"].is_null());
+        assert!(v["user_agent"].is_null());
+        let long = "é".repeat(MAX_USER_AGENT);
+        let cut = bounded(&long);
+        assert!(cut.len() <= MAX_USER_AGENT && cut.len() >= MAX_USER_AGENT - 1);
+        assert_eq!(bounded("curl/8"), "curl/8");
+        assert_eq!(millis(Duration::from_nanos(2_000_499)), 2.0);
+        assert_eq!(millis(Duration::from_micros(1234)), 1.234);
     }
 
     #[test]

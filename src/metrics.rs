@@ -3,7 +3,7 @@
 //!
 //! The families live in a private [`Registry`] behind [`metrics()`]; callers record through
 //! typed methods whose label arguments come from closed sets: [`DialectId`], [`ErrorKind`],
-//! [`Rule`], [`Purpose`], `&'static str` names such as `Field::as_str`, and route / upstream
+//! [`Rule`](crate::canonical::Rule), [`Purpose`], `&'static str` names such as `Field::as_str`, and route / upstream
 //! names from the configuration. No method takes a customer id or a raw path, so cardinality
 //! is bounded by the config. [`render()`] produces the text exposition for `GET /metrics`.
 
@@ -64,6 +64,8 @@ pub struct Metrics {
     cluster_locks: IntCounterVec,
     cluster_fallbacks: IntCounterVec,
     cluster_tokens: IntCounterVec,
+    upstream_inflight: IntGaugeVec,
+    upstream_inflight_refused: IntCounterVec,
 }
 
 /// `op` label values of `cluster_redis_errors_total`.
@@ -229,6 +231,25 @@ fn build() -> Metrics {
             "Upstream OAuth tokens obtained: shared (another replica's, from Redis) or fetched.",
             &["source"],
         ),
+        upstream_inflight: {
+            let g = IntGaugeVec::new(
+                Opts::new(
+                    name("upstream_inflight"),
+                    "Requests in flight toward each upstream.",
+                ),
+                &["upstream"],
+            )
+            .expect("valid gauge");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique gauge");
+            g
+        },
+        upstream_inflight_refused: counter(
+            "upstream_inflight_refused_total",
+            "Requests answered 503 because the upstream had max_inflight requests in flight.",
+            &["upstream"],
+        ),
         registry,
     };
     // Reload results exist from the start so `rate()` and alerts see zeros, not gaps.
@@ -386,6 +407,18 @@ impl Metrics {
         self.cluster_tokens.with_label_values(&[source]).inc();
     }
 
+    /// The in-flight gauge of one upstream (held by the in-flight limiter).
+    pub fn upstream_inflight_gauge(&self, upstream: &str) -> IntGauge {
+        self.upstream_inflight.with_label_values(&[upstream])
+    }
+
+    /// Counts one refusal by an upstream's `max_inflight`.
+    pub fn upstream_inflight_refused(&self, upstream: &str) {
+        self.upstream_inflight_refused
+            .with_label_values(&[upstream])
+            .inc();
+    }
+
     /// Counts one reload attempt (`ok`, `error`, `restart_required`).
     pub fn config_reload(&self, result: &'static str) {
         self.config_reloads.with_label_values(&[result]).inc();
@@ -410,7 +443,8 @@ impl Metrics {
     /// and alerts see them from the first scrape instead of after the first request: the
     /// success series of `requests_total` and the `request_duration_seconds` histogram per
     /// route, `translate_duration_seconds` per translated dialect pair, and
-    /// `upstream_duration_seconds` (write, read) and `upstream_rate_limited_total` per upstream.
+    /// `upstream_duration_seconds` (write, read), `upstream_rate_limited_total`,
+    /// `upstream_inflight` and `upstream_inflight_refused_total` per upstream.
     /// Series of routes a reload removed stay, as Prometheus clients do.
     pub fn init_config(&self, snap: &crate::config::Snapshot) {
         for route in &snap.routes {
@@ -442,6 +476,10 @@ impl Metrics {
                     .with_label_values(&[up.name.as_str(), kind.as_str()]);
             }
             self.upstream_rate_limited
+                .with_label_values(&[up.name.as_str()]);
+            self.upstream_inflight
+                .with_label_values(&[up.name.as_str()]);
+            self.upstream_inflight_refused
                 .with_label_values(&[up.name.as_str()]);
         }
     }
@@ -505,6 +543,8 @@ mod tests {
         m.dropped_field("metrics-test", crate::canonical::Field::JobTitle.as_str());
         m.state_read("metrics-up", "name_half");
         m.upstream_rate_limited("metrics-up");
+        m.upstream_inflight_refused("metrics-up");
+        m.upstream_inflight_gauge("metrics-up").set(0);
         let text = render();
         for needle in [
             "patchbay_requests_total{client_dialect=\"helpcrunch\",outcome=\"invalid\",route=\"metrics-test\",status=\"400\",upstream_dialect=\"reach\"}",
@@ -515,6 +555,8 @@ mod tests {
             "patchbay_dropped_fields_total{field=\"job_title\",route=\"metrics-test\"}",
             "patchbay_state_reads_total{reason=\"name_half\",upstream=\"metrics-up\"}",
             "patchbay_upstream_rate_limited_total{upstream=\"metrics-up\"}",
+            "patchbay_upstream_inflight_refused_total{upstream=\"metrics-up\"} 1",
+            "patchbay_upstream_inflight{upstream=\"metrics-up\"} 0",
             "patchbay_config_reloads_total{result=\"restart_required\"}",
             "# TYPE patchbay_config_generation gauge",
             "# TYPE patchbay_inflight_requests gauge",

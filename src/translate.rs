@@ -58,6 +58,9 @@ pub enum StateReason {
     PrimaryEntry,
     /// An entry is added toward a single slot: is the slot free?
     SlotAdd,
+    /// A helpscout-v2 PATCH with `test`, `move` or `copy`: evaluated as RFC 6902 against the
+    /// customer document (`dialect::document`).
+    PatchDocument,
 }
 
 impl StateReason {
@@ -67,6 +70,7 @@ impl StateReason {
             StateReason::NameHalf => "name_half",
             StateReason::PrimaryEntry => "primary_entry",
             StateReason::SlotAdd => "slot_add",
+            StateReason::PatchDocument => "patch_document",
         }
     }
 }
@@ -127,6 +131,9 @@ pub fn numeric_ids(id: DialectId) -> bool {
 pub fn plan(req: &ClientRequest, pair: &Pair<'_>) -> Plan {
     if pair.client == pair.upstream {
         return Plan::Passthrough;
+    }
+    if req.document.is_some() {
+        return Plan::NeedsState(StateReason::PatchDocument);
     }
     let up = dialect(pair.upstream);
     let mut first = false;
@@ -604,6 +611,14 @@ pub fn prepare(
     cx: &EncodeCx,
 ) -> Result<Prepared, ApiError> {
     check_upstream_id(&ep.customer_id, pair.upstream)?;
+    let evaluated;
+    let req = match &req.document {
+        Some(doc) => {
+            evaluated = evaluate_document(doc, req, pair, state)?;
+            &evaluated
+        }
+        None => req,
+    };
     let resolved = resolve(req, pair, state)?;
     let up = dialect(pair.upstream);
     let violations = check_target(up, &resolved.changes);
@@ -618,6 +633,26 @@ pub fn prepare(
     })
 }
 
+/// The request a patch document amounts to against `state`: its derived change set
+/// (`dialect::document::evaluate`), which then resolves like any other.
+fn evaluate_document(
+    doc: &crate::dialect::document::PatchDocument,
+    req: &ClientRequest,
+    pair: &Pair<'_>,
+    state: Option<&Customer>,
+) -> Result<ClientRequest, ApiError> {
+    let Some(state) = state else {
+        return Err(state_missing());
+    };
+    let changes = crate::dialect::document::evaluate(doc, state, pair.default_entry_type)?;
+    Ok(ClientRequest {
+        changes: crate::canonical::ChangeSet { changes },
+        reload: req.reload,
+        full: req.full,
+        document: None,
+    })
+}
+
 /// The checks of [`prepare`] that do not depend on the customer's state, run before a state
 /// read so that a request that will be refused anyway (unmappable fields under `reject`, values
 /// the upstream cannot hold, an invalid id) causes no upstream traffic at all. It resolves
@@ -629,6 +664,11 @@ pub fn precheck(
     pair: &Pair<'_>,
     cx: &EncodeCx,
 ) -> Result<(), ApiError> {
+    if req.document.is_some() {
+        // What a patch document changes is only known against the real state (a `test` against
+        // an empty customer would fail for nothing): only the id can be checked before.
+        return check_upstream_id(&ep.customer_id, pair.upstream);
+    }
     prepare(ep, req, pair, Some(&Customer::default()), cx).map(|_| ())
 }
 
@@ -768,7 +808,7 @@ fn check_target(up: &dyn crate::dialect::Dialect, changes: &[Change]) -> Vec<Vio
 
 /// Rewrites an upstream's error so it names the client's fields: each violation's upstream
 /// field is located in the canonical model, then named by the change that produced it (its
-/// origin; see [`producing_change`]) or, when no change is known to have, by the client
+/// origin; see `producing_change`) or, when no change is known to have, by the client
 /// dialect's own pointer for that location. A message naming a scalar field by the upstream's
 /// name is rewritten to the client's name.
 pub fn map_upstream_error(

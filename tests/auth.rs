@@ -19,6 +19,14 @@ const CRUNCH: DialectId = DialectId::Helpcrunch;
 /// The gateway's token-signing key in the generated config.
 const SIGNING_KEY: &[u8] = b"gateway-token-signing-key-for-tests";
 
+/// A token key as `server.token_secret_file` gives it (id `default`).
+fn signing_key(secret: &[u8]) -> patchbay::config::TokenKey {
+    patchbay::config::TokenKey {
+        id: patchbay::config::DEFAULT_TOKEN_KEY_ID.to_string(),
+        secret: patchbay::config::Secret::new(String::from_utf8_lossy(secret).as_ref()),
+    }
+}
+
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
@@ -298,11 +306,11 @@ fn forged_and_expired_tokens_are_401() {
     s[3] = if s[3] == 'A' { 'B' } else { 'A' };
     let tampered_sig = format!("{body}.{}", s.into_iter().collect::<String>());
     // Signed with another key.
-    let other_key = patchbay::proxy::auth::issue(b"some-other-key", OAUTH_ID, 600);
+    let other_key = patchbay::proxy::auth::issue(&signing_key(b"some-other-key"), OAUTH_ID, 600);
     // Properly signed, but expired (expiry = now).
-    let expired = patchbay::proxy::auth::issue(SIGNING_KEY, OAUTH_ID, 0);
+    let expired = patchbay::proxy::auth::issue(&signing_key(SIGNING_KEY), OAUTH_ID, 0);
     // Properly signed for a client this route does not know.
-    let foreign = patchbay::proxy::auth::issue(SIGNING_KEY, "someone-else", 600);
+    let foreign = patchbay::proxy::auth::issue(&signing_key(SIGNING_KEY), "someone-else", 600);
 
     for (t, msg) in [
         (tampered_payload.as_str(), "Invalid token"),

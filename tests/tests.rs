@@ -15,18 +15,24 @@
 //! - `subresources`: the helpscout-v2 customer sub-resources (entries, address) toward every upstream.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
+//! - `json_patch`: RFC 6902 test/move/copy in helpscout-v2 PATCH, evaluated against the upstream's state.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
 //! - `ops`: hot reload under load, metrics (promtool, Prometheus), SIGTERM drain, access log, `check`.
 //! - `upgrade`: Pingora graceful upgrade hands the listeners over without a refused connection.
 //! - `openapi`: the served OpenAPI document, and schemathesis against a running gateway.
 //! - `fidelity`: issue 9 regressions — token parameters in the query string, 404s in the path's
 //!   dialect, single-slot capacity and entry types (also through `patchbay translate`).
+//! - `access`: the access-log fields, `X-Request-Id` / `traceparent` passed upstream, `logRef`,
+//!   `X-Forwarded-For` from trusted proxies, the per-upstream in-flight bound.
 //! - `sdks`: the five published Help Scout SDKs driven unchanged through a live gateway.
 //! - `cluster`: two replicas on one Redis (`[cluster]`): contiguous read-modify-writes, shared
 //!   rate limit and OAuth token, lease renewal, Redis killed and restarted.
+//! - `rotation`: secret files rotated under a running gateway (Kubernetes Secret swap), token-key
+//!   rotation with key ids, a bad new secret refused.
 
 mod support;
 
+mod access;
 mod auth;
 mod cluster;
 mod errors;
@@ -36,10 +42,12 @@ mod fidelity_data;
 mod fidelity_upstream;
 mod golden;
 mod hostile;
+mod json_patch;
 mod matrix;
 mod openapi;
 mod ops;
 mod regression;
+mod rotation;
 mod roundtrip;
 mod sdks;
 mod subresources;

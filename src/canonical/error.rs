@@ -50,6 +50,8 @@ pub enum Rule {
     SlotFull,
     /// A value the upstream reported as invalid.
     Upstream,
+    /// An RFC 6902 `test` operation failed against the customer's current state.
+    Test,
 }
 
 impl Rule {
@@ -75,6 +77,7 @@ impl Rule {
             Rule::Unmappable => "unmappable",
             Rule::SlotFull => "slot_full",
             Rule::Upstream => "upstream",
+            Rule::Test => "test",
         }
     }
 }
@@ -138,6 +141,8 @@ pub enum ErrorKind {
     NotFound,
     /// 405.
     MethodNotAllowed,
+    /// 409: the request conflicts with the customer's current state (a failed patch `test`).
+    Conflict,
     /// 429 from the gateway's own limiter or the upstream.
     RateLimited,
     /// Upstream answered an error status (its status is kept).
@@ -150,6 +155,9 @@ pub enum ErrorKind {
     PartiallyApplied,
     /// 503: the shared state a write needs (the cluster lock in Redis) cannot be had.
     Unavailable,
+    /// 503: the upstream already has `max_inflight` requests from this gateway in flight;
+    /// nothing was sent.
+    UpstreamBusy,
     /// 500.
     Internal,
 }
@@ -166,12 +174,14 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Conflict => "conflict",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Upstream => "upstream_error",
             ErrorKind::BadGateway => "bad_gateway",
             ErrorKind::GatewayTimeout => "gateway_timeout",
             ErrorKind::PartiallyApplied => "partially_applied",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::UpstreamBusy => "upstream_busy",
             ErrorKind::Internal => "internal",
         }
     }
@@ -195,6 +205,10 @@ pub struct ApiError {
     /// The methods the path allows, for 405 (`Allow`, RFC 9110 §15.5.6: a 405 must list them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow: Option<String>,
+    /// The request id, for dialects whose error body names the log line (helpscout-v2
+    /// `logRef`): set by the proxy when it renders the answer; `None` offline.
+    #[serde(skip)]
+    pub log_ref: Option<String>,
 }
 
 impl ApiError {
@@ -208,10 +222,12 @@ impl ApiError {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::Conflict => 409,
             ErrorKind::RateLimited => 429,
             ErrorKind::Upstream | ErrorKind::BadGateway | ErrorKind::PartiallyApplied => 502,
             ErrorKind::GatewayTimeout => 504,
             ErrorKind::Unavailable => 503,
+            ErrorKind::UpstreamBusy => 503,
             ErrorKind::Internal => 500,
         };
         ApiError {
@@ -221,6 +237,7 @@ impl ApiError {
             violations: Vec::new(),
             retry_after: None,
             allow: None,
+            log_ref: None,
         }
     }
 
@@ -273,12 +290,19 @@ impl ApiError {
             violations,
             retry_after: None,
             allow: None,
+            log_ref: None,
         }
     }
 
     /// Sets the status explicitly.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
+        self
+    }
+
+    /// Sets `log_ref` (the request id the access log records).
+    pub fn with_log_ref(mut self, request_id: &str) -> Self {
+        self.log_ref = Some(request_id.to_string());
         self
     }
 

@@ -11,20 +11,25 @@
 //! config works the same whatever the working directory (and a Kubernetes ConfigMap can ship
 //! the file next to its secrets).
 
+mod cidr;
 mod locate;
 pub mod raw;
 pub mod reload;
 mod snapshot;
 mod validate;
 
+pub use cidr::Cidr;
 pub use reload::{
-    spawn_file_watcher, spawn_watchers, FileWatcher, ReloadOutcome, Store, WatchHandle,
+    spawn_file_watcher, spawn_watchers, FileWatcher, ReloadOutcome, SecretWatcher, Store,
+    WatchHandle,
 };
 pub use snapshot::{
     ClientAuth, ClusterConf, ClusterFallback, OAuthClient, Route, SandboxConf, Secret, ServerConf,
-    Snapshot, Unmappable, Upstream, UpstreamAuth, REDACTED,
+    Snapshot, TokenKey, Unmappable, Upstream, UpstreamAuth, REDACTED,
 };
-pub use validate::{parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_PATH};
+pub use validate::{
+    parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID, DEFAULT_TOKEN_PATH,
+};
 
 use std::path::Path;
 

@@ -60,8 +60,12 @@ pub struct RawServer {
     pub token_secret_file: Option<String>,
     /// Environment variable holding that key.
     pub token_secret_env: Option<String>,
+    /// Token-signing keys with ids: the first signs, every one verifies (key rotation).
+    pub token_keys: Option<Vec<RawTokenKey>>,
     /// Lifetime of the gateway's own OAuth tokens.
     pub token_ttl_secs: Option<i64>,
+    /// Networks (CIDR) of the proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl Section for RawServer {
@@ -74,8 +78,26 @@ impl Section for RawServer {
         "access_log",
         "token_secret_file",
         "token_secret_env",
+        "token_keys",
         "token_ttl_secs",
+        "trusted_proxies",
     ];
+}
+
+/// One entry of `server.token_keys`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenKey {
+    /// Key id, carried in every token the key signs.
+    pub id: Option<String>,
+    /// The key from an environment variable.
+    pub secret_env: Option<String>,
+    /// The key from a file.
+    pub secret_file: Option<String>,
+}
+
+impl Section for RawTokenKey {
+    const KEYS: &'static [&'static str] = &["id", "secret_env", "secret_file"];
 }
 
 /// `[sandbox]`.
@@ -136,6 +158,8 @@ pub struct RawUpstream {
     pub rate_limit_per_minute: Option<i64>,
     /// Verify the upstream's certificate (https only).
     pub tls_verify: Option<bool>,
+    /// Most requests the gateway has in flight toward this upstream at once.
+    pub max_inflight: Option<i64>,
 }
 
 impl Section for RawUpstream {
@@ -148,6 +172,7 @@ impl Section for RawUpstream {
         "read_timeout_ms",
         "rate_limit_per_minute",
         "tls_verify",
+        "max_inflight",
     ];
 }
 
@@ -340,5 +365,6 @@ mod tests {
         check::<RawClients>(<RawClients as Section>::KEYS);
         check::<RawOAuthClient>(<RawOAuthClient as Section>::KEYS);
         check::<RawCluster>(<RawCluster as Section>::KEYS);
+        check::<RawTokenKey>(<RawTokenKey as Section>::KEYS);
     }
 }

@@ -10,6 +10,13 @@
 //! way Kubernetes swaps a ConfigMap's `..data` link), `SIGHUP`, and `POST /reload` on the admin
 //! listener ([`crate::admin`]). Polling rather than inotify: it needs no extra dependency,
 //! sees symlink swaps in parent directories, and 500 ms is fast enough for config.
+//!
+//! Secret files are watched the same way (SPEC §6): every `*_file` secret the running snapshot
+//! read is fingerprinted ([`SecretWatcher`]), and a change reloads the whole configuration —
+//! same validation, same all-or-nothing store — so a rotated upstream or client credential, or
+//! token-signing key, takes effect without a restart, and an invalid one (an empty file) is
+//! refused while the old snapshot keeps serving. They are polled half as often as the config
+//! file: kubelet itself takes up to a minute to project an updated Secret.
 
 use super::{static_changes, ConfigErrors, Problem, Snapshot};
 use arc_swap::ArcSwap;
@@ -24,6 +31,9 @@ use std::time::{Duration, SystemTime};
 
 /// How often the file watcher looks at the file.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The secret files are looked at every this many polls of the config file.
+const SECRET_POLLS: u32 = 2;
 
 /// The running configuration.
 pub struct Store {
@@ -226,13 +236,13 @@ fn apply_runtime(s: &Snapshot) {
 /// changes it even when the new file has the same mtime and size), the link itself, and the
 /// target's inode, mtime and length (an in-place edit or an atomic rename).
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Fingerprint {
+pub(crate) struct Fingerprint {
     target: Option<PathBuf>,
     link: Option<(u64, u64, Option<SystemTime>)>,
     file: Option<(u64, u64, Option<SystemTime>, u64)>,
 }
 
-fn fingerprint(path: &Path) -> Fingerprint {
+pub(crate) fn fingerprint(path: &Path) -> Fingerprint {
     Fingerprint {
         target: std::fs::canonicalize(path).ok(),
         link: std::fs::symlink_metadata(path)
@@ -267,6 +277,42 @@ impl FileWatcher {
         }
         self.last = now;
         true
+    }
+}
+
+/// Polls the secret files of the running snapshot. A path is compared with what the watcher saw
+/// last, or — the first time — with the fingerprint taken when the snapshot read it, so a
+/// rotation landing between the load and the first poll is not missed. A refused reload (an
+/// empty secret) does not repeat every poll: the new fingerprint counts as seen.
+#[derive(Debug, Default)]
+pub struct SecretWatcher {
+    seen: std::collections::HashMap<PathBuf, Fingerprint>,
+}
+
+impl SecretWatcher {
+    /// An empty watcher.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The secret files of `snapshot` that changed since the last call (or since it read them).
+    pub fn changed(&mut self, snapshot: &Snapshot) -> Vec<PathBuf> {
+        let files = &snapshot.secret_files;
+        // Files the configuration no longer mentions are forgotten.
+        self.seen.retain(|p, _| files.iter().any(|(q, _)| q == p));
+        let mut changed = Vec::new();
+        for (path, at_load) in files {
+            let now = fingerprint(path);
+            let before = self
+                .seen
+                .entry(path.clone())
+                .or_insert_with(|| at_load.clone());
+            if *before != now {
+                *before = now;
+                changed.push(path.clone());
+            }
+        }
+        changed
     }
 }
 
@@ -318,13 +364,28 @@ fn spawn_file_thread(
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     let mut watcher = FileWatcher::new(store.path());
+    // Starts empty: the first poll compares each file with its fingerprint from the load.
+    let mut secrets = SecretWatcher::new();
     std::thread::Builder::new()
         .name("patchbay-config-watch".into())
         .spawn(move || {
+            let mut tick: u32 = 0;
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
+                tick = tick.wrapping_add(1);
+                let mut reload = false;
                 if watcher.changed() {
                     log::info!("config file {} changed", store.path().display());
+                    reload = true;
+                }
+                if tick % SECRET_POLLS == 0 {
+                    for path in secrets.changed(&store.current()) {
+                        // The path names the secret; its value is never logged.
+                        log::info!("secret file {} changed", path.display());
+                        reload = true;
+                    }
+                }
+                if reload {
                     store.reload();
                 }
             }

@@ -94,11 +94,23 @@ pub struct ServerConf {
     pub log_level: log::LevelFilter,
     /// Whether the access log is written.
     pub access_log: bool,
-    /// Key that signs the gateway's own helpscout-v2 OAuth tokens (present whenever a route has
-    /// `oauth_clients`).
-    pub token_secret: Option<Secret>,
+    /// Keys of the gateway's own helpscout-v2 OAuth tokens (at least one whenever a route has
+    /// `oauth_clients`): the first signs new tokens, every one verifies.
+    pub token_keys: Vec<TokenKey>,
     /// Lifetime of those tokens, in seconds.
     pub token_ttl_secs: u64,
+    /// Peers whose `X-Forwarded-For` names the client in the access log (empty: none).
+    pub trusted_proxies: Vec<super::Cidr>,
+}
+
+/// One token-signing key. Its id travels in every token it signs, so verification picks the key
+/// by id and a rotation can keep the previous keys verifying while the new one signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenKey {
+    /// Key id (`default` for `server.token_secret_file` / `_env`).
+    pub id: String,
+    /// HMAC-SHA256 key.
+    pub secret: Secret,
 }
 
 // === Sandbox ===
@@ -195,6 +207,8 @@ pub struct Upstream {
     pub rate_limit_per_minute: Option<u32>,
     /// Verify the certificate (https only; default true).
     pub tls_verify: bool,
+    /// Most requests in flight toward this upstream (503 beyond it); `None` = unlimited.
+    pub max_inflight: Option<u32>,
 }
 
 impl Upstream {
@@ -372,6 +386,10 @@ pub struct Snapshot {
     pub(crate) match_order: Vec<usize>,
     /// `[cluster]` when present (static: a change needs a restart).
     pub cluster: Option<ClusterConf>,
+    /// Every secret file read for this snapshot (resolved path, deduplicated) with its
+    /// fingerprint taken just before the read: the watcher reloads when one changes, and a
+    /// change between the fingerprint and the read is still seen as a change.
+    pub(crate) secret_files: Vec<(PathBuf, super::reload::Fingerprint)>,
 }
 
 impl Snapshot {
@@ -405,8 +423,9 @@ impl Snapshot {
             "max_body_bytes": s.max_body_bytes,
             "log_level": s.log_level.as_str().to_ascii_lowercase(),
             "access_log": s.access_log,
-            "token_secret": s.token_secret,
+            "token_keys": s.token_keys.iter().map(|k| json!({ "id": k.id, "secret": k.secret })).collect::<Vec<_>>(),
             "token_ttl_secs": s.token_ttl_secs,
+            "trusted_proxies": s.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         let sandbox = self.sandbox.as_ref().map(|sb| {
             json!({
@@ -457,6 +476,7 @@ fn upstream_json(u: &Upstream) -> Value {
         "read_timeout_ms": u.read_timeout.as_millis() as u64,
         "rate_limit_per_minute": u.rate_limit_per_minute,
         "tls_verify": u.tls_verify,
+        "max_inflight": u.max_inflight,
     })
 }
 

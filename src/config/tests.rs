@@ -113,7 +113,8 @@ fn the_reference_gateway_toml_is_valid() {
         UpstreamAuth::OAuth { client_id, .. } => assert_eq!(client_id, "patchbay-sandbox"),
         other => panic!("hs2 auth {other:?}"),
     }
-    assert!(s.server.token_secret.is_some());
+    assert_eq!(s.server.token_keys.len(), 1);
+    assert_eq!(s.server.token_keys[0].id, DEFAULT_TOKEN_KEY_ID);
     let guarded: Vec<&str> = s
         .routes
         .iter()
@@ -184,6 +185,45 @@ fn defaults_and_url_parts() {
     assert_eq!(r.default_entry_type, "work");
     assert!(r.clients.is_open());
     assert!(Arc::ptr_eq(&r.upstream, &s.upstreams[0]));
+}
+
+#[test]
+fn trusted_proxies_and_max_inflight_are_read() {
+    let s = snapshot("[[route]]\nname = \"r\"\nupstream = \"crunch\"\n");
+    assert!(s.server.trusted_proxies.is_empty(), "none by default");
+    assert_eq!(s.upstreams[0].max_inflight, None, "unbounded by default");
+    let dir = dir_with_secret();
+    let text = BASE
+        .replace(
+            "admin = \"127.0.0.1:18090\"\n",
+            "admin = \"127.0.0.1:18090\"\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .replace(
+            "auth = { bearer_file = \"s\" }\n",
+            "auth = { bearer_file = \"s\" }\nmax_inflight = 64\n",
+        );
+    let s = match load_str(
+        &format!("{text}[[route]]\nname = \"r\"\nupstream = \"crunch\"\n"),
+        dir.path(),
+        1,
+    ) {
+        Ok(l) => l.snapshot,
+        Err(e) => panic!("{e}"),
+    };
+    let nets: Vec<String> = s
+        .server
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["10.0.0.0/8", "::1/128"]);
+    assert_eq!(s.upstreams[0].max_inflight, Some(64));
+    let shown = s.redacted_json();
+    assert_eq!(
+        shown["server"]["trusted_proxies"],
+        serde_json::json!(["10.0.0.0/8", "::1/128"])
+    );
+    assert_eq!(shown["upstreams"][0]["max_inflight"], 64);
 }
 
 #[test]
@@ -296,8 +336,8 @@ fn oauth_clients_without_token_secret_are_refused() {
     let e = load_str(&text, dir.path(), 1).expect_err("refused");
     assert_eq!(
         e.to_string(),
-        "server.token_secret_file: required (or server.token_secret_env) because \
-         route[0].clients.oauth_clients is set"
+        "server.token_secret_file: required (or server.token_secret_env or server.token_keys) \
+         because route[0].clients.oauth_clients is set"
     );
 }
 
@@ -585,4 +625,130 @@ fn sighup_reloads() {
     }
     handle.stop();
     assert_eq!(store.generation(), 2);
+}
+
+#[test]
+fn token_keys_keep_their_order_and_ids_and_print_redacted() {
+    let dir = dir_with_secret();
+    std::fs::write(dir.path().join("s2"), "second-key\n").expect("write");
+    let text = BASE.replacen(
+        "[server]\n",
+        "[server]\ntoken_keys = [{ id = \"k2\", secret_file = \"s2\" }, { id = \"k1\", secret_file = \"s\" }]\n",
+        1,
+    );
+    let s = match load_str(&text, dir.path(), 1) {
+        Ok(l) => l.snapshot,
+        Err(e) => panic!("{e}"),
+    };
+    let ids: Vec<&str> = s.server.token_keys.iter().map(|k| k.id.as_str()).collect();
+    assert_eq!(ids, ["k2", "k1"]);
+    assert_eq!(s.server.token_keys[0].secret.expose(), "second-key");
+    let json = s.redacted_json();
+    assert_eq!(
+        json["server"]["token_keys"],
+        serde_json::json!([{ "id": "k2", "secret": REDACTED }, { "id": "k1", "secret": REDACTED }])
+    );
+    assert!(!json.to_string().contains("second-key"));
+}
+
+#[test]
+fn snapshot_lists_each_secret_file_once() {
+    let dir = dir_with_secret();
+    let s = snapshot(
+        "[[route]]\nname = \"r\"\nupstream = \"crunch\"\n\
+         clients = { bearer_file = [\"s\", \"s\"] }\n",
+    );
+    let files: Vec<&std::path::Path> = s.secret_files.iter().map(|(p, _)| p.as_path()).collect();
+    drop(dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("s"), "{files:?}");
+}
+
+/// Kubernetes Secret layout: `token -> ..data/token`, `..data -> ..v1`; the update writes
+/// `..v2` and swaps `..data`.
+fn k8s_secret(d: &std::path::Path, name: &str, value: &str) {
+    use std::os::unix::fs::symlink;
+    std::fs::create_dir_all(d.join("..v1")).expect("mkdir");
+    std::fs::write(d.join("..v1").join(name), value).expect("write");
+    if !d.join("..data").exists() {
+        symlink("..v1", d.join("..data")).expect("symlink");
+    }
+    symlink(format!("..data/{name}"), d.join(name)).expect("symlink");
+}
+
+fn k8s_swap(d: &std::path::Path, version: &str, name: &str, value: &str) {
+    use std::os::unix::fs::symlink;
+    std::fs::create_dir_all(d.join(version)).expect("mkdir");
+    std::fs::write(d.join(version).join(name), value).expect("write");
+    symlink(version, d.join("..data_tmp")).expect("symlink");
+    std::fs::rename(d.join("..data_tmp"), d.join("..data")).expect("rename");
+}
+
+#[test]
+fn secret_watcher_sees_a_secret_swap_once_and_a_refused_one_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    k8s_secret(d, "s", "secret\n");
+    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
+    let snap = load(&d.join("gateway.toml"), 1).expect("valid").snapshot;
+    let mut w = SecretWatcher::new();
+    assert!(w.changed(&snap).is_empty());
+    // Same length, same directory mtime: only the resolved target tells the versions apart.
+    k8s_swap(d, "..v2", "s", "secreT\n");
+    assert_eq!(w.changed(&snap), [d.join("s")]);
+    assert!(w.changed(&snap).is_empty());
+    // An invalid value (empty file) is one change too, not one per poll while it stays.
+    k8s_swap(d, "..v3", "s", "");
+    assert_eq!(w.changed(&snap).len(), 1);
+    assert!(w.changed(&snap).is_empty());
+}
+
+#[test]
+fn secret_rotated_before_the_first_poll_is_not_missed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    k8s_secret(d, "s", "secret\n");
+    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
+    let snap = load(&d.join("gateway.toml"), 1).expect("valid").snapshot;
+    k8s_swap(d, "..v2", "s", "rotated\n");
+    let mut w = SecretWatcher::new();
+    assert_eq!(w.changed(&snap), [d.join("s")]);
+}
+
+#[test]
+fn watcher_thread_reloads_on_a_secret_swap_and_keeps_the_old_on_an_empty_secret() {
+    let _g = crate::logging::TEST_LEVEL_LOCK.lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    k8s_secret(d, "s", "secret-one\n");
+    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
+    let store = Arc::new(Store::open(d.join("gateway.toml")).expect("valid").0);
+    let handle = spawn_file_watcher(store.clone(), Duration::from_millis(20)).expect("spawn");
+    let bearer = |s: &Snapshot| match &s.upstream("up").expect("up").auth {
+        UpstreamAuth::Bearer(b) => b.expose().to_string(),
+        other => panic!("{other:?}"),
+    };
+    let wait_for = |pred: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pred() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    k8s_swap(d, "..v2", "s", "secret-two\n");
+    wait_for(&|| store.generation() >= 2);
+    assert_eq!(store.generation(), 2);
+    assert_eq!(bearer(&store.current()), "secret-two");
+
+    let errors_before = crate::metrics::metrics().config_reloads("error");
+    k8s_swap(d, "..v3", "s", "\n");
+    wait_for(&|| crate::metrics::metrics().config_reloads("error") > errors_before);
+    // Refused once, not once per poll; the old credential keeps serving.
+    std::thread::sleep(Duration::from_millis(200));
+    handle.stop();
+    assert_eq!(
+        crate::metrics::metrics().config_reloads("error"),
+        errors_before + 1
+    );
+    assert_eq!(store.generation(), 2);
+    assert_eq!(bearer(&store.current()), "secret-two");
 }

@@ -8,11 +8,11 @@
 
 use super::raw::{
     RawClients, RawCluster, RawConfig, RawOAuthClient, RawRoute, RawSandbox, RawServer,
-    RawUpstream, RawUpstreamAuth, Section,
+    RawTokenKey, RawUpstream, RawUpstreamAuth, Section,
 };
 use super::snapshot::{
     ClientAuth, ClusterConf, ClusterFallback, OAuthClient, Route, SandboxConf, Secret, ServerConf,
-    Snapshot, Unmappable, Upstream, UpstreamAuth,
+    Snapshot, TokenKey, Unmappable, Upstream, UpstreamAuth,
 };
 use super::{ConfigErrors, Loaded, Problem, MAX_BODY_BYTES_CAP};
 use crate::dialect::DialectId;
@@ -34,6 +34,8 @@ pub const DEFAULT_SANDBOX: [&str; 4] = [
     "127.0.0.1:18103",
     "127.0.0.1:18104",
 ];
+/// Key id of the single key given by `server.token_secret_file` / `_env`.
+pub const DEFAULT_TOKEN_KEY_ID: &str = "default";
 /// Default OAuth token path on a helpscout-v2 upstream.
 pub const DEFAULT_TOKEN_PATH: &str = "/v2/oauth2/token";
 
@@ -44,6 +46,8 @@ struct Cx {
     warnings: Vec<Problem>,
     /// `false` for `patchbay check --no-secrets`: references are checked, never read.
     read_secrets: bool,
+    /// Secret files read so far, each once, with their fingerprint from before the read.
+    secret_files: Vec<(PathBuf, super::reload::Fingerprint)>,
 }
 
 impl Cx {
@@ -150,6 +154,11 @@ impl Cx {
             return Some(unread(path));
         }
         let full = self.base_dir.join(file);
+        if !self.secret_files.iter().any(|(p, _)| *p == full) {
+            // Taken before the read: a rotation landing between the two still differs from it.
+            let fp = super::reload::fingerprint(&full);
+            self.secret_files.push((full.clone(), fp));
+        }
         match std::fs::read(&full) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 // Only the surrounding whitespace (the trailing newline editors add) is dropped.
@@ -271,6 +280,7 @@ pub(crate) fn build_with(
         errors: Vec::new(),
         warnings: Vec::new(),
         read_secrets,
+        secret_files: Vec::new(),
     };
     let doc = match text.parse::<Table>() {
         Ok(t) => t,
@@ -375,7 +385,7 @@ fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Sna
         }
     }
     let raw_server = match table(cx, doc, "server", "") {
-        Some(t) => cx.section::<RawServer>(t, "server"),
+        Some(t) => raw_server(cx, t),
         None => Some(RawServer::default()),
     };
     let raw_sandbox = table(cx, doc, "sandbox", "").map(|t| cx.section::<RawSandbox>(t, "sandbox"));
@@ -531,6 +541,7 @@ fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Sna
         routes,
         match_order,
         cluster: cluster_conf,
+        secret_files: std::mem::take(&mut cx.secret_files),
     })
 }
 
@@ -611,6 +622,115 @@ fn raw_clients(cx: &mut Cx, t: &Table, path: &str) -> Option<RawClients> {
     clients.filter(|_| ok)
 }
 
+/// `[server]` as far as its raw form; `token_keys` (an array of tables) is parsed entry by
+/// entry so that each entry's unknown or mistyped keys are reported at their own path.
+fn raw_server(cx: &mut Cx, t: &Table) -> Option<RawServer> {
+    let mut rest = t.clone();
+    let keys = rest.remove("token_keys");
+    let mut server = cx.section::<RawServer>(&rest, "server");
+    let Some(keys) = keys else { return server };
+    let Value::Array(items) = keys else {
+        cx.err(
+            "server.token_keys",
+            format!("expected an array of tables, found {}", type_name(&keys)),
+        );
+        return None;
+    };
+    let mut list = Vec::new();
+    let mut ok = true;
+    for (j, v) in items.iter().enumerate() {
+        let p = format!("server.token_keys[{j}]");
+        match v {
+            Value::Table(kt) => match cx.section::<RawTokenKey>(kt, &p) {
+                Some(k) => list.push(k),
+                None => ok = false,
+            },
+            other => {
+                cx.err(p, format!("expected a table, found {}", type_name(other)));
+                ok = false;
+            }
+        }
+    }
+    if let Some(s) = server.as_mut() {
+        s.token_keys = Some(list);
+    }
+    server.filter(|_| ok)
+}
+
+/// The token-signing keys: `token_keys`, or the single key of `token_secret_file` / `_env`
+/// (id `default`). `None` when errors were recorded.
+fn token_keys(cx: &mut Cx, s: &RawServer, oauth_route: Option<usize>) -> Option<Vec<TokenKey>> {
+    let single_given = s.token_secret_env.is_some() || s.token_secret_file.is_some();
+    let single = cx.secret(
+        "server",
+        "token_secret_env",
+        s.token_secret_env.as_deref(),
+        "token_secret_file",
+        s.token_secret_file.as_deref(),
+    );
+    let Some(list) = &s.token_keys else {
+        if let (Some(i), false) = (oauth_route, single_given) {
+            cx.err(
+                "server.token_secret_file",
+                format!("required (or server.token_secret_env or server.token_keys) because route[{i}].clients.oauth_clients is set"),
+            );
+        }
+        return match (single_given, single) {
+            (false, _) => Some(Vec::new()),
+            (true, Some(secret)) => Some(vec![TokenKey {
+                id: DEFAULT_TOKEN_KEY_ID.to_string(),
+                secret,
+            }]),
+            (true, None) => None,
+        };
+    };
+    if single_given {
+        cx.err(
+            "server.token_keys",
+            "set either token_keys or token_secret_file / token_secret_env, not both",
+        );
+    }
+    if list.is_empty() {
+        cx.err(
+            "server.token_keys",
+            "must list at least one key (the first signs new tokens)",
+        );
+        return None;
+    }
+    let mut keys = Vec::new();
+    let mut ok = !single_given;
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for (j, k) in list.iter().enumerate() {
+        let p = format!("server.token_keys[{j}]");
+        let id = cx.name(&join(&p, "id"), k.id.as_deref());
+        if let Some(id) = &id {
+            if let Some(first) = ids.get(id) {
+                cx.err(
+                    join(&p, "id"),
+                    format!("duplicate key id \"{id}\" (first in server.token_keys[{first}])"),
+                );
+                ok = false;
+            }
+            ids.insert(id.clone(), j);
+        }
+        if k.secret_env.is_none() && k.secret_file.is_none() {
+            cx.err(join(&p, "secret_file"), "required (or secret_env)");
+        }
+        let secret = cx.secret(
+            &p,
+            "secret_env",
+            k.secret_env.as_deref(),
+            "secret_file",
+            k.secret_file.as_deref(),
+        );
+        match (id, secret) {
+            (Some(id), Some(secret)) => keys.push(TokenKey { id, secret }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(keys)
+}
+
 fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> Option<ServerConf> {
     let listen = cx.addr(
         "server.listen",
@@ -648,19 +768,13 @@ fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> Option<Serve
         }
     };
     let ttl = cx.int_in("server.token_ttl_secs", s.token_ttl_secs, 7200, 60, 86_400);
-    let token_secret = cx.secret(
-        "server",
-        "token_secret_env",
-        s.token_secret_env.as_deref(),
-        "token_secret_file",
-        s.token_secret_file.as_deref(),
-    );
-    let token_given = s.token_secret_env.is_some() || s.token_secret_file.is_some();
-    if let (Some(i), false) = (oauth_route, token_given) {
-        cx.err(
-            "server.token_secret_file",
-            format!("required (or server.token_secret_env) because route[{i}].clients.oauth_clients is set"),
-        );
+    let token_keys = token_keys(cx, &s, oauth_route);
+    let mut trusted_proxies = Vec::new();
+    for (i, net) in s.trusted_proxies.iter().flatten().enumerate() {
+        match super::Cidr::parse(net.trim()) {
+            Ok(n) => trusted_proxies.push(n),
+            Err(m) => cx.err(format!("server.trusted_proxies[{i}]"), m),
+        }
     }
     Some(ServerConf {
         listen: listen?,
@@ -669,12 +783,9 @@ fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> Option<Serve
         max_body_bytes: max_body as usize,
         log_level,
         access_log: s.access_log.unwrap_or(true),
-        token_secret: if token_given {
-            Some(token_secret?)
-        } else {
-            None
-        },
+        token_keys: token_keys?,
         token_ttl_secs: ttl as u64,
+        trusted_proxies,
     })
 }
 
@@ -905,6 +1016,9 @@ fn upstream(
             1_000_000,
         ) as u32
     });
+    let max_inflight = u
+        .max_inflight
+        .map(|n| cx.int_in(&join(path, "max_inflight"), Some(n), 1, 1, 1_000_000) as u32);
     let (tls, host, port, base_path) = url?;
     match (tls, u.tls_verify) {
         (false, Some(_)) => cx.warn(
@@ -930,6 +1044,7 @@ fn upstream(
         read_timeout: Duration::from_millis(read as u64),
         rate_limit_per_minute: rate,
         tls_verify: u.tls_verify.unwrap_or(true),
+        max_inflight,
     })
 }
 

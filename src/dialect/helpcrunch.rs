@@ -1010,12 +1010,14 @@ fn kind_code(err: &ApiError) -> &'static str {
         ErrorKind::Forbidden => "forbidden",
         ErrorKind::NotFound => "not_found",
         ErrorKind::MethodNotAllowed => "method_not_allowed",
+        ErrorKind::Conflict => "conflict",
         ErrorKind::RateLimited => "too_many_requests",
         ErrorKind::TooLarge => "payload_too_large",
         ErrorKind::MediaType => "unsupported_media_type",
         ErrorKind::BadGateway => "bad_gateway",
         ErrorKind::GatewayTimeout => "gateway_timeout",
-        ErrorKind::Unavailable => "service_unavailable",
+        // As an upstream's own 503 reads (`status_code`).
+        ErrorKind::Unavailable | ErrorKind::UpstreamBusy => "internal_error",
         ErrorKind::Internal => "internal_error",
         // These carry whatever status the upstream answered (a partially applied write: the
         // second write's failure), so the code follows the status, not the kind.
@@ -1180,6 +1182,7 @@ impl Dialect for Helpcrunch {
             changes: decode_body(body, full)?,
             reload: false,
             full,
+            document: None,
         })
     }
 

@@ -1150,6 +1150,7 @@ impl Dialect for HelpscoutV1 {
             changes: d.changes,
             reload: d.reload,
             full: false,
+            document: None,
         })
     }
 

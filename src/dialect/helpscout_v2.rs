@@ -9,10 +9,11 @@
     reason = "Violation is the shared error currency of every rules:: helper; boxing it here alone buys nothing"
 )]
 
+use super::document;
 use super::rules;
 use super::*;
 use crate::canonical::time::{self, Style};
-use crate::canonical::{pointer_token, Change, Entry, ErrorKind, Op, Rule};
+use crate::canonical::{pointer_token, Change, ChangeSet, Entry, ErrorKind, Op, Rule};
 use bytes::Bytes;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -350,6 +351,7 @@ impl Decoded {
                 },
                 reload: false,
                 full,
+                document: None,
             })
         } else {
             Err(ApiError::invalid(self.errors))
@@ -433,7 +435,9 @@ fn decode_patch_op(index: usize, item: &Value, out: &mut Decoded) {
             return;
         }
     };
-    let op = patch_op(obj, index, PATCH_OPS);
+    // The list in the error names every op a customer PATCH accepts; test/move/copy never get
+    // here (they make the whole patch a document, `decode_patch_document`).
+    let op = patch_op(obj, index, DOCUMENT_OPS);
     let path = patch_path(obj, index);
     match (op, path) {
         (Ok(op), Ok(path)) => decode_patch_parts(index, op, path, obj.get("value"), out),
@@ -452,33 +456,35 @@ fn decode_patch_parts(
     value: Option<&Value>,
     out: &mut Decoded,
 ) {
-    let path = match parse_path(path_str) {
+    let path = match parsed_path(index, "path", path_str) {
         Ok(p) => p,
-        Err(PathError::Grammar) => {
-            out.errors.push(
-                Violation::new(
-                    format!("/{index}/path"),
-                    Rule::Path,
-                    format!("Unsupported patch path '{path_str}'"),
-                )
-                .with_value(Value::String(path_str.to_string())),
-            );
-            return;
-        }
-        Err(PathError::EntryId) => {
-            out.errors.push(
-                Violation::new(
-                    path_str,
-                    Rule::EntryId,
-                    "Value is not a valid entity identifier.",
-                )
-                .with_value(Value::String(path_str.to_string())),
-            );
+        Err(v) => {
+            out.errors.push(v);
             return;
         }
     };
     if let Err(v) = decode_patch_target(index, value, op, path_str, path, out) {
         out.errors.push(v);
+    }
+}
+
+/// A `path` (or `from`) member parsed with the patch grammar; outside it, rule `path` at
+/// `/{index}/{member}`; an entry id that is not a positive integer, rule `entry_id` at the path.
+fn parsed_path(index: usize, member: &str, path_str: &str) -> Result<PatchPath, Violation> {
+    match parse_path(path_str) {
+        Ok(p) => Ok(p),
+        Err(PathError::Grammar) => Err(Violation::new(
+            format!("/{index}/{member}"),
+            Rule::Path,
+            format!("Unsupported patch path '{path_str}'"),
+        )
+        .with_value(Value::String(path_str.to_string()))),
+        Err(PathError::EntryId) => Err(Violation::new(
+            path_str,
+            Rule::EntryId,
+            "Value is not a valid entity identifier.",
+        )
+        .with_value(Value::String(path_str.to_string()))),
     }
 }
 
@@ -706,6 +712,9 @@ fn decode_patch(doc: &Value) -> Result<ClientRequest, ApiError> {
             "Request payload must be in the form of array (enclosed by square brackets)",
         )));
     };
+    if items.iter().any(is_document_op) {
+        return decode_patch_document(items);
+    }
     let mut out = Decoded {
         changes: Vec::with_capacity(items.len()),
         errors: Vec::new(),
@@ -714,6 +723,170 @@ fn decode_patch(doc: &Value) -> Result<ClientRequest, ApiError> {
         decode_patch_op(index, item, &mut out);
     }
     out.finish(false)
+}
+
+// === RFC 6902 patch documents (test / move / copy) ===
+
+/// Every op of a customer PATCH once the patch is evaluated as a document.
+const DOCUMENT_OPS: &[&str] = &["add", "remove", "replace", "test", "move", "copy"];
+
+/// An element whose op only makes sense against the customer's current state. The fast path
+/// never sees these (it refuses any op outside add/remove/replace, and the `from` member).
+fn is_document_op(item: &Value) -> bool {
+    matches!(
+        item.get("op").and_then(Value::as_str),
+        Some("test" | "move" | "copy")
+    )
+}
+
+/// A customer PATCH with `test`, `move` or `copy`: every element is validated with the same
+/// grammar and value rules as the plain ops, and becomes RFC 6902 operations on the customer
+/// document (`dialect::document`), evaluated later against the upstream's state.
+fn decode_patch_document(items: &[Value]) -> Result<ClientRequest, ApiError> {
+    let mut ops = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    let mut fresh = 0;
+    for (index, item) in items.iter().enumerate() {
+        match document_element(index, item, &mut fresh) {
+            Ok(element) => ops.extend(element.into_iter().map(|op| document::DocOp { index, op })),
+            Err(mut v) => errors.append(&mut v),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    Ok(ClientRequest {
+        changes: ChangeSet::new(),
+        reload: false,
+        full: false,
+        document: Some(document::PatchDocument { ops }),
+    })
+}
+
+/// The document operations of one element of a patch document.
+fn document_element(
+    index: usize,
+    item: &Value,
+    fresh: &mut usize,
+) -> Result<Vec<json_patch::PatchOperation>, Vec<Violation>> {
+    use json_patch::{CopyOperation, MoveOperation, PatchOperation, TestOperation};
+    let obj = patch_element(item, index).map_err(|v| vec![v])?;
+    let (op, path_str) = match (patch_op(obj, index, DOCUMENT_OPS), patch_path(obj, index)) {
+        (Ok(op), Ok(path)) => (op, path),
+        (op, path) => return Err(op.err().into_iter().chain(path.err()).collect()),
+    };
+    let path = parsed_path(index, "path", path_str).map_err(|v| vec![v])?;
+    let one = |v: Violation| vec![v];
+    match op {
+        "test" => {
+            let value = required_value(obj.get("value"), index).map_err(one)?;
+            Ok(vec![PatchOperation::Test(TestOperation {
+                path: document::pointer(path_str).map_err(one)?,
+                value: canonical_test_value(&path, value),
+            })])
+        }
+        "move" | "copy" => {
+            let from_str = match obj.get("from") {
+                Some(Value::String(s)) => s.as_str(),
+                None => {
+                    return Err(one(Violation::new(
+                        format!("/{index}/from"),
+                        Rule::Required,
+                        "may not be null",
+                    )))
+                }
+                Some(other) => {
+                    return Err(one(Violation::new(
+                        format!("/{index}/from"),
+                        Rule::Type,
+                        format!("Expected a string, got {}", rules::type_name(other)),
+                    )
+                    .with_value(other.clone())))
+                }
+            };
+            let from = parsed_path(index, "from", from_str).map_err(one)?;
+            check_from(index, op, from_str, &from).map_err(one)?;
+            // Help Scout's collection path means "a new entry": the value lands under a fresh
+            // key, exactly as `add /emails {entry}` does.
+            let target = match path {
+                PatchPath::Coll(coll) => {
+                    *fresh += 1;
+                    format!("/{}/{}", coll_segment(coll), document::fresh_key(*fresh))
+                }
+                _ => path_str.to_string(),
+            };
+            let (from, path) = (
+                document::pointer(from_str).map_err(one)?,
+                document::pointer(&target).map_err(one)?,
+            );
+            Ok(vec![if op == "move" {
+                PatchOperation::Move(MoveOperation { from, path })
+            } else {
+                PatchOperation::Copy(CopyOperation { from, path })
+            }])
+        }
+        _ => {
+            let mut scratch = Decoded::default();
+            decode_patch_target(index, obj.get("value"), op, path_str, path, &mut scratch)
+                .map_err(one)?;
+            let mut ops = Vec::with_capacity(2);
+            for change in &scratch.changes {
+                ops.extend(document::change_ops(change, fresh).ok_or_else(|| {
+                    one(Violation::new(
+                        path_str,
+                        Rule::Path,
+                        "This change cannot be part of a patch document",
+                    ))
+                })?);
+            }
+            Ok(ops)
+        }
+    }
+}
+
+/// Where a `move` or `copy` may read from: not a whole collection (it is not a value an entry or
+/// field can hold), and for `move` only what `remove` may take away (a field, which is cleared,
+/// or a whole entry): an entry without its value or type is not an entry.
+fn check_from(index: usize, op: &str, from_str: &str, from: &PatchPath) -> Result<(), Violation> {
+    let refuse = |rule, message: String| {
+        Err(Violation::new(format!("/{index}/from"), rule, message)
+            .with_value(Value::String(from_str.to_string())))
+    };
+    match (from, op) {
+        (PatchPath::Coll(_), _) => refuse(
+            Rule::Path,
+            format!("A whole collection cannot be the source of '{op}'"),
+        ),
+        (PatchPath::EntryValue(..) | PatchPath::EntryType(..), "move") => refuse(
+            Rule::Op,
+            format!(
+                "'{from_str}' cannot be removed from its entry, so it cannot be moved; use 'copy', or move the whole entry"
+            ),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// A `test` value in the document's canonical form (gender lower case, the social type
+/// `foursquare`), so that a client comparing against what it reads back matches.
+fn canonical_test_value(path: &PatchPath, value: &Value) -> Value {
+    match (path, value) {
+        (PatchPath::Field(Field::Gender), Value::String(s)) => {
+            Value::String(s.to_ascii_lowercase())
+        }
+        (PatchPath::EntryType(coll, _), Value::String(s)) => {
+            Value::String(canonical_kind(*coll, s))
+        }
+        (PatchPath::Entry(coll, _), Value::Object(obj)) => {
+            let mut obj = obj.clone();
+            if let Some(Value::String(k)) = obj.get("type") {
+                let k = canonical_kind(*coll, k);
+                obj.insert("type".into(), Value::String(k));
+            }
+            Value::Object(obj)
+        }
+        _ => value.clone(),
+    }
 }
 
 /// The overwrite PUT: every entity field left out becomes an explicit clear.
@@ -903,6 +1076,7 @@ fn decode_entry_body(
         changes,
         reload: false,
         full: false,
+        document: None,
     })
 }
 
@@ -963,6 +1137,7 @@ fn clear_address() -> ClientRequest {
         changes,
         reload: false,
         full: false,
+        document: None,
     }
 }
 
@@ -987,6 +1162,7 @@ fn decode_sub(
                 changes,
                 reload: false,
                 full: false,
+                document: None,
             })
         }
         (SubResource::Address, SubAction::Delete) => Ok(clear_address()),
@@ -1536,7 +1712,9 @@ impl Dialect for HelpscoutV2 {
             })
             .collect();
         let body = json!({
-            "logRef": uuid::Uuid::new_v4().to_string(),
+            // The request id, so the client's error can be found in the access log; offline
+            // (no request) a fresh uuid, the vendor's own format.
+            "logRef": err.log_ref.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             "message": message,
             "_embedded": {"errors": errors},
             "_links": {"about": {"href": ERRORS_ABOUT}},
@@ -2721,13 +2899,13 @@ mod tests {
     fn rule_op() {
         one(
             PATCH,
-            r#"[{"op":"move","path":"/firstName","value":"K"}]"#,
+            r#"[{"op":"merge","path":"/firstName","value":"K"}]"#,
             "/0/op",
             Rule::Op,
         );
         one(
             PATCH,
-            r#"[{"op":"test","path":"/firstName","value":"K"}]"#,
+            r#"[{"op":"Test","path":"/firstName","value":"K"}]"#,
             "/0/op",
             Rule::Op,
         );
@@ -2964,11 +3142,192 @@ mod tests {
         }
     }
 
+    /// test/move/copy turn the patch into a document; every member is checked with the same
+    /// grammar, and the plain ops inside keep every rule they have outside.
+    #[test]
+    fn patch_document_rules() {
+        let cases: &[(&str, &str, Rule)] = &[
+            (
+                r#"[{"op":"move","path":"/lastName"}]"#,
+                "/0/from",
+                Rule::Required,
+            ),
+            (
+                r#"[{"op":"copy","from":7,"path":"/lastName"}]"#,
+                "/0/from",
+                Rule::Type,
+            ),
+            (
+                r#"[{"op":"copy","from":"/nope","path":"/lastName"}]"#,
+                "/0/from",
+                Rule::Path,
+            ),
+            (
+                r#"[{"op":"copy","from":"/emails/0","path":"/lastName"}]"#,
+                "/emails/0",
+                Rule::EntryId,
+            ),
+            (
+                r#"[{"op":"copy","from":"/emails","path":"/phones"}]"#,
+                "/0/from",
+                Rule::Path,
+            ),
+            (
+                r#"[{"op":"move","from":"/emails/5/value","path":"/lastName"}]"#,
+                "/0/from",
+                Rule::Op,
+            ),
+            (
+                r#"[{"op":"move","from":"/phones/5/type","path":"/phones/6/type"}]"#,
+                "/0/from",
+                Rule::Op,
+            ),
+            (
+                r#"[{"op":"copy","from":"/firstName","path":"/address"}]"#,
+                "/0/path",
+                Rule::Path,
+            ),
+            (
+                r#"[{"op":"test","path":"/firstName"}]"#,
+                "/0/value",
+                Rule::Required,
+            ),
+            (
+                r#"[{"op":"test","path":"/properties/x","value":1}]"#,
+                "/0/path",
+                Rule::Path,
+            ),
+            (
+                r#"[{"op":"test","path":"/firstName","value":"V"},{"op":"remove","path":"/emails"}]"#,
+                "/emails",
+                Rule::RemoveCollection,
+            ),
+            (
+                r#"[{"op":"copy","from":"/firstName","path":"/lastName"},{"op":"replace","path":"/gender","value":"x"}]"#,
+                "/gender",
+                Rule::Enum,
+            ),
+            (
+                r#"[{"op":"test","path":"/firstName","value":"V"},{"op":"add","path":"/emails/7","value":{"type":"work","value":"a@b.co"}}]"#,
+                "/1/op",
+                Rule::Op,
+            ),
+        ];
+        for (body, pointer, rule) in cases {
+            one(PATCH, body, pointer, *rule);
+        }
+    }
+
+    /// A plain add/remove/replace patch means the same whether it is decoded op by op (the fast
+    /// path) or evaluated as a document against the state: the customer ends up the same.
+    #[test]
+    fn plain_ops_mean_the_same_as_a_document() {
+        let state: Customer = serde_json::from_value(json!({
+            "first_name": "Vernon", "last_name": "Bear", "gender": "male",
+            "address": {"lines": ["1 Main"], "city": "Dallas"},
+            "emails": [{"id": 1001, "type": "work", "value": "vernon@acme.com"},
+                       {"id": 1003, "type": "home", "value": "v@home.net"}],
+            "phones": [{"id": 1002, "type": "home", "value": "222-333-4444"}],
+            "websites": [{"id": 7, "value": "https://acme.com"}]
+        }))
+        .unwrap_or_default();
+        let bodies = [
+            json!([{"op": "replace", "path": "/firstName", "value": "Karl"},
+                   {"op": "remove", "path": "/lastName"},
+                   {"op": "add", "path": "/gender", "value": "FEMALE"}]),
+            json!([{"op": "replace", "path": "/address/lines", "value": []},
+                   {"op": "replace", "path": "/address/city", "value": null},
+                   {"op": "add", "path": "/address/country", "value": "US"}]),
+            json!([{"op": "remove", "path": "/emails/1001"},
+                   {"op": "add", "path": "/emails", "value": {"type": "other", "value": "n@acme.com"}},
+                   {"op": "replace", "path": "/emails/1003", "value": {"value": "w@home.net"}},
+                   {"op": "replace", "path": "/phones/1002/type", "value": "mobile"},
+                   {"op": "replace", "path": "/websites/7/value", "value": "https://acme.io"},
+                   {"op": "add", "path": "/social-profiles", "value": {"type": "forsquare", "value": "@vb"}}]),
+            json!([{"op": "replace", "path": "/firstName", "value": "Vernon"},
+                   {"op": "replace", "path": "/emails/1001/type", "value": "work"}]),
+        ];
+        for body in bodies {
+            let Value::Array(items) = &body else {
+                panic!("not an array")
+            };
+            let plain = decode(PATCH, &body.to_string()).map(|r| r.changes.changes);
+            let doc = decode_patch_document(items)
+                .map(|r| r.document.unwrap_or_default())
+                .and_then(|d| document::evaluate(&d, &state, "work"));
+            let (Ok(plain), Ok(doc)) = (plain, doc) else {
+                panic!("{body}: a decode failed");
+            };
+            let apply = |changes: &[Change]| {
+                let mut c = state.clone();
+                let applied = c.apply(changes, &mut || 5000, "work").is_ok();
+                (applied, c)
+            };
+            assert_eq!(apply(&doc), apply(&plain), "{body}");
+        }
+    }
+
+    #[test]
+    fn patch_document_decodes_into_document_operations() {
+        let body = r#"[
+          {"op":"test","path":"/gender","value":"MALE"},
+          {"op":"remove","path":"/jobTitle"},
+          {"op":"add","path":"/emails","value":{"type":"home","value":"a@b.co"}},
+          {"op":"replace","path":"/phones/3","value":{"type":"work","value":"555"}},
+          {"op":"copy","from":"/emails/1","path":"/emails"},
+          {"op":"move","from":"/firstName","path":"/lastName"}
+        ]"#;
+        let Ok(req) = decode(PATCH, body) else {
+            panic!("patch document refused");
+        };
+        assert!(req.changes.is_empty());
+        let ops: Vec<(usize, Value)> = req
+            .document
+            .map(|d| d.ops)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| (d.index, serde_json::to_value(d.op).unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                (0, json!({"op": "test", "path": "/gender", "value": "male"})),
+                (
+                    1,
+                    json!({"op": "replace", "path": "/jobTitle", "value": null})
+                ),
+                (
+                    2,
+                    json!({"op": "add", "path": "/emails/new1", "value": {"type": "home", "value": "a@b.co"}})
+                ),
+                (
+                    3,
+                    json!({"op": "replace", "path": "/phones/3/type", "value": "work"})
+                ),
+                (
+                    3,
+                    json!({"op": "replace", "path": "/phones/3/value", "value": "555"})
+                ),
+                (
+                    4,
+                    json!({"op": "copy", "from": "/emails/1", "path": "/emails/new2"})
+                ),
+                (
+                    5,
+                    json!({"op": "move", "from": "/firstName", "path": "/lastName"})
+                ),
+            ]
+        );
+        // Without test/move/copy nothing changes: the ops decode into the change set directly.
+        let plain = decode(PATCH, r#"[{"op":"remove","path":"/jobTitle"}]"#);
+        assert!(plain.is_ok_and(|r| r.document.is_none() && r.changes.changes.len() == 1));
+    }
+
     #[test]
     fn collects_every_violation_of_the_body() {
         let body = r#"[
           {"op":"replace","path":"/firstName","value":""},
-          {"op":"move","path":"/lastName"},
+          {"op":"merge","path":"/lastName"},
           {"op":"replace","path":"/nope","value":"x"},
           {"op":"remove","path":"/emails"},
           {"op":"add","path":"/emails","value":{"type":"x","value":"a@b.co"}},

@@ -11,6 +11,7 @@
 //! All methods are pure: no I/O, no clocks except where a vendor format demands a timestamp, no
 //! globals, so fixtures, benchmarks, fuzzers and the built-in sandbox call them directly.
 
+pub mod document;
 pub mod helpcrunch;
 pub mod helpscout_v1;
 pub mod helpscout_v2;
@@ -160,6 +161,11 @@ pub struct ClientRequest {
     /// Full replacement (helpscout-v2 PUT, helpcrunch PUT): absent owned fields were turned into
     /// explicit clears by the decoder.
     pub full: bool,
+    /// A helpscout-v2 PATCH with `test`, `move` or `copy`: RFC 6902 operations on the customer
+    /// document, evaluated against the upstream's state ([`document::evaluate`]); `changes` is
+    /// then empty until the evaluation derives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<document::PatchDocument>,
 }
 
 /// Options the route gives the upstream encoder.

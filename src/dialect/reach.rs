@@ -509,6 +509,7 @@ impl Dialect for Reach {
             changes,
             reload: false,
             full: false,
+            document: None,
         })
     }
 

@@ -2,11 +2,19 @@
 //! as user name), and helpscout-v2 OAuth client credentials answered by the gateway's own
 //! `POST /v2/oauth2/token` with signed, expiring tokens.
 //!
-//! The tokens are stateless — `pb1.<payload>.<HMAC-SHA256>` over the client id and expiry with
-//! `server.token_secret` — so every replica sharing the secret accepts them with no shared store.
+//! The tokens are stateless — `pb1.<payload>.<HMAC-SHA256>`, the payload a JSON object with the
+//! client id (`sub`), the expiry (`exp`) and the id of the signing key (`kid`) — so every replica
+//! sharing the keys accepts them with no shared store.
+//!
+//! Key rotation (SPEC §6): `server.token_keys` lists keys by id; the first signs, every one
+//! verifies, and a token is checked against the key its `kid` names (an unknown id is refused).
+//! Tokens issued before key ids existed carry no `kid`: they are checked against every
+//! configured key, so they keep working as long as the key that signed them is listed (and they
+//! expire within `token_ttl_secs` anyway). The format is otherwise unchanged, so during a rolling
+//! upgrade an older replica with the same single key still accepts the new tokens.
 
 use crate::canonical::{ApiError, ErrorKind};
-use crate::config::ClientAuth;
+use crate::config::{ClientAuth, TokenKey};
 use crate::dialect::Synthetic;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -34,12 +42,21 @@ fn mac(secret: &[u8], data: &[u8]) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-/// Issues a token for `client_id`, valid `ttl` seconds.
-pub fn issue(secret: &[u8], client_id: &str, ttl: u64) -> String {
-    let payload = serde_json::json!({ "sub": client_id, "exp": now() + ttl });
+/// Issues a token for `client_id`, valid `ttl` seconds, signed with `key` and naming it.
+pub fn issue(key: &TokenKey, client_id: &str, ttl: u64) -> String {
+    let payload = serde_json::json!({ "sub": client_id, "exp": now() + ttl, "kid": key.id });
     let body = format!("{PREFIX}.{}", B64.encode(payload.to_string()));
-    let sig = B64.encode(mac(secret, body.as_bytes()));
+    let sig = B64.encode(mac(key.secret.expose().as_bytes(), body.as_bytes()));
     format!("{body}.{sig}")
+}
+
+/// Whether `sig` is the HMAC of `body` under `secret`, compared in constant time.
+fn signed_by(secret: &[u8], body: &[u8], sig: &[u8]) -> bool {
+    let Ok(mut m) = HmacSha256::new_from_slice(secret) else {
+        return false;
+    };
+    m.update(body);
+    m.verify_slice(sig).is_ok()
 }
 
 /// Why a token was refused.
@@ -49,27 +66,44 @@ pub enum TokenError {
     Malformed,
     /// The signature does not match (forged, or signed with another secret).
     BadSignature,
+    /// Names a key id the gateway does not (or no longer) have.
+    UnknownKey,
     /// Past its expiry.
     Expired,
 }
 
-/// Verifies a token and returns its client id.
-pub fn verify(secret: &[u8], token: &str) -> Result<String, TokenError> {
+/// Verifies a token against the configured keys and returns its client id.
+pub fn verify(keys: &[TokenKey], token: &str) -> Result<String, TokenError> {
     let (body, sig) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
     let payload = body
         .strip_prefix(PREFIX)
         .and_then(|p| p.strip_prefix('.'))
         .ok_or(TokenError::Malformed)?;
     let sig = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
-    let mut m = HmacSha256::new_from_slice(secret).map_err(|_| TokenError::BadSignature)?;
-    m.update(body.as_bytes());
-    // `verify_slice` compares in constant time.
-    m.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
+    // The payload is read before the signature is checked because it names the key; nothing in
+    // it is trusted until the signature matched.
     let json: serde_json::Value = B64
         .decode(payload)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(TokenError::Malformed)?;
+    let signed = match json.get("kid") {
+        Some(serde_json::Value::String(kid)) => {
+            let key = keys
+                .iter()
+                .find(|k| k.id == *kid)
+                .ok_or(TokenError::UnknownKey)?;
+            signed_by(key.secret.expose().as_bytes(), body.as_bytes(), &sig)
+        }
+        Some(_) => return Err(TokenError::Malformed),
+        // Issued before key ids: whichever listed key signed it.
+        None => keys
+            .iter()
+            .any(|k| signed_by(k.secret.expose().as_bytes(), body.as_bytes(), &sig)),
+    };
+    if !signed {
+        return Err(TokenError::BadSignature);
+    }
     let exp = json
         .get("exp")
         .and_then(serde_json::Value::as_u64)
@@ -87,7 +121,7 @@ pub fn verify(secret: &[u8], token: &str) -> Result<String, TokenError> {
 /// anything.
 pub fn check(
     clients: &ClientAuth,
-    secret: Option<&[u8]>,
+    keys: &[TokenKey],
     authorization: Option<&str>,
 ) -> Result<(), ApiError> {
     if clients.is_open() {
@@ -103,8 +137,8 @@ pub fn check(
         if clients.accepts_bearer(cred) {
             return Ok(());
         }
-        if let Some(secret) = secret {
-            match verify(secret, cred) {
+        if !keys.is_empty() {
+            match verify(keys, cred) {
                 Ok(client_id)
                     if clients
                         .oauth_clients
@@ -154,7 +188,7 @@ fn token_error(status: u16, error: &str, description: &str) -> Synthetic {
 /// record no path or query).
 pub fn token_endpoint(
     clients: &ClientAuth,
-    secret: Option<&[u8]>,
+    keys: &[TokenKey],
     ttl: u64,
     content_type: Option<&str>,
     query: Option<&str>,
@@ -198,13 +232,13 @@ pub fn token_endpoint(
     let (Some(id), Some(client_secret)) = (get("client_id"), get("client_secret")) else {
         return token_error(400, "invalid_request", "Missing client_id or client_secret");
     };
-    let Some(secret) = secret else {
+    let Some(key) = keys.first() else {
         return token_error(401, "invalid_client", "This route does not issue tokens");
     };
     if !clients.accepts_oauth_client(id, client_secret) {
         return token_error(401, "invalid_client", "Bad client credentials");
     }
-    let token = issue(secret, id, ttl);
+    let token = issue(key, id, ttl);
     Synthetic::json(
         200,
         "application/json",
@@ -215,27 +249,115 @@ pub fn token_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
+
+    fn key(id: &str, secret: &str) -> TokenKey {
+        TokenKey {
+            id: id.to_string(),
+            secret: Secret::new(secret),
+        }
+    }
+
+    /// A token as issued before key ids existed: `{sub, exp}` only.
+    fn legacy(secret: &[u8], sub: &str, exp: u64) -> String {
+        let payload = B64.encode(serde_json::json!({ "sub": sub, "exp": exp }).to_string());
+        let body = format!("{PREFIX}.{payload}");
+        let sig = B64.encode(mac(secret, body.as_bytes()));
+        format!("{body}.{sig}")
+    }
 
     #[test]
     fn token_round_trip_and_forgery() {
-        let t = issue(b"k1", "client-a", 60);
-        assert_eq!(verify(b"k1", &t), Ok("client-a".to_string()));
-        assert_eq!(verify(b"k2", &t), Err(TokenError::BadSignature));
+        let k1 = key("k1", "secret-one");
+        let t = issue(&k1, "client-a", 60);
+        assert_eq!(
+            verify(std::slice::from_ref(&k1), &t),
+            Ok("client-a".to_string())
+        );
+        // Same id, another secret: the signature does not match.
+        assert_eq!(
+            verify(&[key("k1", "other")], &t),
+            Err(TokenError::BadSignature)
+        );
         // Swap the payload for another client, keep the signature: refused.
-        let forged_payload = B64.encode(r#"{"sub":"admin","exp":99999999999}"#);
+        let forged_payload = B64.encode(r#"{"sub":"admin","exp":99999999999,"kid":"k1"}"#);
         let sig = t.rsplit_once('.').map(|(_, s)| s).unwrap_or_default();
         let forged = format!("{PREFIX}.{forged_payload}.{sig}");
-        assert_eq!(verify(b"k1", &forged), Err(TokenError::BadSignature));
-        assert_eq!(verify(b"k1", "garbage"), Err(TokenError::Malformed));
+        assert_eq!(
+            verify(std::slice::from_ref(&k1), &forged),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(verify(&[k1], "garbage"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn token_names_its_key_and_rotation_keeps_it_valid_until_the_key_goes() {
+        let (k1, k2) = (key("k1", "secret-one"), key("k2", "secret-two"));
+        let t1 = issue(&k1, "c", 60);
+        let payload = t1.split('.').nth(1).unwrap_or_default();
+        let json: serde_json::Value =
+            serde_json::from_slice(&B64.decode(payload).expect("b64")).expect("json");
+        assert_eq!(json["kid"], "k1");
+        // k2 added in front: k2 signs, the k1 token still verifies.
+        let both = [k2.clone(), k1.clone()];
+        assert_eq!(verify(&both, &t1), Ok("c".to_string()));
+        let t2 = issue(&both[0], "c", 60);
+        assert_eq!(verify(&both, &t2), Ok("c".to_string()));
+        // k1 removed: its tokens name an unknown key.
+        assert_eq!(
+            verify(std::slice::from_ref(&k2), &t1),
+            Err(TokenError::UnknownKey)
+        );
+        assert_eq!(verify(&[k2], &t2), Ok("c".to_string()));
+    }
+
+    #[test]
+    fn kid_picks_the_key_so_another_listed_key_cannot_vouch_for_it() {
+        // Signed with k2's secret but claiming k1: refused even though k2 is listed.
+        let (k1, k2) = (key("k1", "secret-one"), key("k2", "secret-two"));
+        let claim = TokenKey {
+            id: "k1".into(),
+            secret: k2.secret.clone(),
+        };
+        let t = issue(&claim, "c", 60);
+        assert_eq!(verify(&[k1, k2], &t), Err(TokenError::BadSignature));
+        // A kid that is not a string is not a token of ours.
+        let payload = B64.encode(r#"{"sub":"c","exp":99999999999,"kid":7}"#);
+        let body = format!("{PREFIX}.{payload}");
+        let sig = B64.encode(mac(b"secret-one", body.as_bytes()));
+        assert_eq!(
+            verify(&[key("k1", "secret-one")], &format!("{body}.{sig}")),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn tokens_from_before_key_ids_verify_against_the_key_that_signed_them() {
+        let t = legacy(b"old-secret", "c", now() + 60);
+        // The upgrade keeps the single key as `default`.
+        assert_eq!(
+            verify(&[key("default", "old-secret")], &t),
+            Ok("c".to_string())
+        );
+        // Moved to token_keys under any id, behind a new signing key: still accepted.
+        let rotated = [key("k2", "new-secret"), key("k1", "old-secret")];
+        assert_eq!(verify(&rotated, &t), Ok("c".to_string()));
+        // Its key removed: refused.
+        assert_eq!(
+            verify(&[key("k2", "new-secret")], &t),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
     fn expired_token_refused() {
-        let payload = B64.encode(r#"{"sub":"c","exp":1}"#);
+        let t = legacy(b"k", "c", 1);
+        assert_eq!(verify(&[key("default", "k")], &t), Err(TokenError::Expired));
+        let payload = B64.encode(r#"{"sub":"c","exp":1,"kid":"k1"}"#);
         let body = format!("{PREFIX}.{payload}");
         let sig = B64.encode(mac(b"k", body.as_bytes()));
         assert_eq!(
-            verify(b"k", &format!("{body}.{sig}")),
+            verify(&[key("k1", "k")], &format!("{body}.{sig}")),
             Err(TokenError::Expired)
         );
     }

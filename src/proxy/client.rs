@@ -102,6 +102,19 @@ fn classify(e: &pingora::Error) -> CallError {
 struct CachedToken {
     header: String,
     expires: Instant,
+    /// Digest of the client id and secret that obtained it: after a rotation (SPEC §6) the
+    /// token of the old secret is not used again; the next request fetches one with the new.
+    credential: [u8; 32],
+}
+
+/// What a cached OAuth token is tied to (a digest: the cache holds no secret).
+fn credential_digest(client_id: &str, secret: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(client_id.as_bytes());
+    h.update([0]);
+    h.update(secret.as_bytes());
+    h.finalize().into()
 }
 
 /// How long a resolved upstream address is reused before the name is looked up again.
@@ -349,10 +362,14 @@ impl UpstreamClient {
                 secret,
                 token_path,
             } => {
+                let credential = credential_digest(client_id, secret.expose());
+                // A token fetched with a rotated-away secret is not reused (nor offered to the
+                // shared cache as the refused one: it is simply stale).
                 let cached = self
                     .tokens
                     .lock()
                     .get(&up.name)
+                    .filter(|t| t.credential == credential)
                     .map(|t| (t.header.clone(), t.expires));
                 if let (false, Some((header, expires))) = (refresh, &cached) {
                     if *expires > Instant::now() {
@@ -382,6 +399,7 @@ impl UpstreamClient {
                     CachedToken {
                         header: header.clone(),
                         expires: Instant::now() + ttl,
+                        credential,
                     },
                 );
                 Ok(Some(header))

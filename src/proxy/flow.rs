@@ -1,5 +1,5 @@
 //! The translated request flow: decode → plan → (state read) → write(s) → (read after) → answer,
-//! all through [`UpstreamClient`], answered from `request_filter`.
+//! all through [`UpstreamClient`](super::client::UpstreamClient), answered from `request_filter`.
 //!
 //! Why not Pingora's proxy phases for translated requests: the client's answer is built from the
 //! upstream's *whole* answer (its status may change: a 2xx carrying garbage becomes 502, an
@@ -30,6 +30,8 @@ pub struct Trace {
     pub upstream: Duration,
     /// CPU time spent translating (decode, plan, encode, answer).
     pub translate: Duration,
+    /// Status of the last upstream answer (`None` when nothing was answered).
+    pub upstream_status: Option<u16>,
 }
 
 /// The route's pair of dialects and options.
@@ -46,19 +48,43 @@ pub fn pair<'r>(route: &'r Route, client: DialectId) -> Pair<'r> {
 }
 
 impl Gateway {
+    /// One exchange with the route's upstream. `cx.passthrough_headers` (`X-Request-Id`,
+    /// `traceparent`, Reach's tenant) go on every request here, whatever the dialect's encoder
+    /// did with them: not every encoder copies them (HelpCrunch's never did).
     async fn call(
         &self,
         route: &Route,
         req: &UpstreamRequest,
         purpose: Purpose,
+        cx: &EncodeCx,
         trace: &mut Trace,
     ) -> Result<Answer, ApiError> {
         let up = &route.upstream;
         let write = purpose == Purpose::Write;
+        let missing = cx.passthrough_headers.iter().any(|(n, v)| {
+            !req.headers
+                .iter()
+                .any(|(m, w)| m.eq_ignore_ascii_case(n) && w == v)
+        });
+        let with_headers;
+        let req = if missing {
+            let mut r = req.clone();
+            r.headers.retain(|(m, _)| {
+                !cx.passthrough_headers
+                    .iter()
+                    .any(|(n, _)| m.eq_ignore_ascii_case(n))
+            });
+            r.headers.extend(cx.passthrough_headers.iter().cloned());
+            with_headers = r;
+            &with_headers
+        } else {
+            req
+        };
         let result = self.client.send(up, req, write).await;
         match result {
             Ok(answer) => {
                 trace.upstream += answer.elapsed;
+                trace.upstream_status = Some(answer.status);
                 metrics().observe_upstream(&up.name, purpose, answer.elapsed);
                 Ok(answer)
             }
@@ -92,7 +118,7 @@ impl Gateway {
     ) -> Result<Customer, ApiError> {
         let up = dialect(route.upstream.dialect);
         let get = up.encode_get(customer_id, cx);
-        let answer = self.call(route, &get, purpose, trace).await?;
+        let answer = self.call(route, &get, purpose, cx, trace).await?;
         if !(200..300).contains(&answer.status) {
             return Err(Self::upstream_error(route, client, &answer, &[]));
         }
@@ -208,7 +234,7 @@ impl Gateway {
 
         let mut last: Option<Answer> = None;
         for (i, request) in prepared.requests.iter().enumerate() {
-            let answer = match self.call(route, request, Purpose::Write, trace).await {
+            let answer = match self.call(route, request, Purpose::Write, &cx, trace).await {
                 Ok(a) => a,
                 Err(e) if i > 0 => return Err(partially_applied(e, &prepared.requests[..i])),
                 Err(e) => return Err(e),

@@ -3,7 +3,10 @@
 //! Phase chart (details in `docs/architecture.md`):
 //! - `request_filter`: load the config snapshot once, match the route and the client's dialect,
 //!   check client credentials, answer the OAuth token endpoint, bound and read the body (413 /
-//!   415 before anything goes upstream), decode and validate it, apply the upstream rate limit.
+//!   415 before anything goes upstream), decode and validate it, apply the upstream rate limit,
+//!   take a slot under the upstream's `max_inflight` ([`inflight`]; 503 beyond it). The
+//!   client's `X-Request-Id` and `traceparent` are kept or replaced first ([`ids`]); they go to
+//!   the upstream on every path and `X-Request-Id` comes back on every answer.
 //!   Translated requests (client dialect ≠ upstream dialect) are then completed right here
 //!   ([`flow`]) and answered; `Ok(true)` ends Pingora's processing.
 //! - Same-dialect requests toward an OAuth upstream are relayed from here through the
@@ -14,11 +17,14 @@
 //!   place of the client's), the body replayed unchanged from Pingora's retry buffer, the answer
 //!   streamed back; `fail_to_proxy` renders connect failures (502) and timeouts (504) in the
 //!   client's dialect.
-//! - `logging`: the one place that records metrics and writes the access-log line.
+//! - `logging`: the one place that records metrics and writes the access-log line (client
+//!   address behind `trusted_proxies`, endpoint kind, upstream and its status, bytes, ids).
 
 pub mod auth;
 pub mod client;
 pub mod flow;
+pub mod ids;
+pub mod inflight;
 pub mod limits;
 
 use crate::canonical::{ApiError, ErrorKind};
@@ -28,6 +34,8 @@ use crate::metrics::metrics;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use client::UpstreamClient;
+use ids::Correlation;
+use inflight::{InflightGuard, InflightLimits};
 use limits::{CustomerLocks, RateLimiter};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
@@ -59,6 +67,7 @@ pub struct Gateway {
     locks: CustomerLocks,
     /// Redis shared by the replicas (`[cluster]`), built once at start.
     cluster: Option<Arc<crate::cluster::Cluster>>,
+    inflight: InflightLimits,
 }
 
 impl Gateway {
@@ -75,6 +84,7 @@ impl Gateway {
             limiter: RateLimiter::default(),
             locks: CustomerLocks::default(),
             cluster,
+            inflight: InflightLimits::default(),
         }
     }
 
@@ -109,7 +119,13 @@ pub struct Ctx {
     kind: ErrorKindOrOk,
     status: u16,
     trace: flow::Trace,
-    request_id: String,
+    /// Request id, `traceparent`, `tracestate`: logged, passed upstream, the id answered as
+    /// `X-Request-Id` (empty until `request_filter` reads the client's headers).
+    ids: Correlation,
+    /// The endpoint kind, for the access log (`None` before a route matched it).
+    endpoint: Option<&'static str>,
+    /// This request's slot under the upstream's `max_inflight`, held until the answer is done.
+    slot: Option<InflightGuard>,
     /// Close the client connection after the answer (framing cannot be trusted).
     close: bool,
 }
@@ -135,19 +151,31 @@ impl Ctx {
     }
 }
 
-/// A process-unique request id for the access log: start time of the process and a counter,
-/// cheaper than a UUID per request.
-fn next_request_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static EPOCH: OnceLock<u64> = OnceLock::new();
-    let epoch = EPOCH.get_or_init(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
-    format!("{epoch:x}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+/// The endpoint kind as the access log names it: a closed set, never the path or an id.
+fn endpoint_label(kind: &EndpointKind) -> &'static str {
+    use crate::dialect::SubAction;
+    match kind {
+        EndpointKind::Update { full: false } => "update",
+        EndpointKind::Update { full: true } => "replace",
+        EndpointKind::Properties => "properties",
+        EndpointKind::SubResource { action, .. } => match action {
+            SubAction::Create => "sub_resource_create",
+            SubAction::Update => "sub_resource_update",
+            SubAction::Delete => "sub_resource_delete",
+        },
+        EndpointKind::Get => "get",
+        EndpointKind::Token => "token",
+    }
+}
+
+/// The value of `name` when the client sent it exactly once (a repeated correlation header is
+/// ambiguous, W3C Trace Context §3.2.2.1: treated as absent).
+fn single_header<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
+    let mut all = req.headers.get_all(name).iter();
+    match (all.next(), all.next()) {
+        (Some(v), None) => v.to_str().ok(),
+        _ => None,
+    }
 }
 
 /// Message framing a proxy must not guess at (RFC 9112 §6.1, §6.3): both `Content-Length` and
@@ -187,13 +215,21 @@ fn framing_problem(session: &Session) -> Option<&'static str> {
     None
 }
 
-/// Writes a synthetic answer.
-async fn respond(session: &mut Session, s: &Synthetic, close: bool) -> Result<()> {
-    let mut h = ResponseHeader::build(s.status, Some(s.headers.len() + 2))?;
+/// Writes a synthetic answer, with the request id as `X-Request-Id`.
+async fn respond(
+    session: &mut Session,
+    s: &Synthetic,
+    close: bool,
+    request_id: &str,
+) -> Result<()> {
+    let mut h = ResponseHeader::build(s.status, Some(s.headers.len() + 3))?;
     for (n, v) in &s.headers {
         // Appended: a relayed upstream answer may repeat a header (`Set-Cookie`, `Link`).
         h.append_header(n.clone(), v.as_str())?;
     }
+    // Replaces an upstream's own id on a relayed answer: the client gets the id it can find
+    // in the gateway's log (and which the upstream received).
+    h.insert_header("X-Request-Id", request_id)?;
     h.insert_header("Content-Length", s.body.len().to_string())?;
     if close {
         h.insert_header("Connection", "close")?;
@@ -361,11 +397,8 @@ impl Gateway {
         }
         let route = &snap.routes[ri];
         let ep = endpoint?;
-        let secret = snap
-            .server
-            .token_secret
-            .as_ref()
-            .map(|s| s.expose().as_bytes());
+        let token_keys = snap.server.token_keys.as_slice();
+        ctx.endpoint = Some(endpoint_label(&ep.kind));
         let max = snap.server.max_body_bytes;
 
         let content_type = header(session.req_header(), "content-type").map(str::to_string);
@@ -382,7 +415,7 @@ impl Gateway {
                 .inspect_err(|_| ctx.close = true)?;
             let answer = auth::token_endpoint(
                 &route.clients,
-                secret,
+                token_keys,
                 snap.server.token_ttl_secs,
                 content_type.as_deref(),
                 query.as_deref(),
@@ -393,7 +426,7 @@ impl Gateway {
 
         auth::check(
             &route.clients,
-            secret,
+            token_keys,
             header(session.req_header(), "authorization"),
         )?;
 
@@ -458,15 +491,33 @@ impl Gateway {
             }
         }
 
+        // A slow upstream must not hold every task of the gateway: beyond its bound the
+        // request is refused here, before anything is sent (`inflight`).
+        let up = &route.upstream;
+        match self.inflight.acquire(&up.name, up.max_inflight) {
+            Some(slot) => ctx.slot = Some(slot),
+            None => {
+                return Err(ApiError::new(
+                    ErrorKind::UpstreamBusy,
+                    format!(
+                        "Upstream {} is busy: {} requests already in flight; try again later",
+                        up.name,
+                        up.max_inflight.unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+
         // `reach-tenant-id` is Reach's header (SPEC §1): it goes to a Reach upstream and to no
         // other vendor, whose logs would otherwise collect another vendor's tenant ids.
-        let passthrough: Vec<(String, String)> = if route.upstream.dialect == DialectId::Reach {
+        let mut passthrough: Vec<(String, String)> = if route.upstream.dialect == DialectId::Reach {
             header(session.req_header(), TENANT_HEADER)
                 .map(|v| vec![(TENANT_HEADER.to_string(), v.to_string())])
                 .unwrap_or_default()
         } else {
             Vec::new()
         };
+        passthrough.extend(ctx.ids.headers());
 
         if client == route.upstream.dialect {
             // Same dialect: validated above, forwarded byte for byte (relayed, or through the
@@ -545,9 +596,11 @@ impl Gateway {
                     && !FRAMING.contains(&n)
                     && n != "authorization"
                     && n != "host"
+                    && !CORRELATION.contains(&n)
                     && (up.dialect == DialectId::Reach || n != TENANT_HEADER)
             })
             .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .chain(ctx.ids.headers())
             .collect();
         let req = crate::dialect::UpstreamRequest {
             method,
@@ -567,6 +620,7 @@ impl Gateway {
         };
         metrics().observe_upstream(&up.name, purpose, answer.elapsed);
         ctx.trace.upstream += answer.elapsed;
+        ctx.trace.upstream_status = Some(answer.status);
         if answer.status >= 400 {
             ctx.kind = ErrorKindOrOk::Err(ApiError::upstream(answer.status, "", Vec::new()).kind);
         }
@@ -596,6 +650,9 @@ impl Gateway {
 /// Framing headers: `respond` and the upstream client write their own.
 const FRAMING: &[&str] = &["content-length", "transfer-encoding"];
 
+/// Correlation headers: the client's are replaced by the gateway's decision ([`Correlation`]).
+const CORRELATION: &[&str] = &[ids::REQUEST_ID, ids::TRACEPARENT, ids::TRACESTATE];
+
 /// The method as the `'static` string an [`crate::dialect::UpstreamRequest`] holds.
 fn static_method(m: &str) -> Option<&'static str> {
     ["GET", "PUT", "PATCH", "POST", "DELETE"]
@@ -618,13 +675,21 @@ impl ProxyHttp for Gateway {
             kind: ErrorKindOrOk::Ok,
             status: 0,
             trace: flow::Trace::default(),
-            request_id: next_request_id(),
+            ids: Correlation::default(),
+            endpoint: None,
+            slot: None,
             close: false,
         }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         metrics().inflight(1);
+        let req = session.req_header();
+        ctx.ids = Correlation::from_client(
+            single_header(req, ids::REQUEST_ID),
+            single_header(req, ids::TRACEPARENT),
+            single_header(req, ids::TRACESTATE),
+        );
         // One snapshot for the whole request: a reload mid-request does not affect it.
         ctx.snap = Some(self.store.current());
         match self.handle(session, ctx).await {
@@ -635,17 +700,17 @@ impl ProxyHttp for Gateway {
                 if answer.status >= 400 && matches!(ctx.kind, ErrorKindOrOk::Ok) {
                     ctx.kind = ErrorKindOrOk::Err(ErrorKind::Upstream);
                 }
-                respond(session, &answer, close).await?;
+                respond(session, &answer, close, &ctx.ids.request_id).await?;
                 Ok(true)
             }
             Err(err) => {
                 let client = ctx.client;
-                let body = render_error(client, &err);
+                let body = render_error(client, &err, &ctx.ids.request_id);
                 ctx.status = body.status;
                 ctx.kind = ErrorKindOrOk::Err(err.kind);
                 // After 413 the rest of the body is unread: the connection cannot be reused.
                 let close = err.kind == ErrorKind::TooLarge || ctx.close;
-                respond(session, &body, close).await?;
+                respond(session, &body, close, &ctx.ids.request_id).await?;
                 Ok(true)
             }
         }
@@ -694,6 +759,12 @@ impl ProxyHttp for Gateway {
         }
         // The client's credentials are never forwarded (SPEC §6).
         upstream_request.remove_header("authorization");
+        for h in CORRELATION {
+            upstream_request.remove_header(*h);
+        }
+        for (n, v) in ctx.ids.headers() {
+            upstream_request.insert_header(n, v)?;
+        }
         if up.dialect != DialectId::Reach {
             upstream_request.remove_header(TENANT_HEADER);
         }
@@ -727,6 +798,8 @@ impl ProxyHttp for Gateway {
         // OAuth upstreams never come through here (see `relay`): a 401 is the upstream's word
         // on credentials that cannot expire under the gateway, and is passed on.
         ctx.status = upstream_response.status.as_u16();
+        ctx.trace.upstream_status = Some(ctx.status);
+        upstream_response.insert_header("X-Request-Id", ctx.ids.request_id.as_str())?;
         if ctx.forward_path.is_some() {
             // Same-dialect answers stream through unchanged, except a `Location` (helpscout-v2
             // sub-resource creates), which would otherwise name the upstream's host and path.
@@ -784,9 +857,12 @@ impl ProxyHttp for Gateway {
             // Part of the upstream's answer is already on its way: nothing more can be said.
             0
         } else {
-            let s = render_error(ctx.client, &err);
+            let s = render_error(ctx.client, &err, &ctx.ids.request_id);
             ctx.status = s.status;
-            if respond(session, &s, true).await.is_err() {
+            if respond(session, &s, true, &ctx.ids.request_id)
+                .await
+                .is_err()
+            {
                 0
             } else {
                 s.status
@@ -801,6 +877,11 @@ impl ProxyHttp for Gateway {
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
         metrics().inflight(-1);
         ctx.lock = None;
+        ctx.slot = None;
+        if ctx.ids.request_id.is_empty() {
+            // `request_filter` never ran (the request could not be read): still one id per line.
+            ctx.ids = Correlation::from_client(None, None, None);
+        }
         let status = if ctx.status != 0 {
             ctx.status
         } else {
@@ -822,17 +903,41 @@ impl ProxyHttp for Gateway {
         let access_log = snap.as_deref().is_none_or(|s| s.server.access_log);
         if access_log {
             let req = session.req_header();
+            let peer = session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .map(|a| a.ip().to_canonical());
+            let forwarded: Vec<&str> = req
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+            let trusted = snap
+                .as_deref()
+                .map_or(&[][..], |s| s.server.trusted_proxies.as_slice());
+            let client_addr = ids::client_addr(peer, forwarded.as_deref(), trusted);
             crate::logging::access_log(&crate::logging::AccessEntry {
-                request_id: &ctx.request_id,
+                request_id: &ctx.ids.request_id,
+                traceparent: &ctx.ids.traceparent,
+                client_addr: client_addr.map(|a| a.to_string()),
+                peer_addr: peer.map(|a| a.to_string()),
+                method: req.method.as_str(),
+                endpoint: ctx.endpoint.unwrap_or("none"),
                 route: route_name,
                 client_dialect: client,
                 upstream_dialect: upstream,
-                method: req.method.as_str(),
+                upstream: route.map_or("none", |r| r.upstream.name.as_str()),
+                upstream_status: ctx.trace.upstream_status,
                 status,
                 outcome,
-                duration_ms: elapsed.as_secs_f64() * 1e3,
-                upstream_ms: ctx.trace.upstream.as_secs_f64() * 1e3,
-                translate_us: ctx.trace.translate.as_secs_f64() * 1e6,
+                bytes_in: session.body_bytes_read() as u64,
+                bytes_out: session.body_bytes_sent() as u64,
+                user_agent: header(req, "user-agent").map(crate::logging::bounded),
+                duration_ms: crate::logging::millis(elapsed),
+                upstream_ms: crate::logging::millis(ctx.trace.upstream),
+                translate_us: ctx.trace.translate.as_micros() as u64,
                 state_reads: ctx.trace.state_reads,
                 dropped_fields: ctx.trace.dropped.iter().map(|d| d.name.as_str()).collect(),
             });
@@ -880,10 +985,11 @@ fn client_location(loc: &str, base_path: &str, prefix: &str) -> Option<String> {
     Some(format!("{}{below}", prefix.trim_end_matches('/')))
 }
 
-/// Renders an error in the client's dialect, or as plain JSON when no dialect is known.
-fn render_error(client: Option<DialectId>, err: &ApiError) -> Synthetic {
+/// Renders an error in the client's dialect, or as plain JSON when no dialect is known; a
+/// helpscout-v2 `logRef` is the request id.
+fn render_error(client: Option<DialectId>, err: &ApiError, request_id: &str) -> Synthetic {
     match client {
-        Some(id) => dialect(id).encode_error(err),
+        Some(id) => dialect(id).encode_error(&err.clone().with_log_ref(request_id)),
         None => Synthetic::json(
             err.status,
             "application/json",

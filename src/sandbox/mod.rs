@@ -22,6 +22,7 @@ mod tests;
 pub use server::{free_loopback_addr, service, spawn_standalone, SandboxApp, Standalone};
 
 use crate::canonical::{ApiError, Coll, Customer, ErrorKind, Field, Rule, Violation};
+use crate::config::Secret;
 use crate::dialect::{AnswerCx, Dialect, DialectId, Endpoint, EndpointKind, Synthetic};
 use base64::Engine as _;
 use parking_lot::Mutex;
@@ -44,7 +45,14 @@ pub const FIRST_ENTRY_ID: u64 = 1001;
 pub const CONTROL_PREFIX: &str = "/__sandbox/";
 
 /// The request headers the request log keeps (everything else is noise for assertions).
-const LOGGED_HEADERS: [&str; 3] = ["authorization", "content-type", "reach-tenant-id"];
+const LOGGED_HEADERS: [&str; 6] = [
+    "authorization",
+    "content-type",
+    "reach-tenant-id",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+];
 
 /// The request log keeps the newest this many entries, so a long `make run` stays bounded.
 pub const REQUEST_LOG_CAP: usize = 10_000;
@@ -132,7 +140,8 @@ pub struct LoggedRequest {
     pub method: String,
     /// Path and query, as received.
     pub path: String,
-    /// `authorization`, `content-type` and `reach-tenant-id`, when present (names lower case).
+    /// `authorization`, `content-type`, `reach-tenant-id` and the correlation headers
+    /// (`x-request-id`, `traceparent`, `tracestate`), when present (names lower case).
     pub headers: BTreeMap<String, String>,
     /// Body as text (lossy UTF-8).
     pub body: String,
@@ -156,7 +165,10 @@ struct State {
     /// Next entry id for multi-entry vendors (unique across the backend, like Help Scout's).
     next_entry_id: u64,
     /// helpscout-v2 access tokens and when they were issued.
-    tokens: HashMap<String, Instant>,
+    tokens: HashMap<String, (Instant, Secret)>,
+    /// The credentials accepted now: the configured secret, until `PUT /__sandbox/credentials`
+    /// replaces the list (a vendor-side key rotation, with an overlap while both are valid).
+    accepted: Vec<Secret>,
     log: std::collections::VecDeque<LoggedRequest>,
     next_seq: u64,
     /// The active fault and how many more requests it applies to (`None` = unlimited).
@@ -174,7 +186,6 @@ struct ReachAccount {
 /// One in-memory vendor backend.
 pub struct Backend {
     dialect: DialectId,
-    secret: String,
     reach: ReachAccount,
     state: Mutex<State>,
 }
@@ -248,7 +259,6 @@ impl Backend {
     pub fn empty(dialect: DialectId, secret: String) -> Backend {
         Backend {
             dialect,
-            secret,
             reach: ReachAccount {
                 schema_definition_id: uuid::Uuid::new_v4().to_string(),
                 platform_id: uuid::Uuid::new_v4().to_string(),
@@ -258,6 +268,7 @@ impl Backend {
                 customers: HashMap::new(),
                 next_entry_id: FIRST_ENTRY_ID,
                 tokens: HashMap::new(),
+                accepted: vec![Secret::new(secret)],
                 log: std::collections::VecDeque::new(),
                 next_seq: 1,
                 fault: None,
@@ -294,6 +305,29 @@ impl Backend {
     /// Invalidates every issued helpscout-v2 token (to exercise a client's refresh-on-401).
     pub fn revoke_tokens(&self) {
         self.state.lock().tokens.clear();
+    }
+
+    /// Replaces the accepted credentials (the bearer token, Basic key or helpscout-v2 client
+    /// secret), as a vendor does when a key is rotated: give the old and the new key during the
+    /// overlap, then the new one alone. helpscout-v2 tokens obtained with a secret that is no
+    /// longer accepted are revoked with it.
+    pub fn set_credentials(&self, accepted: Vec<String>) -> Result<(), String> {
+        if accepted.is_empty() || accepted.iter().any(|s| s.trim().is_empty()) {
+            return Err("give at least one non-empty credential".into());
+        }
+        let accepted: Vec<Secret> = accepted.into_iter().map(Secret::new).collect();
+        let mut st = self.state.lock();
+        st.tokens.retain(|_, (_, secret)| accepted.contains(secret));
+        st.accepted = accepted;
+        Ok(())
+    }
+
+    fn accepts(&self, presented: &str) -> bool {
+        self.state
+            .lock()
+            .accepted
+            .iter()
+            .any(|s| s.matches(presented.as_bytes()))
     }
 
     /// The stored customer, as the vendor holds it.
@@ -601,7 +635,9 @@ impl Backend {
                 }
                 let st = self.state.lock();
                 match st.tokens.get(cred) {
-                    Some(issued) if issued.elapsed() < Duration::from_secs(TOKEN_LIFETIME_SECS) => {
+                    Some((issued, _))
+                        if issued.elapsed() < Duration::from_secs(TOKEN_LIFETIME_SECS) =>
+                    {
                         Ok(())
                     }
                     Some(_) => Err(unauthorized("Access token expired")),
@@ -616,14 +652,14 @@ impl Backend {
                     .flatten()
                     .map(|raw| String::from_utf8_lossy(&raw).into_owned())
                     .map(|pair| pair.split(':').next().unwrap_or_default().to_string());
-                if user.as_deref() == Some(self.secret.as_str()) {
+                if user.as_deref().is_some_and(|u| self.accepts(u)) {
                     Ok(())
                 } else {
                     Err(unauthorized("Invalid API key"))
                 }
             }
             DialectId::Helpcrunch | DialectId::Reach => {
-                if scheme.eq_ignore_ascii_case("bearer") && cred == self.secret {
+                if scheme.eq_ignore_ascii_case("bearer") && self.accepts(cred) {
                     Ok(())
                 } else {
                     Err(unauthorized("Unauthorized"))
@@ -672,16 +708,15 @@ impl Backend {
                 )
             }
         }
-        if param("client_id") != Some(SANDBOX_CLIENT_ID)
-            || param("client_secret") != Some(self.secret.as_str())
-        {
+        let secret = param("client_secret").unwrap_or_default();
+        if param("client_id") != Some(SANDBOX_CLIENT_ID) || !self.accepts(secret) {
             return oauth_error(401, "invalid_client", "Bad client credentials");
         }
         let token = uuid::Uuid::new_v4().simple().to_string();
         self.state
             .lock()
             .tokens
-            .insert(token.clone(), Instant::now());
+            .insert(token.clone(), (Instant::now(), Secret::new(secret)));
         Synthetic::json(
             200,
             "application/json",
@@ -750,9 +785,24 @@ impl Backend {
             };
             // Work on a copy and store it only when every change applied: a vendor rejects a
             // write as a whole, never half of it.
+
+            // A patch with test/move/copy is evaluated against the stored customer with the
+            // gateway's own document code; what it amounts to applies like any other change set.
+            let derived = match &req.document {
+                Some(doc) => match crate::dialect::document::evaluate(doc, &customer, "work") {
+                    Ok(changes) => changes,
+                    Err(e) => return self.error(e),
+                },
+                None => Vec::new(),
+            };
+            let changes = if req.document.is_some() {
+                &derived
+            } else {
+                &req.changes.changes
+            };
             let mut next = st.next_entry_id;
             let applied = customer.apply(
-                &req.changes.changes,
+                changes,
                 &mut || {
                     let id = if single { 1 } else { next };
                     next += u64::from(!single);
@@ -869,6 +919,20 @@ impl Backend {
                 self.revoke_tokens();
                 Reply::Respond(Synthetic::empty(204))
             }
+            ("PUT", "credentials") => {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Credentials {
+                    accept: Vec<String>,
+                }
+                match serde_json::from_slice::<Credentials>(body) {
+                    Ok(c) => match self.set_credentials(c.accept) {
+                        Ok(()) => Reply::Respond(Synthetic::empty(204)),
+                        Err(e) => control_error(400, e),
+                    },
+                    Err(e) => control_error(400, format!("expected {{\"accept\": [\"…\"]}}: {e}")),
+                }
+            }
             ("GET", "info") => control_json(
                 200,
                 &json!({
@@ -876,9 +940,10 @@ impl Backend {
                     "customers": self.state.lock().customers.len(),
                 }),
             ),
-            (_, "customers" | "requests" | "reset" | "faults" | "tokens" | "info") => {
-                control_error(405, "method not allowed on this control endpoint")
-            }
+            (
+                _,
+                "customers" | "requests" | "reset" | "faults" | "tokens" | "info" | "credentials",
+            ) => control_error(405, "method not allowed on this control endpoint"),
             _ => control_error(404, "no such control endpoint"),
         }
     }

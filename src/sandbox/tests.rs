@@ -1192,3 +1192,78 @@ async fn sandbox_v2_serves_the_customer_sub_resources() {
     let s = call(&b, "GET", "/v2/customers/42/phones", &h, "").await;
     assert_eq!(s.status, 405, "{s:?}");
 }
+
+// --- credential rotation ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn sandbox_credentials_rotate_with_an_overlap_and_revoke_tokens_of_a_dropped_secret() {
+    const NEW: &str = "sandbox-secret-rotated";
+    for d in DialectId::ALL {
+        let b = backend(d);
+        let old_creds = creds(&b).await;
+        let set = |list: &[&str]| json!({ "accept": list }).to_string();
+        let s = call(
+            &b,
+            "PUT",
+            "/__sandbox/credentials",
+            &[],
+            &set(&[SECRET, NEW]),
+        )
+        .await;
+        assert_eq!(s.status, 204, "{d}");
+        // Overlap: the old credential (and a v2 token obtained with it) still works.
+        let path = get_path(d, seeded_id(d));
+        assert_eq!(
+            call(&b, "GET", &path, &old_creds, "").await.status,
+            200,
+            "{d}"
+        );
+        let new_auth = match d {
+            DialectId::HelpscoutV2 => {
+                let body = format!(
+                    "grant_type=client_credentials&client_id={SANDBOX_CLIENT_ID}&client_secret={NEW}"
+                );
+                let ct = hdrs(&[("Content-Type", "application/x-www-form-urlencoded")]);
+                let t = call(&b, "POST", "/v2/oauth2/token", &ct, &body).await;
+                assert_eq!(t.status, 200);
+                format!(
+                    "Bearer {}",
+                    json_of(&t)["access_token"].as_str().unwrap_or_default()
+                )
+            }
+            DialectId::HelpscoutV1 => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{NEW}:X"))
+            ),
+            _ => format!("Bearer {NEW}"),
+        };
+        let new_creds = hdrs(&[("Authorization", new_auth.as_str())]);
+        // The old key is revoked: only the new one works, v2 tokens of the old secret go too.
+        let s = call(&b, "PUT", "/__sandbox/credentials", &[], &set(&[NEW])).await;
+        assert_eq!(s.status, 204, "{d}");
+        assert_eq!(
+            call(&b, "GET", &path, &old_creds, "").await.status,
+            401,
+            "{d}"
+        );
+        assert_eq!(
+            call(&b, "GET", &path, &new_creds, "").await.status,
+            200,
+            "{d}"
+        );
+        // Nothing to accept, or an empty credential, is refused and changes nothing.
+        for bad in [
+            json!({ "accept": [] }),
+            json!({ "accept": [" "] }),
+            json!({}),
+        ] {
+            let s = call(&b, "PUT", "/__sandbox/credentials", &[], &bad.to_string()).await;
+            assert_eq!(s.status, 400, "{d} {bad}");
+        }
+        assert_eq!(
+            call(&b, "GET", &path, &new_creds, "").await.status,
+            200,
+            "{d}"
+        );
+    }
+}
