@@ -113,8 +113,9 @@ STATUS_TEXT = {
     "4XX": "Any other upstream 4xx with a body: same status, error translated into the "
            "client's format, field names mapped back (SPEC §4).",
     "5XX": "Any other upstream 5xx: same status, error translated (SPEC §4); or 503 from the "
-           "gateway itself when the upstream already has its `max_inflight` requests in flight "
-           "(nothing sent).",
+           "gateway itself when the upstream already has its `max_inflight` requests in flight, "
+           "or (with `[cluster]`) when the customer's lock cannot be had in time or Redis is "
+           "unavailable for a read-modify-write (nothing sent).",
 }
 ERROR_STATUSES = ["400", "401", "404", "405", "413", "415", "429", "500", "502", "504", "4XX",
                   "5XX"]
