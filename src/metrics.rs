@@ -206,10 +206,13 @@ fn build() -> Metrics {
             "Requests refused by the gateway's own per-upstream rate limit.",
             &["upstream"],
         ),
-        cluster_redis_up: gauge(
-            "cluster_redis_up",
+        // Registered by `init_cluster` only: without `[cluster]` a constant 0 would read as
+        // "Redis down" to an alert.
+        cluster_redis_up: IntGauge::new(
+            name("cluster_redis_up"),
             "1 while the cluster's Redis answers, 0 while it does not (only with [cluster]).",
-        ),
+        )
+        .expect("valid gauge"),
         cluster_redis_errors: counter(
             "cluster_redis_errors_total",
             "Redis calls of the cluster that failed or timed out, by operation.",
@@ -366,8 +369,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Creates the `cluster_*` series at zero (called once when `[cluster]` is configured).
+    /// Registers `cluster_redis_up` and creates the `cluster_*` series at zero (when `[cluster]`
+    /// is configured; a second call changes nothing).
     pub fn init_cluster(&self) {
+        // Already registered on a second call: the error only says so.
+        let _ = self
+            .registry
+            .register(Box::new(self.cluster_redis_up.clone()));
         for op in CLUSTER_OPS {
             self.cluster_redis_errors.with_label_values(&[op]);
         }
