@@ -663,3 +663,72 @@ fn tls_and_password() {
     assert_eq!(v["cluster"]["redis"], json!("down"), "{v}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The Redis password file is watched like every secret: a rotated password is used by the
+/// next connection, without a restart (only the rest of `[cluster]` is static).
+#[test]
+fn a_rotated_redis_password_applies_without_restart() {
+    let redis = Redis::start_with(
+        vec!["--requirepass".into(), "first-password".into()],
+        vec![
+            "--no-auth-warning".into(),
+            "-a".into(),
+            "first-password".into(),
+        ],
+    );
+    let table = format!(
+        "\n[cluster]\nredis_url = \"redis://127.0.0.1:{}\"\ntimeout_ms = 200\npassword_file = \"redis-pw\"\n",
+        redis.port
+    );
+    let a = Gateway::start_with(|dir, t| {
+        std::fs::write(dir.join("redis-pw"), "first-password\n").expect("pw");
+        format!("{t}{table}")
+    });
+    wait_redis(&a, "up");
+    a.seed(
+        CRUNCH,
+        "81012",
+        &json!({"first_name": "Ada", "last_name": "Lovelace"}),
+    );
+    assert_eq!(first_name(&a, "81012", "One").status, 204);
+
+    // Rotate: Redis takes the new password, old connections are cut, the file changes.
+    assert_eq!(
+        redis
+            .cli(&["CONFIG", "SET", "requirepass", "second-password"])
+            .trim(),
+        "OK"
+    );
+    std::fs::write(a.dir.join("redis-pw"), "second-password\n").expect("rotate");
+    let second = ["--no-auth-warning", "-a", "second-password"];
+    let killed = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string()])
+        .args(second)
+        .args(["CLIENT", "KILL", "TYPE", "normal"])
+        .output()
+        .expect("redis-cli");
+    assert!(killed.status.success());
+
+    // Within the file watcher's poll and a probe, writes succeed again with the new password.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, v) = readyz(&a);
+        if v["cluster"]["redis"] == "up" && first_name(&a, "81012", "Two").status == 204 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never back with the new password: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        a.stored(CRUNCH, "81012").expect("stored")["first_name"],
+        json!("Two")
+    );
+    let cfg = request(a.admin, "GET", "/config", &[], None).json();
+    assert!(
+        cfg["generation"].as_u64().is_some_and(|g| g >= 2),
+        "reloaded: {cfg}"
+    );
+}

@@ -4,6 +4,9 @@
 //! (one token bucket per upstream in Redis, updated by an atomic script) and the upstream OAuth
 //! tokens (one replica fetches, the others read it).
 //!
+//! Requires Redis 5 or later (scripts that call `TIME` before writing rely on effects
+//! replication, the default since 5).
+//!
 //! Failure model: every Redis call has a deadline (`cluster.timeout_ms`). A failed call marks
 //! Redis down; while it is down no call is attempted (a hung Redis costs one timeout, not one per
 //! request) and a pinger thread probes it every [`PING_EVERY`] to mark it up again. While down:
@@ -273,7 +276,11 @@ impl Cluster {
                     )))
                 }
                 Err(e) => {
-                    self.orphan(key, token);
+                    // A SET that was sent may still be applied (a frozen Redis resumes);
+                    // one that never left cannot.
+                    if !matches!(e, RedisError::Down) {
+                        self.orphan(key, token);
+                    }
                     return Err(LockError::Unavailable(e.to_string()));
                 }
             }

@@ -54,6 +54,8 @@ pub enum RedisError {
     Server(String),
     /// The bytes received are not RESP.
     Protocol(String),
+    /// Not sent: Redis is marked down until the pinger sees it answer again.
+    Down,
 }
 
 impl std::fmt::Display for RedisError {
@@ -62,6 +64,7 @@ impl std::fmt::Display for RedisError {
             RedisError::Io(e) => write!(f, "redis unreachable: {e}"),
             RedisError::Server(e) => write!(f, "redis error: {e}"),
             RedisError::Protocol(e) => write!(f, "redis protocol error: {e}"),
+            RedisError::Down => f.write_str("redis marked down (waiting for the pinger)"),
         }
     }
 }
@@ -212,14 +215,15 @@ impl Client {
                 }
                 None => roundtrip(&mut conn, &[b"AUTH", password.as_bytes()]).await?,
             };
-            // The server's message never contains the password; it names the failure.
-            reply.map_err(|e| RedisError::Server(format!("AUTH: {e}")))?;
+            // The server's message never contains the password; it names the failure. A refused
+            // connection is an unavailable Redis for the gateway (marked down, probed again).
+            reply.map_err(|e| RedisError::Io(format!("AUTH: {e}")))?;
         }
         if ep.db != 0 {
             let db = ep.db.to_string();
             roundtrip(&mut conn, &[b"SELECT", db.as_bytes()])
                 .await?
-                .map_err(|e| RedisError::Server(format!("SELECT: {e}")))?;
+                .map_err(|e| RedisError::Io(format!("SELECT: {e}")))?;
         }
         Ok(conn)
     }
