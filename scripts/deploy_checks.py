@@ -57,9 +57,14 @@ COUNTERS = ["requests_total", "validation_errors_total", "dropped_fields_total",
             "upstream_inflight_refused_total"]
 HISTOGRAMS = ["request_duration_seconds", "translate_duration_seconds",
               "upstream_duration_seconds"]
+# Families a replica exports only with `[cluster]` set: the scrape of a gateway without it lacks
+# them, so a live scrape is not asked for them (alerts on them simply do not fire there).
+CLUSTER_ONLY = {"patchbay_cluster_redis_up", "patchbay_cluster_redis_errors_total",
+                "patchbay_cluster_locks_total", "patchbay_cluster_fallbacks_total",
+                "patchbay_cluster_tokens_total"}
 GAUGES = ["config_generation", "inflight_requests", "config_last_reload_success",
           "config_restart_pending", "build_info", "upstream_inflight"]
-FAMILIES = {"patchbay_" + n for n in COUNTERS + HISTOGRAMS + GAUGES}
+FAMILIES = {"patchbay_" + n for n in COUNTERS + HISTOGRAMS + GAUGES} | CLUSTER_ONLY
 HIST = {"patchbay_" + n for n in HISTOGRAMS}
 NAME_RE = re.compile(r"\bpatchbay_[a-zA-Z0-9_]+")
 
@@ -363,6 +368,9 @@ def cmd_metrics(a):
         print(f"metrics: scrape {a.scrape} has {len(ours)} patchbay_* names")
         for n in sorted(used):
             fam = family_of(n)
+            if fam in CLUSTER_ONLY and n not in present:
+                print(f"     skip  {n}: exported only with [cluster], which this scrape's gateway has not")
+                continue
             # A histogram family appears as name_bucket/_sum/_count samples and, when the
             # exporter writes them, as `# TYPE name histogram`.
             found = n in present or (fam is not None and fam in present)
