@@ -74,22 +74,30 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// The client-facing error.
+    /// The client-facing error. The upstream's name and the transport detail are the operator's
+    /// business: they go to the log, never to the client (before, "Upstream crunch failed:
+    /// ConnectRefused" reached clients).
     pub fn to_api(&self, upstream: &str) -> ApiError {
         match self {
-            CallError::BadGateway(why) => ApiError::new(
-                ErrorKind::BadGateway,
-                format!("Upstream {upstream} failed: {why}"),
-            ),
-            CallError::Timeout(why) => ApiError::new(
-                ErrorKind::GatewayTimeout,
-                format!("Upstream {upstream} timed out: {why}"),
-            ),
+            CallError::BadGateway(why) => {
+                log::warn!("upstream {upstream} failed: {why}");
+                ApiError::new(
+                    ErrorKind::BadGateway,
+                    "The upstream service could not be reached",
+                )
+            }
+            CallError::Timeout(why) => {
+                log::warn!("upstream {upstream} timed out: {why}");
+                ApiError::new(ErrorKind::GatewayTimeout, "The upstream service timed out")
+            }
         }
     }
 }
 
-fn classify(e: &pingora::Error) -> CallError {
+/// The one transport-error classifier: how a Pingora error of an exchange with an upstream
+/// becomes 502 or 504, for the translated, relayed and streamed paths alike (before, a TLS
+/// handshake timeout was 504 on the translated path and 502 on the streamed one).
+pub fn classify(e: &pingora::Error) -> CallError {
     match e.etype() {
         ErrorType::ConnectTimedout
         | ErrorType::ReadTimedout

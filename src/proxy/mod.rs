@@ -841,16 +841,18 @@ impl ProxyHttp for Gateway {
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let err = match e.etype() {
-            ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
-                ApiError::new(ErrorKind::GatewayTimeout, "Upstream timed out")
+        let err = match e.esource() {
+            ErrorSource::Downstream => {
+                ApiError::new(ErrorKind::Invalid, "Request could not be read")
             }
-            _ => match e.esource() {
-                ErrorSource::Downstream => {
-                    ApiError::new(ErrorKind::Invalid, "Request could not be read")
-                }
-                _ => ApiError::new(ErrorKind::BadGateway, "Upstream unavailable"),
-            },
+            _ => {
+                let upstream = ctx
+                    .snap
+                    .as_deref()
+                    .and_then(|s| ctx.route(s))
+                    .map_or("(none)", |r| r.upstream.name.as_str());
+                client::classify(e).to_api(upstream)
+            }
         };
         ctx.kind = ErrorKindOrOk::Err(err.kind);
         let code = if session.response_written().is_some() {
