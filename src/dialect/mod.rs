@@ -18,6 +18,7 @@ pub mod helpscout_v2;
 mod http;
 pub mod reach;
 pub mod rules;
+pub mod wire;
 
 pub use http::{
     Endpoint, EndpointKind, Purpose, SubAction, SubResource, Synthetic, UpstreamRequest,

@@ -70,13 +70,6 @@ pub(super) fn violation_code(v: &Violation) -> String {
     }
 }
 
-pub(super) fn status_reason(status: u16) -> &'static str {
-    http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Upstream error")
-}
-
 pub(super) fn not_found() -> ApiError {
     ApiError::new(ErrorKind::NotFound, "Not found")
 }
@@ -87,7 +80,7 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     // A partially applied write says what was applied even when the failure names fields.
     if err.violations.is_empty() || err.kind == ErrorKind::PartiallyApplied {
         let message = if err.message.is_empty() {
-            status_reason(err.status)
+            wire::status_reason(err.status)
         } else {
             err.message.as_str()
         };
@@ -98,10 +91,7 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     }
     let reply = Synthetic::json(err.status, "application/json", &json!({ "errors": errors }))
         .with_error_headers(err);
-    match err.retry_after {
-        Some(secs) if err.status == 429 => reply.with_header("Retry-After", secs.to_string()),
-        _ => reply,
-    }
+    wire::with_retry_after(reply, err, "Retry-After")
 }
 
 pub(super) fn pointer_for(target: &Target) -> String {
@@ -142,7 +132,7 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
     let message = headline
         .or(generic)
         .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| status_reason(status));
+        .unwrap_or_else(|| wire::status_reason(status));
     ApiError::upstream(status, message, violations)
 }
 

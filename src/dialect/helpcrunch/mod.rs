@@ -18,6 +18,7 @@ mod tests;
 mod upstream;
 
 use super::rules;
+use super::wire::{self, JsonWriter};
 use super::{
     AnswerCx, ClientRequest, ClientSide, Dialect, DialectId, EncodeCx, Endpoint, EndpointKind,
     Synthetic, Target, UpstreamRequest, UpstreamSide,
@@ -31,7 +32,6 @@ use bytes::Bytes;
 use decode::*;
 use error::*;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use upstream::*;
 
@@ -109,79 +109,6 @@ const KIND_CODES: [&str; 20] = [
 const UNEXPECTED: &str = "This field was not expected.";
 const MISSING: &str = "This field is missing.";
 const BLANK: &str = "This value should not be blank.";
-
-/// A minimal JSON writer for the hot encoders: keys are this module's ASCII constants or are
-/// escaped through serde_json.
-struct Out {
-    buf: Vec<u8>,
-    comma: bool,
-}
-
-impl Out {
-    fn with_capacity(n: usize) -> Self {
-        Out {
-            buf: Vec::with_capacity(n),
-            comma: false,
-        }
-    }
-
-    fn open(&mut self, c: u8) {
-        self.buf.push(c);
-        self.comma = false;
-    }
-
-    fn close(&mut self, c: u8) {
-        self.buf.push(c);
-        self.comma = true;
-    }
-
-    fn sep(&mut self) {
-        if self.comma {
-            self.buf.push(b',');
-        }
-        self.comma = true;
-    }
-
-    /// A member name that needs no escaping.
-    fn key(&mut self, k: &str) {
-        self.sep();
-        self.buf.push(b'"');
-        self.buf.extend_from_slice(k.as_bytes());
-        self.buf.extend_from_slice(b"\":");
-    }
-
-    /// A member name from data (a customData slug).
-    fn key_escaped(&mut self, k: &str) {
-        self.sep();
-        self.ser(k);
-        self.buf.push(b':');
-    }
-
-    fn ser<T: Serialize + ?Sized>(&mut self, v: &T) {
-        // Serializing strings, numbers and `Value`s into a Vec cannot fail (no I/O, no maps
-        // with non-string keys), so the Result carries no information here.
-        let _ = serde_json::to_writer(&mut self.buf, v);
-    }
-
-    fn opt_str(&mut self, v: Option<&str>) {
-        match v {
-            Some(s) => self.ser(s),
-            None => self.buf.extend_from_slice(b"null"),
-        }
-    }
-
-    fn opt_bool(&mut self, v: Option<bool>) {
-        self.buf.extend_from_slice(match v {
-            Some(true) => b"true",
-            Some(false) => b"false",
-            None => b"null",
-        });
-    }
-
-    fn into_bytes(self) -> Bytes {
-        Bytes::from(self.buf)
-    }
-}
 
 impl Dialect for Helpcrunch {
     fn id(&self) -> DialectId {

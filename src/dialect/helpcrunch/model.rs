@@ -10,7 +10,7 @@ pub(super) fn first_value(coll: &[Entry]) -> Option<&str> {
 /// model shows `tags: null` (SPEC §2: fields the upstream cannot know are `null`) rather than the
 /// `[]` of a HelpCrunch customer without tags.
 pub(super) fn model_body(customer_id: &str, c: &Customer, tags_known: bool) -> Bytes {
-    let mut out = Out::with_capacity(512);
+    let mut out = JsonWriter::with_capacity(512);
     let addr = c.address.as_ref();
     out.open(b'{');
     out.key("id");
@@ -63,8 +63,8 @@ pub(super) fn model_body(customer_id: &str, c: &Customer, tags_known: bool) -> B
     out.key("tags");
     match &c.tags {
         Some(tags) => out.ser(tags),
-        None if tags_known => out.buf.extend_from_slice(b"[]"),
-        None => out.buf.extend_from_slice(b"null"),
+        None if tags_known => out.raw(b"[]"),
+        None => out.raw(b"null"),
     }
     out.key("customData");
     out.open(b'{');

@@ -71,7 +71,7 @@ pub(super) fn encode_patch(
     customer_id: &str,
     changes: &[Change],
 ) -> Result<UpstreamRequest, ApiError> {
-    let mut out = Out::with_capacity(64 + changes.len() * 32);
+    let mut out = JsonWriter::with_capacity(64 + changes.len() * 32);
     out.open(b'{');
     let mut name_done = false;
     let mut has_props = false;
@@ -167,16 +167,10 @@ pub(super) fn encode_update(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    if !rules::positive_id(customer_id) {
-        return Err(ApiError::invalid_one(
-            Violation::new(
-                "id",
-                Rule::CustomerId,
-                "HelpCrunch customer ids are positive integers.",
-            )
-            .with_value(Value::String(customer_id.to_string())),
-        ));
-    }
+    rules::numeric_id(
+        customer_id,
+        "HelpCrunch customer ids are positive integers.",
+    )?;
     Ok(vec![encode_patch(customer_id, changes)?])
 }
 

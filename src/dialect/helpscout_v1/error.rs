@@ -22,14 +22,6 @@ pub(super) fn value_text(v: Option<&Value>) -> String {
     }
 }
 
-pub(super) fn reason(status: u16) -> String {
-    ::http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Upstream error")
-        .to_owned()
-}
-
 pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     let body = if err.status == 400 && !err.violations.is_empty() {
         let list: Vec<Value> = err
@@ -56,17 +48,14 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
         })
     } else {
         let message = if err.message.is_empty() {
-            reason(err.status)
+            wire::status_reason(err.status).to_owned()
         } else {
             err.message.clone()
         };
         json!({ "code": err.status, "error": message })
     };
     let out = Synthetic::json(err.status, JSON, &body).with_error_headers(err);
-    match err.retry_after {
-        Some(secs) if err.status == 429 => out.with_header("Retry-After", secs.to_string()),
-        _ => out,
-    }
+    wire::with_retry_after(out, err, "Retry-After")
 }
 
 pub(super) fn pointer_for(target: &Target) -> String {
@@ -87,7 +76,7 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
     let message = obj
         .and_then(|o| o.get("error").or_else(|| o.get("message")))
         .and_then(Value::as_str)
-        .map_or_else(|| reason(status), str::to_owned);
+        .map_or_else(|| wire::status_reason(status).to_owned(), str::to_owned);
     let violations = obj
         .and_then(|o| o.get("validationErrors"))
         .and_then(Value::as_array)

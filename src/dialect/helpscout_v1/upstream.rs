@@ -137,16 +137,7 @@ pub(super) fn encode_update(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    if !rules::positive_id(customer_id) {
-        return Err(ApiError::invalid_one(
-            Violation::new(
-                "id",
-                Rule::CustomerId,
-                "Help Scout customer ids are positive integers",
-            )
-            .with_value(Value::String(customer_id.to_owned())),
-        ));
-    }
+    rules::numeric_id(customer_id, "Help Scout customer ids are positive integers")?;
     let mut body = PutBody::default();
     let mut unencodable = Vec::new();
     for c in changes {

@@ -202,10 +202,7 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     });
     let out =
         Synthetic::json(err.status, "application/vnd.error+json", &body).with_error_headers(err);
-    match (err.status, err.retry_after) {
-        (429, Some(secs)) => out.with_header("X-RateLimit-Retry-After", secs.to_string()),
-        _ => out,
-    }
+    wire::with_retry_after(out, err, "X-RateLimit-Retry-After")
 }
 
 pub(super) fn pointer_for(target: &Target) -> String {
@@ -213,8 +210,8 @@ pub(super) fn pointer_for(target: &Target) -> String {
         Target::Field(f) => {
             field_pointer(*f).map_or_else(|| format!("/{}", f.as_str()), str::to_string)
         }
-        Target::Coll(c, None) => format!("/{}", coll_segment(*c)),
-        Target::Coll(c, Some(id)) => format!("/{}/{id}", coll_segment(*c)),
+        Target::Coll(c, None) => format!("/{}", document::coll_key(*c)),
+        Target::Coll(c, Some(id)) => format!("/{}/{id}", document::coll_key(*c)),
         Target::Property(slug) if slug.is_empty() => String::new(),
         Target::Property(slug) => format!("/{}", pointer_token(slug)),
     }

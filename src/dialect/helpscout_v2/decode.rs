@@ -201,7 +201,7 @@ pub(super) fn decode_patch_target(
                 Rule::RemoveCollection,
                 format!(
                     "It is not possible to remove a whole customer entry collection ({})",
-                    coll_segment(coll)
+                    document::coll_key(coll)
                 ),
             ));
         }
@@ -490,7 +490,11 @@ pub(super) fn document_element(
             let target = match path {
                 PatchPath::Coll(coll) => {
                     *fresh += 1;
-                    format!("/{}/{}", coll_segment(coll), document::fresh_key(*fresh))
+                    format!(
+                        "/{}/{}",
+                        document::coll_key(coll),
+                        document::fresh_key(*fresh)
+                    )
                 }
                 _ => path_str.to_string(),
             };

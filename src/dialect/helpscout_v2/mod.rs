@@ -95,17 +95,6 @@ const ERRORS_ABOUT: &str = "http://developer.helpscout.net/mailbox-api/overview/
 
 // === names ===
 
-/// The collection's segment in PATCH paths and `_links`.
-fn coll_segment(coll: Coll) -> &'static str {
-    match coll {
-        Coll::Emails => "emails",
-        Coll::Phones => "phones",
-        Coll::Chats => "chats",
-        Coll::SocialProfiles => "social-profiles",
-        Coll::Websites => "websites",
-    }
-}
-
 fn coll_from_segment(s: &str) -> Option<Coll> {
     match s {
         "emails" => Some(Coll::Emails),
@@ -122,7 +111,7 @@ fn coll_from_segment(s: &str) -> Option<Coll> {
 fn embedded_key(coll: Coll) -> &'static str {
     match coll {
         Coll::SocialProfiles => "social_profiles",
-        other => coll_segment(other),
+        other => document::coll_key(other),
     }
 }
 

@@ -150,7 +150,7 @@ pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
             let entry = entry_id(raw_entry).ok_or_else(|| {
                 ApiError::invalid_one(
                     Violation::new(
-                        format!("/{}/{raw_entry}", coll_segment(coll)),
+                        format!("/{}/{raw_entry}", document::coll_key(coll)),
                         Rule::EntryId,
                         "Value is not a valid entity identifier.",
                     )

@@ -7,8 +7,8 @@ use super::*;
 /// the equivalent PATCH (`/emails`, `/emails/7`).
 pub(super) fn entry_origin(coll: Coll, entry: Option<u64>) -> String {
     match entry {
-        None => format!("/{}", coll_segment(coll)),
-        Some(id) => format!("/{}/{id}", coll_segment(coll)),
+        None => format!("/{}", document::coll_key(coll)),
+        Some(id) => format!("/{}/{id}", document::coll_key(coll)),
     }
 }
 
@@ -181,10 +181,14 @@ pub(super) fn created_location(cx: &AnswerCx<'_>, sub: SubResource, id: Option<u
     let base = customer_path(cx.customer_id);
     match (sub, id) {
         (SubResource::Entries(coll), Some(id)) => {
-            format!("{}{base}/{}/{id}", cx.location_base, coll_segment(coll))
+            format!(
+                "{}{base}/{}/{id}",
+                cx.location_base,
+                document::coll_key(coll)
+            )
         }
         (SubResource::Entries(coll), None) => {
-            format!("{}{base}/{}", cx.location_base, coll_segment(coll))
+            format!("{}{base}/{}", cx.location_base, document::coll_key(coll))
         }
         (SubResource::Address, _) => format!("{}{base}/address", cx.location_base),
     }

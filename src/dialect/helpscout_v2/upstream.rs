@@ -24,7 +24,7 @@ pub(super) enum PatchValue<'a> {
 }
 
 pub(super) fn entry_path(coll: Coll, id: u64, sub: &str) -> Cow<'static, str> {
-    Cow::Owned(format!("/{}/{id}{sub}", coll_segment(coll)))
+    Cow::Owned(format!("/{}/{id}{sub}", document::coll_key(coll)))
 }
 
 /// The type v2 gets for an entry: the given one (v2 spelling) or, for dialects without types,
@@ -273,7 +273,7 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
         ..Customer::default()
     };
     for coll in Coll::ALL {
-        let v = emb(embedded_key(coll)).or_else(|| emb(coll_segment(coll)));
+        let v = emb(embedded_key(coll)).or_else(|| emb(document::coll_key(coll)));
         *c.coll_mut(coll) = decode_entries(coll, v);
     }
     if let Some(Value::Array(props)) = emb("properties") {

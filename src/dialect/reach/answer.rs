@@ -37,15 +37,15 @@ pub(super) fn encode_success(
     let created = time::render_opt(m.record_created_at.as_deref(), Style::Rfc3339);
     let updated = time::render_opt(m.record_updated_at.as_deref(), Style::Rfc3339);
     let customer_created = time::render_opt(c.created_at.as_deref(), Style::Rfc3339);
-    let mut out = Vec::with_capacity(768);
-    let mut env = ObjWriter::open(&mut out);
-    env.value("success", &true);
-    env.value("message", message);
-    env.key("data");
-    let mut data = ObjWriter::open(&mut *env.out);
-    data.key("result");
-    let mut rec = ObjWriter::open(&mut *data.out);
-    rec.value("id", id);
+    let mut out = JsonWriter::with_capacity(768);
+    out.open(b'{');
+    out.member("success", &true);
+    out.member("message", message);
+    out.key("data");
+    out.open(b'{');
+    out.key("result");
+    out.open(b'{');
+    out.member("id", id);
     for (snake, camel, v) in [
         (
             "schema_definition_id",
@@ -70,29 +70,29 @@ pub(super) fn encode_success(
         ("created_at", "createdAt", created.as_deref()),
         ("updated_at", "updatedAt", updated.as_deref()),
     ] {
-        rec.value(snake, &v);
-        rec.value(camel, &v);
+        out.member(snake, &v);
+        out.member(camel, &v);
     }
-    rec.key("data");
-    let mut fields = ObjWriter::open(&mut *rec.out);
-    fields.value("customerId", &c.external_id);
-    fields.value("firstName", &c.first_name);
-    fields.value("lastName", &c.last_name);
-    fields.value("createdAt", &customer_created);
-    fields.value("email", &first_value(&c.emails));
-    fields.value("phone", &first_value(&c.phones));
-    fields.value("emailOptOut", &c.email_opt_out);
-    fields.value("smsOptOut", &c.sms_opt_out);
-    fields.value("customerDetailUrl", &c.detail_url);
-    fields.close();
-    rec.close();
-    data.value("included", &[] as &[Value]);
-    data.close();
-    env.close();
+    out.key("data");
+    out.open(b'{');
+    out.member("customerId", &c.external_id);
+    out.member("firstName", &c.first_name);
+    out.member("lastName", &c.last_name);
+    out.member("createdAt", &customer_created);
+    out.member("email", &first_value(&c.emails));
+    out.member("phone", &first_value(&c.phones));
+    out.member("emailOptOut", &c.email_opt_out);
+    out.member("smsOptOut", &c.sms_opt_out);
+    out.member("customerDetailUrl", &c.detail_url);
+    out.close(b'}');
+    out.close(b'}');
+    out.member("included", &[] as &[Value]);
+    out.close(b'}');
+    out.close(b'}');
     Synthetic {
         status: 200,
         headers: vec![("Content-Type".into(), "application/json".into())],
-        body: Bytes::from(out),
+        body: out.into_bytes(),
     }
 }
 

@@ -13,10 +13,10 @@ mod decode;
 mod tests;
 mod upstream;
 
+use super::wire::JsonWriter;
 use super::*;
 use crate::canonical::time::{self, Style};
 use crate::canonical::{pointer_token, Change, Entry, ErrorKind, Meta, Op, Rule};
-use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -83,40 +83,6 @@ fn key_index(key: &str) -> Option<usize> {
 
 fn slot_index(slot: Slot) -> Option<usize> {
     KEYS.iter().position(|(_, _, s)| *s == slot)
-}
-
-/// A tiny JSON object writer: keys are our own ASCII constants, values go through serde_json
-/// (which escapes them).
-struct ObjWriter<'b> {
-    out: &'b mut Vec<u8>,
-    empty: bool,
-}
-
-impl<'b> ObjWriter<'b> {
-    fn open(out: &'b mut Vec<u8>) -> Self {
-        out.push(b'{');
-        ObjWriter { out, empty: true }
-    }
-
-    fn key(&mut self, key: &str) {
-        if !self.empty {
-            self.out.push(b',');
-        }
-        self.empty = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-    }
-
-    fn value<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
-        self.key(key);
-        // Serialising strings, booleans and `Value`s into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *self.out, value);
-    }
-
-    fn close(self) {
-        self.out.push(b'}');
-    }
 }
 
 impl Dialect for Reach {

@@ -184,19 +184,19 @@ pub(super) fn encode_update(
                 .collect(),
         ));
     }
-    let mut out = Vec::with_capacity(256);
-    let mut env = ObjWriter::open(&mut out);
-    env.key("data");
-    let mut data = ObjWriter::open(&mut *env.out);
+    let mut out = JsonWriter::with_capacity(256);
+    out.open(b'{');
+    out.key("data");
+    out.open(b'{');
     for ((key, _, _), slot) in KEYS.iter().zip(slots) {
         match slot {
-            Some(Out::Json(v)) => data.value(key, v),
-            Some(Out::Str(s)) => data.value(key, &s),
+            Some(Out::Json(v)) => out.member(key, v),
+            Some(Out::Str(s)) => out.member(key, &s),
             None => {}
         }
     }
-    data.close();
-    env.close();
+    out.close(b'}');
+    out.close(b'}');
     let mut headers = Vec::with_capacity(1 + cx.passthrough_headers.len());
     headers.push(("Content-Type".to_string(), "application/json".to_string()));
     headers.extend(cx.passthrough_headers.iter().cloned());
@@ -204,7 +204,7 @@ pub(super) fn encode_update(
         method: "PATCH",
         path: customer_path(customer_id),
         headers,
-        body: Some(Bytes::from(out)),
+        body: Some(out.into_bytes()),
     }])
 }
 

@@ -102,7 +102,7 @@ fn route_leaves_foreign_paths_with_404() {
 fn routes_sub_resources() {
     let r = |m: &str, p: &str| HelpscoutV2.route(m, p).map(|e| (e.kind, e.customer_id));
     for coll in Coll::ALL {
-        let seg = coll_segment(coll);
+        let seg = document::coll_key(coll);
         let entries = SubResource::Entries(coll);
         assert_eq!(
             r("POST", &format!("/v2/customers/7/{seg}")),
