@@ -169,6 +169,15 @@ pub struct ClientRequest {
     pub document: Option<document::PatchDocument>,
 }
 
+/// The `(pointer, rule)` of each violation, in order: what the dialects' unit tests compare.
+#[cfg(test)]
+fn pointer_rules(violations: Vec<Violation>) -> Vec<(String, crate::canonical::Rule)> {
+    violations
+        .into_iter()
+        .map(|v| (v.pointer, v.rule))
+        .collect()
+}
+
 /// Options the route gives the upstream encoder.
 #[derive(Clone, Debug, Default)]
 pub struct EncodeCx {

@@ -4,7 +4,7 @@
 //! (`parse_json_unique`, `reject_duplicate_keys`), next to the other validation rules.
 
 use super::Synthetic;
-use crate::canonical::ApiError;
+use crate::canonical::{ApiError, Change, Rule, Violation};
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -101,6 +101,22 @@ impl JsonWriter {
     pub fn into_bytes(self) -> Bytes {
         Bytes::from(self.buf)
     }
+}
+
+/// The refusal of changes an upstream encoder has no place for, each named at its origin. The
+/// planner resolves such changes before encoding; one that slips through is refused by name
+/// rather than silently dropped. `message` names the vendor ("Reach has no place for this
+/// change").
+pub fn refuse_unencodable<'c>(
+    changes: impl IntoIterator<Item = &'c Change>,
+    message: &str,
+) -> ApiError {
+    ApiError::unmappable(
+        changes
+            .into_iter()
+            .map(|c| Violation::new(c.origin.as_str(), Rule::Unmappable, message))
+            .collect(),
+    )
 }
 
 /// The standard reason phrase of a status, for a vendor error body that carries no message

@@ -186,17 +186,9 @@ pub(super) fn encode_update(
     if !unencodable.is_empty() {
         // The planner resolves these before encoding; if one slips through it is refused
         // by name rather than dropped.
-        return Err(ApiError::unmappable(
-            unencodable
-                .into_iter()
-                .map(|c| {
-                    Violation::new(
-                        c.origin.as_str(),
-                        Rule::Unmappable,
-                        "Help Scout v1 has no place for this change",
-                    )
-                })
-                .collect(),
+        return Err(wire::refuse_unencodable(
+            unencodable,
+            "Help Scout v1 has no place for this change",
         ));
     }
     let bytes = serde_json::to_vec(&body)

@@ -37,11 +37,10 @@ pub(super) fn wire_entry_kind(coll: Coll, kind: Option<&str>) -> Option<&str> {
 }
 
 pub(super) fn unmappable(change: &Change) -> ApiError {
-    ApiError::unmappable(vec![Violation::new(
-        change.origin.clone(),
-        Rule::Unmappable,
+    wire::refuse_unencodable(
+        [change],
         "Help Scout Mailbox API v2 has no place for this change",
-    )])
+    )
 }
 
 pub(super) fn customer_path(customer_id: &str) -> String {

@@ -13,7 +13,7 @@ mod decode;
 mod tests;
 mod upstream;
 
-use super::wire::JsonWriter;
+use super::wire::{self, JsonWriter};
 use super::*;
 use crate::canonical::time::{self, Style};
 use crate::canonical::{pointer_token, Change, Entry, ErrorKind, Meta, Op, Rule};

@@ -424,11 +424,7 @@ fn target_rules_at_the_origin() {
         Change::new(set(Field::Organization, json!(5)), "/company"),
         Change::new(primary(Coll::Emails, None), "/email"),
     ];
-    let got: Vec<(String, Rule)> = Reach
-        .check_target(&changes)
-        .into_iter()
-        .map(|v| (v.pointer, v.rule))
-        .collect();
+    let got = pointer_rules(Reach.check_target(&changes));
     assert_eq!(
         got,
         vec![

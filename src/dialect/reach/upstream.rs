@@ -171,17 +171,9 @@ pub(super) fn encode_update(
     }
     if !unmappable.is_empty() {
         // The planner filters these out; refusing beats silently dropping a change.
-        return Err(ApiError::unmappable(
-            unmappable
-                .into_iter()
-                .map(|c| {
-                    Violation::new(
-                        c.origin.clone(),
-                        Rule::Unmappable,
-                        "Reach has no place for this change",
-                    )
-                })
-                .collect(),
+        return Err(wire::refuse_unencodable(
+            unmappable,
+            "Reach has no place for this change",
         ));
     }
     let mut out = JsonWriter::with_capacity(256);

@@ -623,12 +623,7 @@ fn put_rejects_a_malformed_echoed_location() {
     let err = Helpcrunch.decode_request(&ep(true), None, br##"{"location": {"city": 5}}"##);
     let pointers: Vec<_> = err
         .err()
-        .map(|e| {
-            e.violations
-                .into_iter()
-                .map(|v| (v.pointer, v.rule))
-                .collect()
-        })
+        .map(|e| pointer_rules(e.violations))
         .unwrap_or_default();
     assert_eq!(pointers, one("/location/city", Rule::Type));
 }

@@ -5,6 +5,7 @@ mod decode;
 mod upstream;
 
 use super::*;
+use crate::dialect::pointer_rules;
 use serde_json::json;
 
 const CURRENT_UPDATE: &str = r##"{
@@ -78,10 +79,7 @@ fn rejected(body: &str) -> Vec<(String, Rule)> {
         Ok(c) => panic!("{body} accepted: {c:?}"),
         Err(e) => {
             assert_eq!((e.status, e.kind), (400, ErrorKind::Invalid));
-            e.violations
-                .into_iter()
-                .map(|v| (v.pointer, v.rule))
-                .collect()
+            pointer_rules(e.violations)
         }
     }
 }

@@ -559,11 +559,7 @@ fn target_rules_are_reported_at_the_origin() {
             "/email",
         ),
     ];
-    let got: Vec<(String, Rule)> = V1
-        .check_target(&changes)
-        .into_iter()
-        .map(|v| (v.pointer, v.rule))
-        .collect();
+    let got = pointer_rules(V1.check_target(&changes));
     assert_eq!(
         got,
         vec![

@@ -72,10 +72,7 @@ fn ops(body: &str) -> Vec<(Op, String)> {
 fn rejected(body: &str) -> Vec<(String, Rule)> {
     let err = decode(body).expect_err("invalid body");
     assert_eq!(err.status, 400);
-    err.violations
-        .into_iter()
-        .map(|v| (v.pointer, v.rule))
-        .collect()
+    pointer_rules(err.violations)
 }
 
 fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {

@@ -34,10 +34,7 @@ fn violations(kind: EndpointKind, body: &str) -> Vec<(String, Rule)> {
         Ok(req) => panic!("expected an error, got {:?}", req.changes),
         Err(e) => {
             assert_eq!(e.status, 400);
-            e.violations
-                .into_iter()
-                .map(|v| (v.pointer, v.rule))
-                .collect()
+            pointer_rules(e.violations)
         }
     }
 }

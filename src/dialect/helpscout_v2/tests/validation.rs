@@ -667,11 +667,7 @@ fn check_target_reports_at_the_client_origin() {
             "/email",
         ),
     ];
-    let got: Vec<(String, Rule)> = HelpscoutV2
-        .check_target(&changes)
-        .into_iter()
-        .map(|v| (v.pointer, v.rule))
-        .collect();
+    let got = pointer_rules(HelpscoutV2.check_target(&changes));
     assert_eq!(
         got,
         vec![
