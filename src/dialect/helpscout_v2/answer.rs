@@ -95,22 +95,6 @@ pub(super) fn entry_document(coll: Coll, entry: &Entry, default_kind: &str) -> V
     Value::Object(e)
 }
 
-/// The reason phrase used when an upstream error body carries no message.
-pub(super) fn status_message(status: u16) -> &'static str {
-    match status {
-        400 => "Bad request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not found",
-        405 => "Method not allowed",
-        413 => "Payload too large",
-        415 => "Unsupported media type",
-        429 => "API rate limit exceeded",
-        500..=599 => "Upstream server error",
-        _ => "Upstream error",
-    }
-}
-
 pub(super) fn answer_needs_customer(ep: &Endpoint) -> bool {
     // An entry create answers with the id the upstream assigned, read from the customer
     // (helpscout-v1 returns it with `reload=true`; HelpCrunch and Reach always do).

@@ -23,7 +23,6 @@ use super::rules;
 use super::*;
 use crate::canonical::time::{self, Style};
 use crate::canonical::{pointer_token, Change, ChangeSet, Entry, ErrorKind, Op, Rule};
-use answer::*;
 use bytes::Bytes;
 use decode::*;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};

@@ -292,6 +292,22 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     Some(c)
 }
 
+/// The reason phrase used when an upstream error body carries no message.
+pub(super) fn status_message(status: u16) -> &'static str {
+    match status {
+        400 => "Bad request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not found",
+        405 => "Method not allowed",
+        413 => "Payload too large",
+        415 => "Unsupported media type",
+        429 => "API rate limit exceeded",
+        500..=599 => "Upstream server error",
+        _ => "Upstream error",
+    }
+}
+
 pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
     let doc = serde_json::from_slice::<Value>(body).ok();
     let Some(obj) = doc.as_ref().and_then(Value::as_object) else {
