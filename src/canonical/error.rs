@@ -1,7 +1,7 @@
 //! The one error type every failure becomes before a client dialect renders it.
 //!
 //! Decoders, the planner, the proxy and upstream-answer decoders all produce an [`ApiError`]; the
-//! client's dialect turns it into that vendor's error body ([`crate::dialect::Dialect::encode_error`]).
+//! client's dialect turns it into that vendor's error body ([`crate::dialect::ClientSide::encode_error`]).
 //! Status codes are decided here and nowhere else (SPEC §4).
 
 use serde::Serialize;

@@ -34,7 +34,7 @@
 use crate::canonical::{
     ApiError, Change, Coll, Customer, Entry, ErrorKind, Field, Op, Rule, Violation,
 };
-use crate::dialect::Dialect;
+use crate::dialect::UpstreamSide;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{PatchErrorKind, PatchOperation};
 use serde::Serialize;

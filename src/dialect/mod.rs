@@ -1,12 +1,12 @@
 //! The four vendor dialects: one unit struct each, behind one trait (SPEC §1).
 //!
 //! A dialect plays two roles. On the **client side** the gateway speaks it to the caller: it
-//! recognises the caller's endpoints ([`Dialect::route`]), decodes and validates the caller's body
-//! into a [`ChangeSet`] ([`Dialect::decode_request`]) and renders answers and errors
-//! ([`Dialect::encode_success`], [`Dialect::encode_error`]). On the **upstream side** the gateway
+//! recognises the caller's endpoints ([`ClientSide::route`]), decodes and validates the caller's body
+//! into a [`ChangeSet`] ([`ClientSide::decode_request`]) and renders answers and errors
+//! ([`ClientSide::encode_success`], [`ClientSide::encode_error`]). On the **upstream side** the gateway
 //! speaks it to the vendor: it encodes resolved changes into requests
-//! ([`Dialect::encode_update`], [`Dialect::encode_get`]) and decodes the vendor's answers
-//! ([`Dialect::decode_customer`], [`Dialect::decode_error`]).
+//! ([`UpstreamSide::encode_update`], [`UpstreamSide::encode_get`]) and decodes the vendor's answers
+//! ([`UpstreamSide::decode_customer`], [`UpstreamSide::decode_error`]).
 //!
 //! All methods are pure: no I/O, no clocks except where a vendor format demands a timestamp, no
 //! globals, so fixtures, benchmarks, fuzzers and the built-in sandbox call them directly.
@@ -18,6 +18,7 @@ pub mod helpscout_v2;
 mod http;
 pub mod reach;
 pub mod rules;
+pub mod wire;
 
 pub use http::{
     Endpoint, EndpointKind, Purpose, SubAction, SubResource, Synthetic, UpstreamRequest,
@@ -96,7 +97,7 @@ pub fn dialect(id: DialectId) -> &'static dyn Dialect {
 }
 
 /// Picks the client dialect for `auto` routes from method and path shape (SPEC §1): the first
-/// dialect whose [`Dialect::route`] recognises the path. The `.json` suffix separates
+/// dialect whose [`ClientSide::route`] recognises the path. The `.json` suffix separates
 /// `helpscout-v1` from `helpcrunch`. A path that is a dialect's but has the wrong method (405) or
 /// an invalid id (400) still identifies the dialect, so the client gets the error in its own
 /// format; `None` means no dialect knows the path (404).
@@ -138,7 +139,7 @@ pub fn namespace_of(path: &str) -> Option<DialectId> {
 }
 
 /// The rest of a vendor's own validation of a decoded write in its own dialect: the rules it
-/// enforces on what it stores ([`Dialect::check_target`]), which the client decoder leaves to
+/// enforces on what it stores ([`UpstreamSide::check_target`]), which the client decoder leaves to
 /// the target because toward another upstream they may not apply (Reach's `customerId: null`
 /// is refused by Reach, but is the harmless echo of an unknown field toward Help Scout). Run
 /// on same-dialect routes, by the sandbox and by the offline pipeline's passthrough.
@@ -166,6 +167,15 @@ pub struct ClientRequest {
     /// then empty until the evaluation derives it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<document::PatchDocument>,
+}
+
+/// The `(pointer, rule)` of each violation, in order: what the dialects' unit tests compare.
+#[cfg(test)]
+fn pointer_rules(violations: Vec<Violation>) -> Vec<(String, crate::canonical::Rule)> {
+    violations
+        .into_iter()
+        .map(|v| (v.pointer, v.rule))
+        .collect()
 }
 
 /// Options the route gives the upstream encoder.
@@ -209,12 +219,15 @@ pub enum Target {
     Property(String),
 }
 
-/// One vendor wire format. Implementors are unit structs; every method is pure.
-pub trait Dialect: Send + Sync + 'static {
+/// One vendor wire format: its data model (which fields it has a place for) plus both roles.
+/// Implementors are unit structs; every method is pure. The roles are separate traits, as hyper
+/// separates client and server, so a reader of one side sees only that side's surface; call
+/// sites keep using `dialect(id).method()` through this trait.
+pub trait Dialect: ClientSide + UpstreamSide + Send + Sync + 'static {
     /// Which dialect this is.
     fn id(&self) -> DialectId;
 
-    // --- capabilities ------------------------------------------------------------------------
+    // --- capabilities: the vendor's data model, the same in both roles ----------------------
 
     /// Whether the dialect has a place for the scalar field.
     fn holds(&self, field: Field) -> bool;
@@ -224,13 +237,11 @@ pub trait Dialect: Send + Sync + 'static {
     fn single_slot(&self) -> bool;
     /// Whether custom properties exist (helpscout-v2 properties endpoint, helpcrunch customData).
     fn has_properties(&self) -> bool;
-    /// Rules the **target** enforces on values (lengths, enumerations): violations are reported
-    /// at each change's origin, in the client's terms. Ops the dialect cannot hold are not this
-    /// method's concern.
-    fn check_target(&self, changes: &[crate::canonical::Change]) -> Vec<Violation>;
+}
 
-    // --- client side -------------------------------------------------------------------------
-
+/// The dialect as the gateway speaks it **to the caller**: routes, request decoding and
+/// validation, answers and errors.
+pub trait ClientSide {
     /// Recognises one of this dialect's client-facing endpoints in a path (after the route
     /// prefix was stripped; the query is not part of `path`; percent-encoding not yet decoded).
     /// Errors: 404 when the path is not one of ours; 405 when it is but the method is wrong;
@@ -258,8 +269,15 @@ pub trait Dialect: Send + Sync + 'static {
     /// The client-facing name of a canonical location, as this dialect's errors write it
     /// (JSON pointer), used when an upstream error names a field no change came from.
     fn pointer_for(&self, target: &Target) -> String;
+}
 
-    // --- upstream side -----------------------------------------------------------------------
+/// The dialect as the gateway speaks it **to the vendor**: the vendor's own value rules, upstream
+/// requests, and decoding the vendor's answers and errors.
+pub trait UpstreamSide {
+    /// Rules the **target** enforces on values (lengths, enumerations): violations are reported
+    /// at each change's origin, in the client's terms. Ops the dialect cannot hold are not this
+    /// method's concern.
+    fn check_target(&self, changes: &[crate::canonical::Change]) -> Vec<Violation>;
 
     /// Encodes resolved changes (only ops this dialect can hold) into the upstream write(s): one
     /// request, or two for helpscout-v2 customer fields plus properties (in that order).
@@ -275,7 +293,7 @@ pub trait Dialect: Send + Sync + 'static {
     /// answers, v1 `{"item"}`); `None` when the body does not carry one (204, empty 200).
     fn decode_customer(&self, body: &[u8]) -> Option<Customer>;
     /// Decodes an upstream error answer. Violation pointers are the upstream's own field names;
-    /// [`Dialect::locate`] maps them into the canonical model.
+    /// [`UpstreamSide::locate`] maps them into the canonical model.
     fn decode_error(&self, status: u16, body: &[u8]) -> ApiError;
     /// Maps one of this dialect's error field names/paths to a canonical location.
     fn locate(&self, upstream_path: &str) -> Option<Target>;

@@ -311,12 +311,19 @@ pub fn positive_id(s: &str) -> bool {
 /// percent-decoded, then checked; a 400 naming `id` with the vendor's own `message` otherwise.
 pub fn numeric_path_id(raw: &str, message: &str) -> Result<String, ApiError> {
     let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-    if positive_id(&id) {
-        Ok(id.into_owned())
+    numeric_id(&id, message)?;
+    Ok(id.into_owned())
+}
+
+/// A customer id (already decoded) that must be a positive integer (Help Scout, HelpCrunch): a
+/// 400 naming `id`, with the vendor's own `message` and the id as the value, otherwise.
+pub fn numeric_id(id: &str, message: &str) -> Result<(), ApiError> {
+    if positive_id(id) {
+        Ok(())
     } else {
         Err(ApiError::invalid_one(
             Violation::new("id", Rule::CustomerId, message)
-                .with_value(Value::String(id.into_owned())),
+                .with_value(Value::String(id.to_owned())),
         ))
     }
 }

@@ -1,9 +1,9 @@
 //! Built-in sandbox: faithful in-memory reference backends of the four vendors (SPEC §5).
 //!
-//! A [`Backend`] plays one vendor. It takes its behaviour from that dialect's **client side**:
-//! [`Dialect::route`] recognises the vendor's endpoints, [`Dialect::decode_request`] is the
-//! vendor's validation, [`Customer::apply`] is its storage semantics and
-//! [`Dialect::encode_success`] / [`Dialect::encode_error`] are its answers. The sandbox itself
+//! A [`Backend`] plays one vendor. It takes its behaviour from that dialect's **client side**
+//! ([`ClientSide`](crate::dialect::ClientSide)): `route` recognises the vendor's endpoints,
+//! `decode_request` is the vendor's validation, [`Customer::apply`] is its storage semantics and
+//! `encode_success` / `encode_error` are its answers. The sandbox itself
 //! adds only what a vendor has and a codec does not: a store, entry-id assignment, record
 //! metadata, authentication, and the control surface under `/__sandbox/` that tests and demos
 //! use to seed state, read the request log and inject faults.

@@ -1,0 +1,643 @@
+//! Routes, request decoding and every validation rule.
+
+use super::*;
+
+#[test]
+fn route_recognises_the_three_endpoints() {
+    for (method, kind) in [
+        ("PATCH", EndpointKind::Update { full: false }),
+        ("PUT", EndpointKind::Update { full: true }),
+        ("GET", EndpointKind::Get),
+    ] {
+        assert_eq!(
+            Helpcrunch.route(method, "/v1/customers/1568834"),
+            Ok(Endpoint {
+                kind,
+                customer_id: "1568834".into()
+            })
+        );
+    }
+}
+
+#[test]
+fn route_leaves_other_paths_alone() {
+    for path in [
+        "/v1/customers/1.json",
+        "/v1/customers/1/tags",
+        "/v1/customers/1/",
+        "/v1/customers/",
+        "/v1/customers",
+        "/v1/customers/batch",
+        "/v2/customers/1",
+        "/api/resources/customers/1",
+        "",
+    ] {
+        let err = Helpcrunch.route("PATCH", path).err();
+        assert_eq!(err.map(|e| e.status), Some(404), "{path}");
+    }
+}
+
+#[test]
+fn route_wrong_method_is_405() {
+    for method in ["DELETE", "POST", "HEAD", "patch"] {
+        let err = Helpcrunch.route(method, "/v1/customers/7").err();
+        assert_eq!(
+            err.map(|e| (e.status, e.kind)),
+            Some((405, ErrorKind::MethodNotAllowed)),
+            "{method}"
+        );
+    }
+}
+
+#[test]
+fn route_invalid_id_is_400_naming_id() {
+    for raw in [
+        "abc",
+        "0",
+        "-1",
+        "01",
+        "1%0d%0aX:y",
+        "1%2F2",
+        "99999999999999999999",
+    ] {
+        let err = Helpcrunch.route("PATCH", &format!("/v1/customers/{raw}"));
+        let Err(err) = err else {
+            panic!("{raw} accepted");
+        };
+        assert_eq!(err.status, 400, "{raw}");
+        let v: Vec<_> = err
+            .violations
+            .iter()
+            .map(|v| (v.pointer.as_str(), v.rule))
+            .collect();
+        assert_eq!(v, [("id", Rule::CustomerId)], "{raw}");
+    }
+}
+
+#[test]
+fn route_percent_decodes_the_id() {
+    let ep = Helpcrunch.route("GET", "/v1/customers/%31%32");
+    assert_eq!(ep.map(|e| e.customer_id), Ok("12".to_string()));
+}
+
+// --- decoding the vendor's examples ----------------------------------------------------
+
+#[test]
+fn decodes_current_update_example() {
+    let expected = vec![
+        set(Field::FirstName, json!("John"), "/name"),
+        set(Field::LastName, json!("Doe"), "/name"),
+        primary(Coll::Emails, Some("john.doe@example.com"), "/email"),
+        set(Field::ExternalId, json!("user_1234567890"), "/userId"),
+        set(Field::Organization, json!("Example Inc."), "/company"),
+        primary(Coll::Phones, Some("+10233456781"), "/phone"),
+        set(Field::FirstSeen, json!("1603885746"), "/firstSeen"),
+        set(Field::LastSeen, json!("1603885746"), "/lastSeen"),
+        set(Field::EmailOptOut, json!(false), "/unsubscribed"),
+        set(Field::Blocked, json!(false), "/blocked"),
+        set(Field::Source, json!("https://example.com"), "/source"),
+        set(Field::Referer, json!("https://example.com"), "/referer"),
+        set(Field::LastPage, json!("https://example.com"), "/lastPage"),
+        set(Field::Locale, json!("uk"), "/locale"),
+        set(Field::CreatedFrom, json!("telegram"), "/createdFrom"),
+        set(Field::IntegrationId, json!("465847687"), "/integrationId"),
+        set(Field::Notes, json!("Lorem ipsum"), "/notes"),
+        set(
+            Field::Tags,
+            json!([{"name": "vip", "color": "#ff0000"}]),
+            "/tags",
+        ),
+        prop(
+            "subscription_status",
+            json!("active"),
+            "/customData/0/value",
+        ),
+        prop("number_of_payments", json!(15), "/customData/1/value"),
+        prop("last_paid_amount", json!(15.99), "/customData/2/value"),
+        prop(
+            "last_payment_date",
+            json!("1603885746"),
+            "/customData/3/value",
+        ),
+        prop(
+            "last_invoice_url",
+            json!("https://example.com/invoice.html"),
+            "/customData/4/value",
+        ),
+        prop(
+            "last_payment_was_successful",
+            json!(true),
+            "/customData/5/value",
+        ),
+    ];
+    assert_eq!(ok(CURRENT_UPDATE), expected);
+}
+
+#[test]
+fn decodes_vendor_doc_002_example() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/helpcrunch/vendor-update-example/request.json"
+    ));
+    let Ok(doc) = doc else {
+        panic!("fixture missing");
+    };
+    let changes = ok(&doc);
+    assert_eq!(changes.len(), 22);
+    assert!(!changes.iter().any(|c| c.origin == "/createdFrom"));
+}
+
+#[test]
+fn decodes_older_update_example_with_flat_location_and_null() {
+    let body = r##"{"notes": "He has never heard about magic", "source": null,
+        "city": "London", "locale": "en", "regionCode": "London", "countryCode": "EN",
+        "customData": [{"property": "Subscription Status", "value": "Suspended"},
+                       {"property": "Number of payments", "value": 13}]}"##;
+    assert_eq!(
+        ok(body),
+        vec![
+            set(
+                Field::Notes,
+                json!("He has never heard about magic"),
+                "/notes"
+            ),
+            set(Field::Source, Value::Null, "/source"),
+            set(Field::AddressCity, json!("London"), "/city"),
+            set(Field::Locale, json!("en"), "/locale"),
+            set(Field::AddressState, json!("London"), "/regionCode"),
+            set(Field::AddressCountry, json!("EN"), "/countryCode"),
+            prop(
+                "Subscription Status",
+                json!("Suspended"),
+                "/customData/0/value"
+            ),
+            prop("Number of payments", json!(13), "/customData/1/value"),
+        ]
+    );
+}
+
+#[test]
+fn decodes_older_create_example_with_integer_timestamp() {
+    let body = r##"{"name": "Hakim Zarakim", "email": "hzarakim@example.com",
+        "userId": "example_22", "company": "example", "source": "https://google.com",
+        "locale": "en", "firstSeen": 1593547200, "notes": "magic",
+        "customData": [{"property": "Subscription status", "value": "Active"}],
+        "tags": [{"name": "Lead", "color": "#ccc"}, {"name": "Paid"}]}"##;
+    let changes = ok(body);
+    assert_eq!(changes.len(), 11);
+    assert!(changes.contains(&set(Field::FirstSeen, json!("1593547200"), "/firstSeen")));
+    assert!(changes.contains(&set(
+        Field::Tags,
+        json!([{"name": "Lead", "color": "#ccc"}, {"name": "Paid"}]),
+        "/tags"
+    )));
+    assert_eq!(changes[0], set(Field::FirstName, json!("Hakim"), "/name"));
+    assert_eq!(changes[1], set(Field::LastName, json!("Zarakim"), "/name"));
+}
+
+#[test]
+fn decodes_benchmark_body() {
+    let body = r##"{"name":"John Doe","email":"john@example.com","phone":"+10233456781","company":"Example Inc.","notes":"Lorem","unsubscribed":false}"##;
+    assert_eq!(
+        ok(body),
+        vec![
+            set(Field::FirstName, json!("John"), "/name"),
+            set(Field::LastName, json!("Doe"), "/name"),
+            primary(Coll::Emails, Some("john@example.com"), "/email"),
+            primary(Coll::Phones, Some("+10233456781"), "/phone"),
+            set(Field::Organization, json!("Example Inc."), "/company"),
+            set(Field::Notes, json!("Lorem"), "/notes"),
+            set(Field::EmailOptOut, json!(false), "/unsubscribed"),
+        ]
+    );
+}
+
+#[test]
+fn read_only_model_keys_are_ignored() {
+    let body = r##"{"id": 1, "device": {"ip": "x"}, "location": {"city": "Kyiv"},
+        "createdAt": "x", "notes": "n"}"##;
+    assert_eq!(ok(body), vec![set(Field::Notes, json!("n"), "/notes")]);
+    assert_eq!(ok("{}"), vec![]);
+}
+
+// --- the name rule -------------------------------------------------------------------
+
+#[test]
+fn name_rule() {
+    let name = |raw: Value| ok(&json!({ "name": raw }).to_string());
+    assert_eq!(
+        name(json!("Mary Ann Smith")),
+        vec![
+            set(Field::FirstName, json!("Mary Ann"), "/name"),
+            set(Field::LastName, json!("Smith"), "/name"),
+        ]
+    );
+    assert_eq!(
+        name(json!("  José María \"Pepe\" O'Neil  ")),
+        vec![
+            set(Field::FirstName, json!("José María \"Pepe\""), "/name"),
+            set(Field::LastName, json!("O'Neil"), "/name"),
+        ]
+    );
+    // One word: the last name is cleared, so the name reads back as exactly that word.
+    assert_eq!(
+        name(json!("Cher")),
+        vec![
+            set(Field::FirstName, json!("Cher"), "/name"),
+            set(Field::LastName, Value::Null, "/name"),
+        ]
+    );
+    let cleared = vec![
+        set(Field::FirstName, Value::Null, "/name"),
+        set(Field::LastName, Value::Null, "/name"),
+    ];
+    assert_eq!(name(Value::Null), cleared);
+    assert_eq!(name(json!("")), cleared);
+    assert_eq!(name(json!(" \t\r\n ")), cleared);
+    assert_eq!(
+        name(json!("Mary Ann  Smith")),
+        vec![
+            set(Field::FirstName, json!("Mary Ann"), "/name"),
+            set(Field::LastName, json!("Smith"), "/name"),
+        ]
+    );
+    assert_eq!(
+        name(json!("Mary\t\tAnn\nSmith")),
+        vec![
+            set(Field::FirstName, json!("Mary Ann"), "/name"),
+            set(Field::LastName, json!("Smith"), "/name"),
+        ]
+    );
+    // Unicode spaces are not JSON whitespace: they stay inside the word.
+    assert_eq!(
+        name(json!("Ann\u{a0}Lee")),
+        vec![
+            set(Field::FirstName, json!("Ann\u{a0}Lee"), "/name"),
+            set(Field::LastName, Value::Null, "/name"),
+        ]
+    );
+}
+
+#[test]
+fn name_join() {
+    assert_eq!(
+        join_name(Some("Mary Ann"), Some("Smith")).as_deref(),
+        Some("Mary Ann Smith")
+    );
+    assert_eq!(join_name(Some("Cher"), None).as_deref(), Some("Cher"));
+    assert_eq!(join_name(Some(""), Some("Smith")).as_deref(), Some("Smith"));
+    assert_eq!(join_name(None, Some("")), None);
+}
+
+// --- validation rules ----------------------------------------------------------------
+
+#[test]
+fn body_must_be_a_json_object() {
+    assert_eq!(rejected(r##"{"name": "John"##), one("", Rule::Json));
+    assert_eq!(rejected(r##"["John Doe"]"##), one("", Rule::Shape));
+    assert_eq!(rejected("null"), one("", Rule::Shape));
+    assert_eq!(rejected(""), one("", Rule::Json));
+    let not_utf8 = Helpcrunch.decode_request(&ep(false), None, b"{\"name\": \"\xff\"}");
+    assert_eq!(
+        not_utf8.err().map(|e| e.violations[0].rule),
+        Some(Rule::Json)
+    );
+}
+
+#[test]
+fn string_fields_reject_other_types() {
+    for key in [
+        "name",
+        "email",
+        "phone",
+        "company",
+        "userId",
+        "source",
+        "referer",
+        "lastPage",
+        "createdFrom",
+        "integrationId",
+        "notes",
+        "city",
+        "regionCode",
+        "countryCode",
+        "locale",
+    ] {
+        let body = json!({ key: 42 }).to_string();
+        assert_eq!(
+            rejected(&body),
+            one(&format!("/{key}"), Rule::Type),
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn boolean_fields_reject_other_types() {
+    for key in ["unsubscribed", "blocked"] {
+        let body = json!({ key: "false" }).to_string();
+        assert_eq!(
+            rejected(&body),
+            one(&format!("/{key}"), Rule::Type),
+            "{key}"
+        );
+        assert_eq!(
+            ok(&json!({ key: null }).to_string()).len(),
+            1,
+            "{key}: null clears"
+        );
+    }
+}
+
+#[test]
+fn email_must_be_well_formed() {
+    assert_eq!(
+        rejected(r##"{"email": "john@"}"##),
+        one("/email", Rule::Email)
+    );
+    assert_eq!(
+        rejected(r##"{"email": "john doe@x.com"}"##),
+        one("/email", Rule::Email)
+    );
+    assert_eq!(
+        ok(r##"{"email": null}"##),
+        vec![primary(Coll::Emails, None, "/email")]
+    );
+    assert_eq!(
+        ok(r##"{"email": ""}"##),
+        vec![primary(Coll::Emails, None, "/email")]
+    );
+    assert_eq!(
+        ok(r##"{"phone": ""}"##),
+        vec![primary(Coll::Phones, None, "/phone")]
+    );
+    // Phones are "any string, no checks for number".
+    assert_eq!(
+        ok(r##"{"phone": "call me"}"##),
+        vec![primary(Coll::Phones, Some("call me"), "/phone")]
+    );
+}
+
+#[test]
+fn locale_must_be_iso_639_1() {
+    assert_eq!(
+        rejected(r##"{"locale": "english"}"##),
+        one("/locale", Rule::Locale)
+    );
+    assert_eq!(
+        rejected(r##"{"locale": "EN"}"##),
+        one("/locale", Rule::Locale)
+    );
+    assert_eq!(
+        rejected(r##"{"locale": "xx"}"##),
+        one("/locale", Rule::Locale)
+    );
+    assert_eq!(
+        ok(r##"{"locale": null}"##),
+        vec![set(Field::Locale, Value::Null, "/locale")]
+    );
+}
+
+#[test]
+fn seen_timestamps_are_unix_seconds() {
+    for bad in [
+        r##""2020-07-01""##,
+        "-5",
+        "1.5",
+        r##""""##,
+        r##""12a""##,
+        "true",
+    ] {
+        assert_eq!(
+            rejected(&format!(r##"{{"firstSeen": {bad}}}"##)),
+            one("/firstSeen", Rule::Date),
+            "{bad}"
+        );
+        assert_eq!(
+            rejected(&format!(r##"{{"lastSeen": {bad}}}"##)),
+            one("/lastSeen", Rule::Date),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        ok(r##"{"lastSeen": 1603885746, "firstSeen": null}"##),
+        vec![
+            set(Field::LastSeen, json!("1603885746"), "/lastSeen"),
+            set(Field::FirstSeen, Value::Null, "/firstSeen"),
+        ]
+    );
+}
+
+#[test]
+fn tags_shape() {
+    assert_eq!(rejected(r##"{"tags": "vip"}"##), one("/tags", Rule::Type));
+    assert_eq!(
+        rejected(r##"{"tags": ["vip"]}"##),
+        one("/tags/0", Rule::Shape)
+    );
+    assert_eq!(
+        rejected(r##"{"tags": [{"name": "a"}, {"color": "#fff"}]}"##),
+        one("/tags/1/name", Rule::Required)
+    );
+    assert_eq!(
+        rejected(r##"{"tags": [{"name": ""}]}"##),
+        one("/tags/0/name", Rule::Required)
+    );
+    assert_eq!(
+        rejected(r##"{"tags": [{"name": 1}]}"##),
+        one("/tags/0/name", Rule::Type)
+    );
+    assert_eq!(
+        rejected(r##"{"tags": [{"name": "a", "color": 3}]}"##),
+        one("/tags/0/color", Rule::Type)
+    );
+    assert_eq!(
+        rejected(r##"{"tags": [{"name": "a", "id": 3}]}"##),
+        one("/tags/0/id", Rule::UnknownField)
+    );
+    assert_eq!(
+        ok(r##"{"tags": [{"name": "a", "color": null}]}"##),
+        vec![set(Field::Tags, json!([{"name": "a"}]), "/tags")]
+    );
+    assert_eq!(
+        ok(r##"{"tags": null}"##),
+        vec![set(Field::Tags, Value::Null, "/tags")]
+    );
+    assert_eq!(
+        ok(r##"{"tags": []}"##),
+        vec![set(Field::Tags, json!([]), "/tags")]
+    );
+}
+
+#[test]
+fn custom_data_shape() {
+    assert_eq!(
+        rejected(r##"{"customData": {"plan": "pro"}}"##),
+        one("/customData", Rule::Type)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": null}"##),
+        one("/customData", Rule::Type)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": [1]}"##),
+        one("/customData/0", Rule::Shape)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": [{"value": 1}]}"##),
+        one("/customData/0/property", Rule::Required)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": [{"property": "", "value": 1}]}"##),
+        one("/customData/0/property", Rule::Required)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": [{"property": 5, "value": 1}]}"##),
+        one("/customData/0/property", Rule::Type)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": [{"property": "a"}]}"##),
+        one("/customData/0/value", Rule::Required)
+    );
+    assert_eq!(
+        rejected(
+            r##"{"customData": [{"property": "a", "value": 1}, {"property": "b", "value": {"x": 1}}]}"##
+        ),
+        one("/customData/1/value", Rule::Type)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": [{"property": "a", "value": [1]}]}"##),
+        one("/customData/0/value", Rule::Type)
+    );
+    assert_eq!(
+        rejected(r##"{"customData": [{"property": "a", "value": 1, "type": "x"}]}"##),
+        one("/customData/0/type", Rule::UnknownField)
+    );
+    assert_eq!(
+        ok(r##"{"customData": [{"property": "plan", "value": null}]}"##),
+        vec![prop("plan", Value::Null, "/customData/0/value")]
+    );
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    assert_eq!(
+        rejected(r##"{"fullName": "x", "customer": 1}"##),
+        vec![
+            ("/fullName".to_string(), Rule::UnknownField),
+            ("/customer".to_string(), Rule::UnknownField),
+        ]
+    );
+    assert_eq!(
+        rejected(r##"{"a/b": 1}"##),
+        one("/a~1b", Rule::UnknownField)
+    );
+}
+
+#[test]
+fn every_violation_is_reported_at_once() {
+    let body = r##"{"name": 1, "email": "bad", "locale": "zz", "firstSeen": "x",
+        "tags": [{}], "customData": [{"property": "p", "value": []}], "extra": 1}"##;
+    assert_eq!(
+        rejected(body),
+        vec![
+            ("/name".to_string(), Rule::Type),
+            ("/email".to_string(), Rule::Email),
+            ("/locale".to_string(), Rule::Locale),
+            ("/firstSeen".to_string(), Rule::Date),
+            ("/tags/0/name".to_string(), Rule::Required),
+            ("/customData/0/value".to_string(), Rule::Type),
+            ("/extra".to_string(), Rule::UnknownField),
+        ]
+    );
+}
+
+// --- PUT -----------------------------------------------------------------------------
+
+#[test]
+fn put_clears_every_owned_field_left_out() {
+    let changes = put(r##"{"name": "Cher", "email": "c@example.com", "customData": []}"##);
+    let mut expected = vec![
+        set(Field::FirstName, json!("Cher"), "/name"),
+        set(Field::LastName, Value::Null, "/name"),
+        primary(Coll::Emails, Some("c@example.com"), "/email"),
+        primary(Coll::Phones, None, "/phone"),
+    ];
+    for (key, field, _) in SCALARS {
+        expected.push(set(field, Value::Null, &format!("/{key}")));
+    }
+    expected.push(set(Field::Tags, Value::Null, "/tags"));
+    assert_eq!(changes, expected);
+    // Nothing about customData: it is merged per attribute even on PUT.
+    assert!(!changes.iter().any(|c| c.origin.starts_with("/customData")));
+}
+
+#[test]
+fn put_of_an_empty_body_clears_both_name_halves() {
+    let changes = put("{}");
+    assert_eq!(
+        &changes[..2],
+        &[
+            set(Field::FirstName, Value::Null, "/name"),
+            set(Field::LastName, Value::Null, "/name"),
+        ]
+    );
+    assert_eq!(changes.len(), 2 + 2 + SCALARS.len() + 1);
+}
+
+#[test]
+fn put_of_the_model_keeps_the_echoed_location() {
+    // The model's customData is an object, which a request may not carry: drop it.
+    let mut model: Value = serde_json::from_str(MODEL).unwrap_or_default();
+    if let Some(m) = model.as_object_mut() {
+        m.remove("customData");
+    }
+    let changes = put(&model.to_string());
+    let echoed: Vec<_> = changes
+        .iter()
+        .filter(|c| c.origin.starts_with("/location"))
+        .collect();
+    assert_eq!(echoed.len(), 3);
+    assert!(!changes.iter().any(|c| c.origin == "/city"));
+    assert_eq!(changes.len(), 2 + 2 + SCALARS.len() + 1);
+    let body = r##"{"location": {"regionCode": "Kyyivs'ka Oblast", "countryCode": null,
+        "city": "Kyiv"}}"##;
+    let changes = put(body);
+    assert!(changes.contains(&set(Field::AddressCity, json!("Kyiv"), "/location/city")));
+    assert!(changes.contains(&set(
+        Field::AddressState,
+        json!("Kyyivs'ka Oblast"),
+        "/location/regionCode"
+    )));
+    assert!(changes.contains(&set(Field::AddressCountry, Value::Null, "/countryCode")));
+    // A flat key wins over the echoed object.
+    let changes = put(r##"{"city": "Lviv", "location": {"city": "Kyiv"}}"##);
+    assert!(changes.contains(&set(Field::AddressCity, json!("Lviv"), "/city")));
+    assert!(!changes.iter().any(|c| c.origin == "/location/city"));
+    // On PATCH the echoed object changes nothing.
+    assert_eq!(ok(r##"{"location": {"city": "Kyiv"}}"##), vec![]);
+}
+
+#[test]
+fn put_rejects_a_malformed_echoed_location() {
+    let err = Helpcrunch.decode_request(&ep(true), None, br##"{"location": {"city": 5}}"##);
+    let pointers: Vec<_> = err
+        .err()
+        .map(|e| pointer_rules(e.violations))
+        .unwrap_or_default();
+    assert_eq!(pointers, one("/location/city", Rule::Type));
+}
+
+#[test]
+fn get_decodes_to_nothing() {
+    let get = Endpoint {
+        kind: EndpointKind::Get,
+        customer_id: "1".into(),
+    };
+    assert_eq!(
+        Helpcrunch.decode_request(&get, None, b""),
+        Ok(ClientRequest::default())
+    );
+    assert!(Helpcrunch.answer_needs_customer(&get, &ClientRequest::default()));
+    assert!(Helpcrunch.answer_needs_customer(&ep(false), &ClientRequest::default()));
+}

@@ -1,0 +1,314 @@
+//! Help Scout Mailbox API v2 (`helpscout-v2`): JSON-Patch-like `PATCH`, overwriting `PUT`, the
+//! properties endpoint, HAL `GET` answers and vnd.error errors.
+//!
+//! Vendor facts are in `shared/dialects/helpscout.md` §2; the mapping and the pointer conventions
+//! are in `docs/dialects.md` (section "helpscout-v2"). Entries are addressed by id, never by array
+//! index, so v2 entry ops map one-to-one onto the canonical `Entry*` ops.
+
+#![allow(
+    clippy::result_large_err,
+    reason = "Violation is the shared error currency of every rules:: helper; boxing it here alone buys nothing"
+)]
+
+mod answer;
+mod decode;
+mod route;
+mod sub;
+#[cfg(test)]
+mod tests;
+mod upstream;
+
+use super::document;
+use super::rules;
+use super::*;
+use crate::canonical::time::{self, Style};
+use crate::canonical::{pointer_token, Change, ChangeSet, Entry, ErrorKind, Op, Rule};
+use bytes::Bytes;
+use decode::*;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+use route::*;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+use sub::*;
+use upstream::*;
+
+/// The helpscout-v2 codec.
+pub struct HelpscoutV2;
+
+/// The entity fields of the overwrite `PUT` (D2) and the top-level PATCH paths, in the order the
+/// vendor lists them.
+const ENTITY_FIELDS: [(&str, Field); 10] = [
+    ("firstName", Field::FirstName),
+    ("lastName", Field::LastName),
+    ("photoUrl", Field::PhotoUrl),
+    ("photoType", Field::PhotoType),
+    ("jobTitle", Field::JobTitle),
+    ("location", Field::Location),
+    ("background", Field::Notes),
+    ("age", Field::Age),
+    ("gender", Field::Gender),
+    ("organization", Field::Organization),
+];
+
+/// `/address/<name>` members.
+const ADDRESS_FIELDS: [(&str, Field); 5] = [
+    ("lines", Field::AddressLines),
+    ("city", Field::AddressCity),
+    ("state", Field::AddressState),
+    ("postalCode", Field::AddressPostalCode),
+    ("country", Field::AddressCountry),
+];
+
+const GENDERS: &[&str] = &["male", "female", "unknown"];
+
+const PHOTO_TYPES: &[&str] = &[
+    "unknown",
+    "gravatar",
+    "twitter",
+    "facebook",
+    "googleprofile",
+    "googleplus",
+    "linkedin",
+    "instagram",
+];
+
+const PATCH_OPS: &[&str] = &["add", "remove", "replace"];
+const PROPERTY_OPS: &[&str] = &["replace", "remove"];
+
+/// Characters escaped when a customer id is put into an upstream path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+const ERRORS_ABOUT: &str = "http://developer.helpscout.net/mailbox-api/overview/errors";
+
+// === names ===
+
+fn coll_from_segment(s: &str) -> Option<Coll> {
+    match s {
+        "emails" => Some(Coll::Emails),
+        "phones" => Some(Coll::Phones),
+        "chats" => Some(Coll::Chats),
+        "social-profiles" => Some(Coll::SocialProfiles),
+        "websites" => Some(Coll::Websites),
+        _ => None,
+    }
+}
+
+/// The key under `_embedded` in a GET customer: social profiles use an underscore there
+/// (helpscout.md §2.2), unlike everywhere else.
+fn embedded_key(coll: Coll) -> &'static str {
+    match coll {
+        Coll::SocialProfiles => "social_profiles",
+        other => document::coll_key(other),
+    }
+}
+
+/// The v2 pointer of a field v2 holds.
+fn field_pointer(field: Field) -> Option<&'static str> {
+    Some(match field {
+        Field::FirstName => "/firstName",
+        Field::LastName => "/lastName",
+        Field::Organization => "/organization",
+        Field::JobTitle => "/jobTitle",
+        Field::Notes => "/background",
+        Field::PhotoUrl => "/photoUrl",
+        Field::PhotoType => "/photoType",
+        Field::Gender => "/gender",
+        Field::Age => "/age",
+        Field::Location => "/location",
+        Field::AddressLines => "/address/lines",
+        Field::AddressCity => "/address/city",
+        Field::AddressState => "/address/state",
+        Field::AddressPostalCode => "/address/postalCode",
+        Field::AddressCountry => "/address/country",
+        _ => return None,
+    })
+}
+
+/// The canonical social type is `foursquare`; v2 documents (and is sent) `forsquare`.
+fn canonical_kind(coll: Coll, kind: &str) -> String {
+    if coll == Coll::SocialProfiles && kind == "forsquare" {
+        "foursquare".to_string()
+    } else {
+        kind.to_string()
+    }
+}
+
+fn wire_kind(coll: Coll, kind: &str) -> &str {
+    if coll == Coll::SocialProfiles && kind == "foursquare" {
+        "forsquare"
+    } else {
+        kind
+    }
+}
+
+/// The type written for an entry that has none (single-slot entries, adds from dialects
+/// without types): `preferred` when v2 accepts it for the collection, else `other`.
+fn fallback_kind(coll: Coll, preferred: &str) -> Option<&str> {
+    let allowed = coll.v2_types()?;
+    Some(if allowed.contains(&preferred) {
+        preferred
+    } else {
+        "other"
+    })
+}
+
+/// `male` → `Male`, as the real service echoes it.
+fn capitalised(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    if let Some(first) = chars.next() {
+        out.extend(first.to_uppercase());
+        out.extend(chars.flat_map(char::to_lowercase));
+    }
+    out
+}
+
+// === value rules ===
+
+/// The rules v2 enforces on a scalar string value (helpscout.md §2.1).
+fn check_field_value(field: Field, s: &str, pointer: &str) -> Result<(), Violation> {
+    match field {
+        Field::FirstName | Field::LastName => rules::length(s, 1, 40, pointer),
+        Field::JobTitle | Field::Location | Field::Organization => rules::length(s, 0, 60, pointer),
+        Field::PhotoUrl | Field::Notes => rules::length(s, 0, 200, pointer),
+        Field::Gender => rules::one_of(s, GENDERS, true, pointer),
+        Field::PhotoType => rules::one_of(s, PHOTO_TYPES, false, pointer),
+        _ => Ok(()),
+    }
+}
+
+/// Entry type from the v2 enumeration; `foursquare` is accepted next to the documented
+/// `forsquare` (docs/dialects.md, social profile spelling). Websites carry no type.
+fn check_entry_type(coll: Coll, kind: &str, pointer: &str) -> Result<(), Violation> {
+    match coll.v2_types() {
+        Some(_) if coll == Coll::SocialProfiles && kind == "foursquare" => Ok(()),
+        Some(allowed) => rules::one_of(kind, allowed, false, pointer),
+        None => Ok(()),
+    }
+}
+
+/// An entry id the PATCH path grammar can carry (`positive_id`: at most 19 digits); a larger
+/// one (a helpscout-v1 client may send any u64) would be refused by the vendor as a path error.
+fn check_entry_id(id: u64, pointer: &str) -> Result<(), Violation> {
+    if rules::positive_id(&id.to_string()) {
+        return Ok(());
+    }
+    Err(Violation::new(
+        pointer,
+        Rule::EntryId,
+        "Value is not a valid entity identifier.",
+    )
+    .with_value(Value::from(id)))
+}
+
+fn check_entry_value(coll: Coll, value: &str, pointer: &str) -> Result<(), Violation> {
+    if value.is_empty() {
+        return Err(Violation::new(pointer, Rule::Required, "may not be empty")
+            .with_value(Value::String(String::new())));
+    }
+    if coll == Coll::Emails {
+        rules::email(value, pointer)?;
+    }
+    Ok(())
+}
+
+impl Dialect for HelpscoutV2 {
+    fn id(&self) -> DialectId {
+        DialectId::HelpscoutV2
+    }
+
+    fn holds(&self, field: Field) -> bool {
+        field_pointer(field).is_some()
+    }
+
+    fn holds_coll(&self, _: Coll) -> bool {
+        true
+    }
+
+    fn single_slot(&self) -> bool {
+        false
+    }
+
+    fn has_properties(&self) -> bool {
+        true
+    }
+}
+
+impl ClientSide for HelpscoutV2 {
+    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
+        route::route(method, path)
+    }
+
+    fn decode_request(
+        &self,
+        ep: &Endpoint,
+        _query: Option<&str>,
+        body: &[u8],
+    ) -> Result<ClientRequest, ApiError> {
+        decode::decode_request(ep, body)
+    }
+
+    fn answer_needs_customer(&self, ep: &Endpoint, _req: &ClientRequest) -> bool {
+        answer::answer_needs_customer(ep)
+    }
+
+    fn encode_success(
+        &self,
+        ep: &Endpoint,
+        customer: Option<&Customer>,
+        cx: &AnswerCx<'_>,
+    ) -> Synthetic {
+        answer::encode_success(ep, customer, cx)
+    }
+
+    fn encode_error(&self, err: &ApiError) -> Synthetic {
+        answer::encode_error(err)
+    }
+
+    fn pointer_for(&self, target: &Target) -> String {
+        answer::pointer_for(target)
+    }
+}
+
+impl UpstreamSide for HelpscoutV2 {
+    fn check_target(&self, changes: &[Change]) -> Vec<Violation> {
+        decode::check_target(changes)
+    }
+
+    fn encode_update(
+        &self,
+        customer_id: &str,
+        changes: &[Change],
+        cx: &EncodeCx,
+    ) -> Result<Vec<UpstreamRequest>, ApiError> {
+        upstream::encode_update(customer_id, changes, cx)
+    }
+
+    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
+        upstream::encode_get(customer_id, cx)
+    }
+
+    fn decode_customer(&self, body: &[u8]) -> Option<Customer> {
+        upstream::decode_customer(body)
+    }
+
+    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
+        upstream::decode_error(status, body)
+    }
+
+    fn locate(&self, upstream_path: &str) -> Option<Target> {
+        upstream::locate(upstream_path)
+    }
+}

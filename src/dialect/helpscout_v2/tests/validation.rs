@@ -1,0 +1,683 @@
+//! Every validation rule, RFC 6902 documents, and the target rules at the client origin.
+
+use super::*;
+
+#[test]
+fn rule_json() {
+    one(PATCH, "[{", "", Rule::Json);
+    one(PATCH, "", "", Rule::Json);
+    let e = HelpscoutV2
+        .decode_request(&ep(PATCH), None, b"[\xff]")
+        .err();
+    assert_eq!(e.map(|e| e.violations[0].rule), Some(Rule::Json));
+    one(PUT, "{\"firstName\":", "", Rule::Json);
+}
+
+#[test]
+fn rule_shape() {
+    one(
+        PATCH,
+        r#"{"op":"replace","path":"/firstName","value":"K"}"#,
+        "",
+        Rule::Shape,
+    );
+    one(PATCH, r#"["replace"]"#, "/0", Rule::Shape);
+    one(PUT, r#"[{"firstName":"K"}]"#, "", Rule::Shape);
+    one(EndpointKind::Properties, r#"{"car":"x"}"#, "", Rule::Shape);
+    one(EndpointKind::Properties, r#"[1]"#, "/0", Rule::Shape);
+}
+
+#[test]
+fn rule_type() {
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/firstName","value":5}]"#,
+        "/firstName",
+        Rule::Type,
+    );
+    one(
+        PATCH,
+        r#"[{"op":1,"path":"/firstName","value":"K"}]"#,
+        "/0/op",
+        Rule::Type,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":true,"value":"K"}]"#,
+        "/0/path",
+        Rule::Type,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/address/lines","value":"x"}]"#,
+        "/address/lines",
+        Rule::Type,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/address/lines","value":["a",1]}]"#,
+        "/address/lines",
+        Rule::Type,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/emails","value":"a@b.co"}]"#,
+        "/emails",
+        Rule::Shape,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/phones","value":{"type":"work","value":5}}]"#,
+        "/phones",
+        Rule::Type,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/chats/3/value","value":null}]"#,
+        "/chats/3/value",
+        Rule::Type,
+    );
+    one(PUT, r#"{"age":30}"#, "/age", Rule::Type);
+    one(
+        EndpointKind::Properties,
+        r#"[{"op":"replace","path":"/car","value":{"a":1}}]"#,
+        "/car",
+        Rule::Type,
+    );
+    one(
+        EndpointKind::Properties,
+        r#"[{"op":"replace","path":"/car","value":[1]}]"#,
+        "/car",
+        Rule::Type,
+    );
+}
+
+#[test]
+fn rule_required() {
+    one(
+        PATCH,
+        r#"[{"path":"/firstName","value":"K"}]"#,
+        "/0/op",
+        Rule::Required,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","value":"K"}]"#,
+        "/0/path",
+        Rule::Required,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/firstName"}]"#,
+        "/0/value",
+        Rule::Required,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/emails"}]"#,
+        "/0/value",
+        Rule::Required,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/emails","value":{"value":"a@b.co"}}]"#,
+        "/emails",
+        Rule::Required,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/chats","value":{"type":"aim"}}]"#,
+        "/chats",
+        Rule::Required,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/phones","value":{"type":"work","value":""}}]"#,
+        "/phones",
+        Rule::Required,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/emails/4","value":{}}]"#,
+        "/emails/4",
+        Rule::Required,
+    );
+    one(
+        EndpointKind::Properties,
+        r#"[{"op":"replace","path":"/car"}]"#,
+        "/0/value",
+        Rule::Required,
+    );
+    assert_eq!(
+        violations(PATCH, r#"[{}]"#),
+        vec![
+            ("/0/op".into(), Rule::Required),
+            ("/0/path".into(), Rule::Required)
+        ]
+    );
+}
+
+#[test]
+fn rule_op() {
+    one(
+        PATCH,
+        r#"[{"op":"merge","path":"/firstName","value":"K"}]"#,
+        "/0/op",
+        Rule::Op,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"Test","path":"/firstName","value":"K"}]"#,
+        "/0/op",
+        Rule::Op,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/emails","value":{"type":"work","value":"a@b.co"}}]"#,
+        "/0/op",
+        Rule::Op,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/emails/7","value":{"type":"work","value":"a@b.co"}}]"#,
+        "/0/op",
+        Rule::Op,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"remove","path":"/emails/7/value"}]"#,
+        "/0/op",
+        Rule::Op,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/phones/7/type","value":"work"}]"#,
+        "/0/op",
+        Rule::Op,
+    );
+    one(
+        EndpointKind::Properties,
+        r#"[{"op":"add","path":"/car","value":"x"}]"#,
+        "/0/op",
+        Rule::Op,
+    );
+}
+
+#[test]
+fn rule_path() {
+    for path in [
+        "/fullName",
+        "firstName",
+        "/",
+        "/id",
+        "/organizationId",
+        "/address",
+        "/address/zip",
+        "/address/city/x",
+        "/socialProfiles",
+        "/social_profiles/1",
+        "/emails/1/location",
+        "/websites/1/type",
+        "/emails/1/value/x",
+        "/properties/car",
+    ] {
+        let body = format!(r#"[{{"op":"replace","path":"{path}","value":"x"}}]"#);
+        one(PATCH, &body, "/0/path", Rule::Path);
+    }
+    one(
+        EndpointKind::Properties,
+        r#"[{"op":"replace","path":"car","value":"x"}]"#,
+        "/0/path",
+        Rule::Path,
+    );
+    one(
+        EndpointKind::Properties,
+        r#"[{"op":"replace","path":"/","value":"x"}]"#,
+        "/0/path",
+        Rule::Path,
+    );
+    one(
+        EndpointKind::Properties,
+        r#"[{"op":"remove","path":"/a/b"}]"#,
+        "/0/path",
+        Rule::Path,
+    );
+}
+
+#[test]
+fn rule_remove_collection() {
+    for coll in ["emails", "phones", "chats", "social-profiles", "websites"] {
+        let body = format!(r#"[{{"op":"remove","path":"/{coll}"}}]"#);
+        one(PATCH, &body, &format!("/{coll}"), Rule::RemoveCollection);
+    }
+}
+
+#[test]
+fn rule_enum() {
+    let add = |coll: &str, kind: &str| {
+        format!(r#"[{{"op":"add","path":"/{coll}","value":{{"type":"{kind}","value":"a@b.co"}}}}]"#)
+    };
+    one(PATCH, &add("emails", "mobile"), "/emails", Rule::Enum);
+    one(PATCH, &add("phones", "cell"), "/phones", Rule::Enum);
+    one(PATCH, &add("chats", "whatsapp"), "/chats", Rule::Enum);
+    one(
+        PATCH,
+        &add("social-profiles", "instagram"),
+        "/social-profiles",
+        Rule::Enum,
+    );
+    one(PATCH, &add("emails", "Work"), "/emails", Rule::Enum);
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/phones/3/type","value":"home2"}]"#,
+        "/phones/3/type",
+        Rule::Enum,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/chats/3","value":{"type":"icq2"}}]"#,
+        "/chats/3",
+        Rule::Enum,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/gender","value":"other"}]"#,
+        "/gender",
+        Rule::Enum,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/photoType","value":"myspace"}]"#,
+        "/photoType",
+        Rule::Enum,
+    );
+    one(PUT, r#"{"gender":"x"}"#, "/gender", Rule::Enum);
+    // Every documented value passes, gender in any case.
+    for kind in [
+        "aboutme",
+        "facebook",
+        "flickr",
+        "forsquare",
+        "foursquare",
+        "youtube",
+    ] {
+        assert!(
+            decode(PATCH, &add("social-profiles", kind)).is_ok(),
+            "{kind}"
+        );
+    }
+    for g in ["male", "Female", "UNKNOWN"] {
+        let body = format!(r#"[{{"op":"replace","path":"/gender","value":"{g}"}}]"#);
+        assert!(decode(PATCH, &body).is_ok(), "{g}");
+    }
+    for t in PHOTO_TYPES {
+        let body = format!(r#"[{{"op":"replace","path":"/photoType","value":"{t}"}}]"#);
+        assert!(decode(PATCH, &body).is_ok(), "{t}");
+    }
+}
+
+#[test]
+fn rule_length() {
+    let long = |n: usize| "x".repeat(n);
+    for (path, max, min) in [
+        ("/firstName", 40, 1),
+        ("/lastName", 40, 1),
+        ("/jobTitle", 60, 0),
+        ("/location", 60, 0),
+        ("/organization", 60, 0),
+        ("/photoUrl", 200, 0),
+        ("/background", 200, 0),
+    ] {
+        let ok = format!(
+            r#"[{{"op":"replace","path":"{path}","value":"{}"}}]"#,
+            long(max)
+        );
+        assert!(decode(PATCH, &ok).is_ok(), "{path} at {max}");
+        let bad = format!(
+            r#"[{{"op":"replace","path":"{path}","value":"{}"}}]"#,
+            long(max + 1)
+        );
+        one(PATCH, &bad, path, Rule::Length);
+        let empty = format!(r#"[{{"op":"replace","path":"{path}","value":""}}]"#);
+        if min == 1 {
+            one(PATCH, &empty, path, Rule::Length);
+        } else {
+            assert!(decode(PATCH, &empty).is_ok(), "{path} empty");
+        }
+    }
+    // Characters, not bytes.
+    let ok = format!(
+        r#"[{{"op":"replace","path":"/firstName","value":"{}"}}]"#,
+        "é".repeat(40)
+    );
+    assert!(decode(PATCH, &ok).is_ok());
+    one(
+        PUT,
+        &format!(r#"{{"lastName":"{}"}}"#, long(41)),
+        "/lastName",
+        Rule::Length,
+    );
+}
+
+#[test]
+fn rule_email() {
+    one(
+        PATCH,
+        r#"[{"op":"add","path":"/emails","value":{"type":"work","value":"bear@acme"}}]"#,
+        "/emails",
+        Rule::Email,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/emails/9/value","value":"not an email"}]"#,
+        "/emails/9/value",
+        Rule::Email,
+    );
+    one(
+        PATCH,
+        r#"[{"op":"replace","path":"/emails/9","value":{"value":"a@@b.co"}}]"#,
+        "/emails/9",
+        Rule::Email,
+    );
+    // Other collections take any non-empty string.
+    assert!(decode(
+        PATCH,
+        r#"[{"op":"replace","path":"/phones/9/value","value":"not an email"}]"#
+    )
+    .is_ok());
+}
+
+#[test]
+fn rule_entry_id() {
+    for path in [
+        "/emails/0",
+        "/emails/-1",
+        "/emails/abc",
+        "/emails/01",
+        "/chats/1.5/value",
+        "/emails/",
+    ] {
+        let body = format!(r#"[{{"op":"remove","path":"{path}"}}]"#);
+        one(PATCH, &body, path, Rule::EntryId);
+    }
+}
+
+/// test/move/copy turn the patch into a document; every member is checked with the same
+/// grammar, and the plain ops inside keep every rule they have outside.
+#[test]
+fn patch_document_rules() {
+    let cases: &[(&str, &str, Rule)] = &[
+        (
+            r#"[{"op":"move","path":"/lastName"}]"#,
+            "/0/from",
+            Rule::Required,
+        ),
+        (
+            r#"[{"op":"copy","from":7,"path":"/lastName"}]"#,
+            "/0/from",
+            Rule::Type,
+        ),
+        (
+            r#"[{"op":"copy","from":"/nope","path":"/lastName"}]"#,
+            "/0/from",
+            Rule::Path,
+        ),
+        (
+            r#"[{"op":"copy","from":"/emails/0","path":"/lastName"}]"#,
+            "/emails/0",
+            Rule::EntryId,
+        ),
+        (
+            r#"[{"op":"copy","from":"/emails","path":"/phones"}]"#,
+            "/0/from",
+            Rule::Path,
+        ),
+        (
+            r#"[{"op":"move","from":"/emails/5/value","path":"/lastName"}]"#,
+            "/0/from",
+            Rule::Op,
+        ),
+        (
+            r#"[{"op":"move","from":"/phones/5/type","path":"/phones/6/type"}]"#,
+            "/0/from",
+            Rule::Op,
+        ),
+        (
+            r#"[{"op":"copy","from":"/firstName","path":"/address"}]"#,
+            "/0/path",
+            Rule::Path,
+        ),
+        (
+            r#"[{"op":"test","path":"/firstName"}]"#,
+            "/0/value",
+            Rule::Required,
+        ),
+        (
+            r#"[{"op":"test","path":"/properties/x","value":1}]"#,
+            "/0/path",
+            Rule::Path,
+        ),
+        (
+            r#"[{"op":"test","path":"/firstName","value":"V"},{"op":"remove","path":"/emails"}]"#,
+            "/emails",
+            Rule::RemoveCollection,
+        ),
+        (
+            r#"[{"op":"copy","from":"/firstName","path":"/lastName"},{"op":"replace","path":"/gender","value":"x"}]"#,
+            "/gender",
+            Rule::Enum,
+        ),
+        (
+            r#"[{"op":"test","path":"/firstName","value":"V"},{"op":"add","path":"/emails/7","value":{"type":"work","value":"a@b.co"}}]"#,
+            "/1/op",
+            Rule::Op,
+        ),
+    ];
+    for (body, pointer, rule) in cases {
+        one(PATCH, body, pointer, *rule);
+    }
+}
+
+/// A plain add/remove/replace patch means the same whether it is decoded op by op (the fast
+/// path) or evaluated as a document against the state: the customer ends up the same.
+#[test]
+fn plain_ops_mean_the_same_as_a_document() {
+    let state: Customer = serde_json::from_value(json!({
+        "first_name": "Vernon", "last_name": "Bear", "gender": "male",
+        "address": {"lines": ["1 Main"], "city": "Dallas"},
+        "emails": [{"id": 1001, "type": "work", "value": "vernon@acme.com"},
+                   {"id": 1003, "type": "home", "value": "v@home.net"}],
+        "phones": [{"id": 1002, "type": "home", "value": "222-333-4444"}],
+        "websites": [{"id": 7, "value": "https://acme.com"}]
+    }))
+    .unwrap_or_default();
+    let bodies = [
+        json!([{"op": "replace", "path": "/firstName", "value": "Karl"},
+               {"op": "remove", "path": "/lastName"},
+               {"op": "add", "path": "/gender", "value": "FEMALE"}]),
+        json!([{"op": "replace", "path": "/address/lines", "value": []},
+               {"op": "replace", "path": "/address/city", "value": null},
+               {"op": "add", "path": "/address/country", "value": "US"}]),
+        json!([{"op": "remove", "path": "/emails/1001"},
+               {"op": "add", "path": "/emails", "value": {"type": "other", "value": "n@acme.com"}},
+               {"op": "replace", "path": "/emails/1003", "value": {"value": "w@home.net"}},
+               {"op": "replace", "path": "/phones/1002/type", "value": "mobile"},
+               {"op": "replace", "path": "/websites/7/value", "value": "https://acme.io"},
+               {"op": "add", "path": "/social-profiles", "value": {"type": "forsquare", "value": "@vb"}}]),
+        json!([{"op": "replace", "path": "/firstName", "value": "Vernon"},
+               {"op": "replace", "path": "/emails/1001/type", "value": "work"}]),
+    ];
+    for body in bodies {
+        let Value::Array(items) = &body else {
+            panic!("not an array")
+        };
+        let plain = decode(PATCH, &body.to_string()).map(|r| r.changes.changes);
+        let doc = decode_patch_document(items)
+            .map(|r| r.document.unwrap_or_default())
+            .and_then(|d| document::evaluate(&d, &state, "work"));
+        let (Ok(plain), Ok(doc)) = (plain, doc) else {
+            panic!("{body}: a decode failed");
+        };
+        let apply = |changes: &[Change]| {
+            let mut c = state.clone();
+            let applied = c.apply(changes, &mut || 5000, "work").is_ok();
+            (applied, c)
+        };
+        assert_eq!(apply(&doc), apply(&plain), "{body}");
+    }
+}
+
+#[test]
+fn patch_document_decodes_into_document_operations() {
+    let body = r#"[
+      {"op":"test","path":"/gender","value":"MALE"},
+      {"op":"remove","path":"/jobTitle"},
+      {"op":"add","path":"/emails","value":{"type":"home","value":"a@b.co"}},
+      {"op":"replace","path":"/phones/3","value":{"type":"work","value":"555"}},
+      {"op":"copy","from":"/emails/1","path":"/emails"},
+      {"op":"move","from":"/firstName","path":"/lastName"}
+    ]"#;
+    let Ok(req) = decode(PATCH, body) else {
+        panic!("patch document refused");
+    };
+    assert!(req.changes.is_empty());
+    let ops: Vec<(usize, Value)> = req
+        .document
+        .map(|d| d.ops)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.index, serde_json::to_value(d.op).unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            (0, json!({"op": "test", "path": "/gender", "value": "male"})),
+            (
+                1,
+                json!({"op": "replace", "path": "/jobTitle", "value": null})
+            ),
+            (
+                2,
+                json!({"op": "add", "path": "/emails/new1", "value": {"type": "home", "value": "a@b.co"}})
+            ),
+            (
+                3,
+                json!({"op": "replace", "path": "/phones/3/type", "value": "work"})
+            ),
+            (
+                3,
+                json!({"op": "replace", "path": "/phones/3/value", "value": "555"})
+            ),
+            (
+                4,
+                json!({"op": "copy", "from": "/emails/1", "path": "/emails/new2"})
+            ),
+            (
+                5,
+                json!({"op": "move", "from": "/firstName", "path": "/lastName"})
+            ),
+        ]
+    );
+    // Without test/move/copy nothing changes: the ops decode into the change set directly.
+    let plain = decode(PATCH, r#"[{"op":"remove","path":"/jobTitle"}]"#);
+    assert!(plain.is_ok_and(|r| r.document.is_none() && r.changes.changes.len() == 1));
+}
+
+#[test]
+fn collects_every_violation_of_the_body() {
+    let body = r#"[
+      {"op":"replace","path":"/firstName","value":""},
+      {"op":"merge","path":"/lastName"},
+      {"op":"replace","path":"/nope","value":"x"},
+      {"op":"remove","path":"/emails"},
+      {"op":"add","path":"/emails","value":{"type":"x","value":"a@b.co"}},
+      {"op":"replace","path":"/lastName","value":"ok"}
+    ]"#;
+    assert_eq!(
+        violations(PATCH, body),
+        vec![
+            ("/firstName".into(), Rule::Length),
+            ("/1/op".into(), Rule::Op),
+            ("/2/path".into(), Rule::Path),
+            ("/emails".into(), Rule::RemoveCollection),
+            ("/emails".into(), Rule::Enum),
+        ]
+    );
+    assert_eq!(
+        violations(PUT, r#"{"firstName":"","gender":"x","age":1}"#),
+        vec![
+            ("/firstName".into(), Rule::Length),
+            ("/age".into(), Rule::Type),
+            ("/gender".into(), Rule::Enum),
+        ]
+    );
+}
+
+// --- check_target ------------------------------------------------------------------------
+
+#[test]
+fn check_target_reports_at_the_client_origin() {
+    let changes = vec![
+        set(Field::FirstName, json!("x".repeat(41)), "/data/firstName"),
+        set(Field::LastName, Value::Null, "/data/lastName"),
+        set(Field::Gender, json!("MALE"), "/gender"),
+        set(Field::PhotoType, json!("myspace"), "/photoType"),
+        set(Field::Organization, json!("o".repeat(61)), "/company"),
+        set(Field::Notes, json!("n".repeat(201)), "/notes"),
+        set(Field::ExternalId, json!("x".repeat(500)), "/userId"),
+        Change::new(
+            Op::EntryAdd {
+                coll: Coll::Phones,
+                kind: Some("cell".into()),
+                value: "555".into(),
+            },
+            "/phones/0/location",
+        ),
+        Change::new(
+            Op::EntryAdd {
+                coll: Coll::Emails,
+                kind: None,
+                value: "nope".into(),
+            },
+            "/data/email",
+        ),
+        Change::new(
+            Op::EntryUpdate {
+                coll: Coll::SocialProfiles,
+                id: 3,
+                kind: Some("foursquare".into()),
+                value: None,
+            },
+            "/socialProfiles/0/type",
+        ),
+        Change::new(
+            Op::EntryUpdate {
+                coll: Coll::Chats,
+                id: 3,
+                kind: Some("irc".into()),
+                value: Some("x".into()),
+            },
+            "/chats/1/type",
+        ),
+        Change::new(
+            Op::Primary {
+                coll: Coll::Emails,
+                value: Some("nope".into()),
+            },
+            "/email",
+        ),
+    ];
+    let got = pointer_rules(HelpscoutV2.check_target(&changes));
+    assert_eq!(
+        got,
+        vec![
+            ("/data/firstName".into(), Rule::Length),
+            ("/photoType".into(), Rule::Enum),
+            ("/company".into(), Rule::Length),
+            ("/notes".into(), Rule::Length),
+            ("/phones/0/location".into(), Rule::Enum),
+            ("/data/email".into(), Rule::Email),
+            ("/chats/1/type".into(), Rule::Enum),
+        ]
+    );
+}

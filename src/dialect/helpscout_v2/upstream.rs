@@ -1,0 +1,349 @@
+//! Help Scout v2 upstream side: JSON-Patch requests for customer fields then properties, the
+//! GET, and reading the vendor's HAL documents and `vnd.error` bodies back.
+
+use super::*;
+/// One JSON-Patch operation as v2 expects it; borrowed so encoding allocates little.
+#[derive(Serialize)]
+pub(super) struct PatchOp<'a> {
+    pub(super) op: &'static str,
+    pub(super) path: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) value: Option<PatchValue<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum PatchValue<'a> {
+    Json(&'a Value),
+    Str(&'a str),
+    Entry {
+        #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+        kind: Option<&'a str>,
+        value: &'a str,
+    },
+}
+
+pub(super) fn entry_path(coll: Coll, id: u64, sub: &str) -> Cow<'static, str> {
+    Cow::Owned(format!("/{}/{id}{sub}", document::coll_key(coll)))
+}
+
+/// The type v2 gets for an entry: the given one (v2 spelling) or, for dialects without types,
+/// `work` for e-mails and phones (SPEC §2 default) and `other` for chats and social profiles.
+pub(super) fn wire_entry_kind(coll: Coll, kind: Option<&str>) -> Option<&str> {
+    match kind {
+        Some(k) if coll.v2_types().is_some() => Some(wire_kind(coll, k)),
+        _ => fallback_kind(coll, "work"),
+    }
+}
+
+pub(super) fn unmappable(change: &Change) -> ApiError {
+    wire::refuse_unencodable(
+        [change],
+        "Help Scout Mailbox API v2 has no place for this change",
+    )
+}
+
+pub(super) fn customer_path(customer_id: &str) -> String {
+    let mut path = String::with_capacity(14 + customer_id.len());
+    path.push_str("/v2/customers/");
+    path.extend(utf8_percent_encode(customer_id, SEGMENT));
+    path
+}
+
+pub(super) fn patch_request(path: String, ops: &[PatchOp<'_>], cx: &EncodeCx) -> UpstreamRequest {
+    let mut headers = Vec::with_capacity(1 + cx.passthrough_headers.len());
+    headers.push(("Content-Type".to_string(), "application/json".to_string()));
+    headers.extend(cx.passthrough_headers.iter().cloned());
+    UpstreamRequest {
+        method: "PATCH",
+        path,
+        headers,
+        body: Some(Bytes::from(serde_json::to_vec(ops).unwrap_or_default())),
+    }
+}
+
+pub(super) fn scalar_string(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+pub(super) fn decode_entries(coll: Coll, v: Option<&Value>) -> Vec<Entry> {
+    let Some(Value::Array(items)) = v else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let id = item.get("id")?.as_u64()?;
+            let value = scalar_string(item.get("value"))?;
+            let kind = match coll.v2_types() {
+                Some(_) => scalar_string(item.get("type")).map(|k| canonical_kind(coll, &k)),
+                None => None,
+            };
+            Some(Entry { id, kind, value })
+        })
+        .collect()
+}
+
+pub(super) fn decode_address(v: Option<&Value>) -> Option<crate::canonical::Address> {
+    let obj = v?.as_object()?;
+    let lines = match obj.get("lines") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|l| scalar_string(Some(l)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let addr = crate::canonical::Address {
+        lines,
+        city: scalar_string(obj.get("city")),
+        state: scalar_string(obj.get("state")),
+        postal_code: scalar_string(obj.get("postalCode")),
+        country: scalar_string(obj.get("country")),
+    };
+    (!addr.is_empty()).then_some(addr)
+}
+
+/// Where an error `path` of the vendor (with or without leading slash, `/` or `.` separated)
+/// lives in the canonical model.
+pub(super) fn locate_path(path: &str) -> Option<Target> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let mut segs = path.split(['/', '.']);
+    let first = segs.next()?;
+    let second = segs.next();
+    if first == "properties" {
+        return Some(Target::Property(second.unwrap_or_default().to_string()));
+    }
+    if first == "address" {
+        let name = second?;
+        return ADDRESS_FIELDS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| Target::Field(*f));
+    }
+    let coll = match first {
+        "socialProfiles" | "social_profiles" => Some(Coll::SocialProfiles),
+        other => coll_from_segment(other),
+    };
+    if let Some(coll) = coll {
+        return Some(Target::Coll(coll, second.and_then(entry_id)));
+    }
+    if second.is_some() {
+        return None;
+    }
+    ENTITY_FIELDS
+        .iter()
+        .chain(ADDRESS_FIELDS.iter())
+        .find(|(n, _)| *n == first)
+        .map(|(_, f)| *f)
+        .or_else(|| Field::ALL.into_iter().find(|f| f.as_str() == first))
+        .map(Target::Field)
+}
+
+pub(super) fn encode_update(
+    customer_id: &str,
+    changes: &[Change],
+    cx: &EncodeCx,
+) -> Result<Vec<UpstreamRequest>, ApiError> {
+    let mut ops: Vec<PatchOp<'_>> = Vec::with_capacity(changes.len());
+    let mut props: Vec<PatchOp<'_>> = Vec::new();
+    for change in changes {
+        match &change.op {
+            Op::Set { field, value } => {
+                let path = Cow::Borrowed(field_pointer(*field).ok_or_else(|| unmappable(change))?);
+                ops.push(if value.is_null() {
+                    PatchOp {
+                        op: "remove",
+                        path,
+                        value: None,
+                    }
+                } else {
+                    PatchOp {
+                        op: "replace",
+                        path,
+                        value: Some(PatchValue::Json(value)),
+                    }
+                });
+            }
+            Op::EntryAdd { coll, kind, value } => ops.push(PatchOp {
+                op: "add",
+                path: Cow::Borrowed(match coll {
+                    Coll::Emails => "/emails",
+                    Coll::Phones => "/phones",
+                    Coll::Chats => "/chats",
+                    Coll::SocialProfiles => "/social-profiles",
+                    Coll::Websites => "/websites",
+                }),
+                value: Some(PatchValue::Entry {
+                    kind: wire_entry_kind(*coll, kind.as_deref()),
+                    value,
+                }),
+            }),
+            Op::EntryRemove { coll, id } => ops.push(PatchOp {
+                op: "remove",
+                path: entry_path(*coll, *id, ""),
+                value: None,
+            }),
+            Op::EntryUpdate {
+                coll,
+                id,
+                kind,
+                value,
+            } => {
+                let kind = kind
+                    .as_deref()
+                    .filter(|_| coll.v2_types().is_some())
+                    .map(|k| wire_kind(*coll, k));
+                let op = match (kind, value.as_deref()) {
+                    (Some(kind), Some(value)) => PatchOp {
+                        op: "replace",
+                        path: entry_path(*coll, *id, ""),
+                        value: Some(PatchValue::Entry {
+                            kind: Some(kind),
+                            value,
+                        }),
+                    },
+                    (None, Some(value)) => PatchOp {
+                        op: "replace",
+                        path: entry_path(*coll, *id, "/value"),
+                        value: Some(PatchValue::Str(value)),
+                    },
+                    (Some(kind), None) => PatchOp {
+                        op: "replace",
+                        path: entry_path(*coll, *id, "/type"),
+                        value: Some(PatchValue::Str(kind)),
+                    },
+                    (None, None) => continue,
+                };
+                ops.push(op);
+            }
+            Op::PropertySet { slug, value } => props.push(PatchOp {
+                op: "replace",
+                path: Cow::Owned(format!("/{}", pointer_token(slug))),
+                value: Some(PatchValue::Json(value)),
+            }),
+            Op::PropertyRemove { slug } => props.push(PatchOp {
+                op: "remove",
+                path: Cow::Owned(format!("/{}", pointer_token(slug))),
+                value: None,
+            }),
+            Op::Primary { .. } => return Err(unmappable(change)),
+        }
+    }
+    let mut out = Vec::with_capacity(2);
+    let base = customer_path(customer_id);
+    if !ops.is_empty() {
+        out.push(patch_request(base.clone(), &ops, cx));
+    }
+    if !props.is_empty() {
+        out.push(patch_request(format!("{base}/properties"), &props, cx));
+    }
+    Ok(out)
+}
+
+pub(super) fn encode_get(customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
+    let mut req = UpstreamRequest::bodiless("GET", customer_path(customer_id));
+    req.headers.extend(cx.passthrough_headers.iter().cloned());
+    req
+}
+
+pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
+    let doc: Value = serde_json::from_slice(body).ok()?;
+    let obj = doc.as_object()?;
+    let s = |key: &str| scalar_string(obj.get(key));
+    let embedded = obj.get("_embedded").and_then(Value::as_object);
+    let emb = |key: &str| embedded.and_then(|e| e.get(key));
+    let mut c = Customer {
+        first_name: s("firstName"),
+        last_name: s("lastName"),
+        organization: s("organization"),
+        job_title: s("jobTitle"),
+        notes: s("background"),
+        photo_url: s("photoUrl"),
+        photo_type: s("photoType"),
+        gender: s("gender").map(|g| g.to_ascii_lowercase()),
+        age: s("age"),
+        location: s("location"),
+        address: decode_address(emb("address").or_else(|| obj.get("address"))),
+        ..Customer::default()
+    };
+    for coll in Coll::ALL {
+        let v = emb(embedded_key(coll)).or_else(|| emb(document::coll_key(coll)));
+        *c.coll_mut(coll) = decode_entries(coll, v);
+    }
+    if let Some(Value::Array(props)) = emb("properties") {
+        for p in props {
+            let (Some(slug), Some(value)) = (p.get("slug").and_then(Value::as_str), p.get("value"))
+            else {
+                continue;
+            };
+            if !value.is_null() {
+                c.properties.insert(slug.to_string(), value.clone());
+            }
+        }
+    }
+    c.meta.id = obj.get("id").filter(|v| !v.is_null()).cloned();
+    c.meta.record_created_at = s("createdAt");
+    c.meta.record_updated_at = s("updatedAt");
+    Some(c)
+}
+
+/// The reason phrase used when an upstream error body carries no message.
+pub(super) fn status_message(status: u16) -> &'static str {
+    match status {
+        400 => "Bad request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not found",
+        405 => "Method not allowed",
+        413 => "Payload too large",
+        415 => "Unsupported media type",
+        429 => "API rate limit exceeded",
+        500..=599 => "Upstream server error",
+        _ => "Upstream error",
+    }
+}
+
+pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
+    let doc = serde_json::from_slice::<Value>(body).ok();
+    let Some(obj) = doc.as_ref().and_then(Value::as_object) else {
+        return ApiError::upstream(status, status_message(status), Vec::new());
+    };
+    let message = ["message", "error_description", "error"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(Value::as_str))
+        .unwrap_or_else(|| status_message(status));
+    let violations = obj
+        .get("_embedded")
+        .and_then(|e| e.get("errors"))
+        .and_then(Value::as_array)
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| {
+                    let path = e.get("path").and_then(Value::as_str).unwrap_or_default();
+                    let pointer = match path {
+                        "" | "body" => String::new(),
+                        p if p.starts_with('/') => p.to_string(),
+                        p => format!("/{p}"),
+                    };
+                    let msg = e.get("message").and_then(Value::as_str)?;
+                    let v = Violation::new(pointer, Rule::Upstream, msg);
+                    Some(match e.get("rejectedValue") {
+                        Some(r) => v.with_value(r.clone()),
+                        None => v,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ApiError::upstream(status, message, violations)
+}
+
+pub(super) fn locate(upstream_path: &str) -> Option<Target> {
+    locate_path(upstream_path)
+}

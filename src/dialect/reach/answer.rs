@@ -1,0 +1,141 @@
+//! Reach client side, outbound: the success envelope (`{"success", "message", "data"}`) and
+//! error bodies, and the client-facing names of canonical locations.
+
+use super::*;
+/// The value of the first entry: what a single slot shows.
+pub(super) fn first_value(entries: &[Entry]) -> Option<&str> {
+    entries.first().map(|e| e.value.as_str())
+}
+
+pub(super) fn encode_success(
+    ep: &Endpoint,
+    customer: Option<&Customer>,
+    cx: &AnswerCx<'_>,
+) -> Synthetic {
+    let fallback;
+    let c = match customer {
+        Some(c) => c,
+        None => {
+            fallback = Customer::default();
+            &fallback
+        }
+    };
+    let message = match ep.kind {
+        EndpointKind::Get => "Customer retrieved",
+        _ => "Customer updated",
+    };
+    let m = &c.meta;
+    let reach = cx.upstream == DialectId::Reach;
+    let null = Value::Null;
+    let id = if reach {
+        m.id.as_ref().unwrap_or(&null)
+    } else {
+        &null
+    };
+
+    // Reach's own format (RFC 3339) whatever the upstream wrote; `null` when unreadable.
+    let created = time::render_opt(m.record_created_at.as_deref(), Style::Rfc3339);
+    let updated = time::render_opt(m.record_updated_at.as_deref(), Style::Rfc3339);
+    let customer_created = time::render_opt(c.created_at.as_deref(), Style::Rfc3339);
+    let mut out = JsonWriter::with_capacity(768);
+    out.open(b'{');
+    out.member("success", &true);
+    out.member("message", message);
+    out.key("data");
+    out.open(b'{');
+    out.key("result");
+    out.open(b'{');
+    out.member("id", id);
+    for (snake, camel, v) in [
+        (
+            "schema_definition_id",
+            "schemaDefinitionId",
+            m.schema_definition_id.as_deref().filter(|_| reach),
+        ),
+        (
+            "platform_id",
+            "platformId",
+            m.platform_id.as_deref().filter(|_| reach),
+        ),
+        (
+            "business_id",
+            "businessId",
+            m.business_id.as_deref().filter(|_| reach),
+        ),
+        (
+            "resource_external_id",
+            "resourceExternalId",
+            Some(cx.customer_id),
+        ),
+        ("created_at", "createdAt", created.as_deref()),
+        ("updated_at", "updatedAt", updated.as_deref()),
+    ] {
+        out.member(snake, &v);
+        out.member(camel, &v);
+    }
+    out.key("data");
+    out.open(b'{');
+    out.member("customerId", &c.external_id);
+    out.member("firstName", &c.first_name);
+    out.member("lastName", &c.last_name);
+    out.member("createdAt", &customer_created);
+    out.member("email", &first_value(&c.emails));
+    out.member("phone", &first_value(&c.phones));
+    out.member("emailOptOut", &c.email_opt_out);
+    out.member("smsOptOut", &c.sms_opt_out);
+    out.member("customerDetailUrl", &c.detail_url);
+    out.close(b'}');
+    out.close(b'}');
+    out.member("included", &[] as &[Value]);
+    out.close(b'}');
+    out.close(b'}');
+    Synthetic {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: out.into_bytes(),
+    }
+}
+
+pub(super) fn encode_error(err: &ApiError) -> Synthetic {
+    let errors: Vec<Value> = err
+        .violations
+        .iter()
+        .map(|v| {
+            let path = if v.pointer.is_empty() {
+                "body".to_string()
+            } else if v.pointer.starts_with('/') {
+                rules::dotted(&v.pointer)
+            } else {
+                v.pointer.clone()
+            };
+            serde_json::json!({"path": path, "message": v.message})
+        })
+        .collect();
+    let body = serde_json::json!({
+        "success": false,
+        "message": err.message,
+        "errors": errors,
+    });
+    let answer = Synthetic::json(err.status, "application/json", &body).with_error_headers(err);
+    match err.retry_after {
+        Some(secs) => answer.with_header("Retry-After", secs.to_string()),
+        None => answer,
+    }
+}
+
+pub(super) fn pointer_for(target: &Target) -> String {
+    let slot = match target {
+        Target::Field(f) => Slot::Field(*f),
+        Target::Coll(c, _) => Slot::Primary(*c),
+        Target::Property(slug) if slug.is_empty() => return "/data/properties".into(),
+        Target::Property(slug) => return format!("/data/properties/{}", pointer_token(slug)),
+    };
+    match slot_index(slot) {
+        Some(i) => KEYS[i].1.to_string(),
+        None => match target {
+            Target::Field(f) => format!("/data/{}", f.as_str()),
+            Target::Coll(c, _) => format!("/data/{}", c.as_str()),
+            Target::Property(_) => String::new(),
+        },
+    }
+}

@@ -1,0 +1,799 @@
+//! Unit tests of the Reach dialect: routes, validation rules, answers, upstream encoding and
+//! decoding against the vendor's documented and recorded bodies.
+
+use super::upstream::customer_path;
+use super::*;
+use serde_json::json;
+
+const STUB: &str = r#"{"success":true,"message":"Customer updated","data":{"result":{"id":"0b6f3c1e-8d2a-4f57-9c3e-2a1d5e7f9b40","schema_definition_id":"7c2e9a54-1f3b-4d86-a0e7-5b9c3d2f1a68","schemaDefinitionId":"7c2e9a54-1f3b-4d86-a0e7-5b9c3d2f1a68","platform_id":"e4a1b7d2-6c3f-4e98-8b5a-0f2d9c7e1a36","platformId":"e4a1b7d2-6c3f-4e98-8b5a-0f2d9c7e1a36","business_id":"9d8c7b6a-5e4f-4a3b-9c2d-1e0f2a3b4c5d","businessId":"9d8c7b6a-5e4f-4a3b-9c2d-1e0f2a3b4c5d","resource_external_id":"12345","resourceExternalId":"12345","created_at":"2024-01-01T00:00:00Z","createdAt":"2024-01-01T00:00:00Z","updated_at":"2024-01-02T00:00:00Z","updatedAt":"2024-01-02T00:00:00Z","data":{"customerId":"12345","firstName":"John","lastName":"Doe","email":"john@example.com","phone":"+10233456781","emailOptOut":false,"smsOptOut":false}},"included":[]}}"#;
+
+fn ep(kind: EndpointKind) -> Endpoint {
+    Endpoint {
+        kind,
+        customer_id: "12345".into(),
+    }
+}
+
+fn patch() -> Endpoint {
+    ep(EndpointKind::Update { full: false })
+}
+
+fn decode(query: Option<&str>, body: Value) -> Result<ClientRequest, ApiError> {
+    Reach.decode_request(&patch(), query, body.to_string().as_bytes())
+}
+
+/// The single violation of a rejected body, as (pointer, rule).
+fn only_violation(query: Option<&str>, body: Value) -> (String, Rule) {
+    let err = decode(query, body).expect_err("must be rejected");
+    assert_eq!(err.status, 400);
+    assert_eq!(err.violations.len(), 1, "{:?}", err.violations);
+    (err.violations[0].pointer.clone(), err.violations[0].rule)
+}
+
+fn ops(req: &ClientRequest) -> Vec<(Op, &str)> {
+    req.changes
+        .changes
+        .iter()
+        .map(|c| (c.op.clone(), c.origin.as_str()))
+        .collect()
+}
+
+fn set(field: Field, value: Value) -> Op {
+    Op::Set { field, value }
+}
+
+fn primary(coll: Coll, value: Option<&str>) -> Op {
+    Op::Primary {
+        coll,
+        value: value.map(str::to_string),
+    }
+}
+
+// === route ===
+
+fn customer() -> Customer {
+    Customer {
+        first_name: Some("John".into()),
+        last_name: None,
+        emails: vec![
+            Entry {
+                id: 7,
+                kind: Some("work".into()),
+                value: "john@example.com".into(),
+            },
+            Entry {
+                id: 8,
+                kind: Some("home".into()),
+                value: "j@home.example".into(),
+            },
+        ],
+        external_id: Some("u-1".into()),
+        email_opt_out: Some(false),
+        created_at: Some("2023-11-07T05:31:56Z".into()),
+        meta: Meta {
+            id: Some(json!("0b6f")),
+            record_created_at: Some("2024-01-01T00:00:00Z".into()),
+            record_updated_at: None,
+            schema_definition_id: Some("7c2e".into()),
+            platform_id: Some("e4a1".into()),
+            business_id: Some("9d8c".into()),
+        },
+        ..Customer::default()
+    }
+}
+
+fn answer(kind: EndpointKind, upstream: DialectId, c: Option<&Customer>) -> Synthetic {
+    let cx = AnswerCx {
+        customer_id: "12345",
+        default_entry_type: "work",
+        upstream,
+        reload: false,
+        created: None,
+        location_base: "",
+    };
+    Reach.encode_success(&ep(kind), c, &cx)
+}
+
+fn tenant() -> EncodeCx {
+    EncodeCx {
+        want_customer: false,
+        passthrough_headers: vec![("reach-tenant-id".into(), "tenant-42".into())],
+    }
+}
+
+#[test]
+fn routes_patch_and_get() {
+    let e = Reach
+        .route("PATCH", "/api/resources/customers/cus_abc")
+        .expect("route");
+    assert_eq!(e.kind, EndpointKind::Update { full: false });
+    assert_eq!(e.customer_id, "cus_abc");
+    let e = Reach
+        .route("GET", "/api/resources/customers/a%20b%C3%A9")
+        .expect("route");
+    assert_eq!(e.kind, EndpointKind::Get);
+    assert_eq!(e.customer_id, "a bé");
+}
+
+#[test]
+fn route_rejects_wrong_method_and_foreign_paths() {
+    let status = |m: &str, p: &str| Reach.route(m, p).map(|_| 200).unwrap_or_else(|e| e.status);
+    assert_eq!(status("PUT", "/api/resources/customers/1"), 405);
+    assert_eq!(status("POST", "/api/resources/customers/1"), 405);
+    assert_eq!(status("patch", "/api/resources/customers/1"), 405);
+    assert_eq!(status("PATCH", "/api/resources/customers/batch"), 404);
+    assert_eq!(status("GET", "/api/resources/customers/batch"), 404);
+    assert_eq!(status("PATCH", "/api/resources/customers/1/x"), 404);
+    assert_eq!(status("PATCH", "/api/resources/customers"), 404);
+    assert_eq!(status("PATCH", "/v1/customers/1"), 404);
+    let e = Reach
+        .route("DELETE", "/api/resources/customers/1")
+        .expect_err("405");
+    assert_eq!(e.kind, ErrorKind::MethodNotAllowed);
+}
+
+#[test]
+fn route_rejects_invalid_ids() {
+    let long = "a".repeat(257);
+    let max = "é".repeat(256);
+    assert!(Reach.route("GET", &format!("{PREFIX}{max}")).is_ok());
+    for id in [
+        "", &long, "%zz", "%4", "abc%", "%ff", "%C3", "a%0Ab", "a%0D", "%00", "a%2Fb", "%7F", "..",
+        ".", "%2E%2E",
+    ] {
+        let err = Reach
+            .route("PATCH", &format!("{PREFIX}{id}"))
+            .expect_err(id);
+        assert_eq!(err.status, 400, "{id}");
+        assert_eq!(err.violations[0].pointer, "id", "{id}");
+        assert_eq!(err.violations[0].rule, Rule::CustomerId, "{id}");
+    }
+}
+
+// === decode_request ===
+
+#[test]
+fn decodes_the_vendor_example() {
+    let body = json!({"data": {
+        "customerId": "cus_8f3a2b",
+        "email": "jane.doe@example.com",
+        "phone": "+14155550123",
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "emailOptOut": true,
+        "smsOptOut": true,
+        "customerDetailUrl": "https://crm.example.com/customers/cus_8f3a2b",
+        "createdAt": "2023-11-07T05:31:56Z"
+    }});
+    let req = decode(None, body).expect("valid");
+    assert!(!req.full && !req.reload);
+    assert_eq!(
+        ops(&req),
+        vec![
+            (
+                set(Field::ExternalId, json!("cus_8f3a2b")),
+                "/data/customerId"
+            ),
+            (
+                primary(Coll::Emails, Some("jane.doe@example.com")),
+                "/data/email"
+            ),
+            (primary(Coll::Phones, Some("+14155550123")), "/data/phone"),
+            (set(Field::FirstName, json!("Jane")), "/data/firstName"),
+            (set(Field::LastName, json!("Doe")), "/data/lastName"),
+            (set(Field::EmailOptOut, json!(true)), "/data/emailOptOut"),
+            (set(Field::SmsOptOut, json!(true)), "/data/smsOptOut"),
+            (
+                set(
+                    Field::DetailUrl,
+                    json!("https://crm.example.com/customers/cus_8f3a2b")
+                ),
+                "/data/customerDetailUrl"
+            ),
+            (
+                set(Field::CreatedAt, json!("2023-11-07T05:31:56Z")),
+                "/data/createdAt"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn nulls_clear() {
+    let body = json!({"data": {"email": null, "phone": null, "firstName": null,
+        "smsOptOut": null, "createdAt": null, "customerDetailUrl": null}});
+    let req = decode(None, body).expect("valid");
+    assert_eq!(
+        ops(&req),
+        vec![
+            (primary(Coll::Emails, None), "/data/email"),
+            (primary(Coll::Phones, None), "/data/phone"),
+            (set(Field::FirstName, Value::Null), "/data/firstName"),
+            (set(Field::SmsOptOut, Value::Null), "/data/smsOptOut"),
+            (set(Field::CreatedAt, Value::Null), "/data/createdAt"),
+            (
+                set(Field::DetailUrl, Value::Null),
+                "/data/customerDetailUrl"
+            ),
+        ]
+    );
+    assert!(decode(None, json!({"data": {}}))
+        .expect("empty")
+        .changes
+        .is_empty());
+}
+
+#[test]
+fn each_rule_names_pointer_and_rule() {
+    let cases = [
+        (
+            json!({"data": {"customerId": 12345}}),
+            "/data/customerId",
+            Rule::Type,
+        ),
+        (json!({"data": {"email": 1}}), "/data/email", Rule::Type),
+        (
+            json!({"data": {"phone": 4155550123_u64}}),
+            "/data/phone",
+            Rule::Type,
+        ),
+        (
+            json!({"data": {"firstName": ["J"]}}),
+            "/data/firstName",
+            Rule::Type,
+        ),
+        (
+            json!({"data": {"lastName": {}}}),
+            "/data/lastName",
+            Rule::Type,
+        ),
+        (
+            json!({"data": {"customerDetailUrl": false}}),
+            "/data/customerDetailUrl",
+            Rule::Type,
+        ),
+        (
+            json!({"data": {"emailOptOut": "yes"}}),
+            "/data/emailOptOut",
+            Rule::Type,
+        ),
+        (
+            json!({"data": {"smsOptOut": 0}}),
+            "/data/smsOptOut",
+            Rule::Type,
+        ),
+        (
+            json!({"data": {"createdAt": "2023-11-07"}}),
+            "/data/createdAt",
+            Rule::Date,
+        ),
+        (
+            json!({"data": {"createdAt": "yesterday"}}),
+            "/data/createdAt",
+            Rule::Date,
+        ),
+        (
+            json!({"data": {"createdAt": 1699335116}}),
+            "/data/createdAt",
+            Rule::Type,
+        ),
+        (
+            json!({"data": {"nickname": "JD"}}),
+            "/data/nickname",
+            Rule::UnknownField,
+        ),
+        (
+            json!({"data": {"a/b~c": 1}}),
+            "/data/a~1b~0c",
+            Rule::UnknownField,
+        ),
+        (json!({"data": {}, "meta": 1}), "/meta", Rule::UnknownField),
+        (
+            json!({"customerId": "1"}),
+            "/customerId",
+            Rule::UnknownField,
+        ),
+        (json!({}), "/data", Rule::Required),
+        (json!({"data": null}), "/data", Rule::Shape),
+        (json!({"data": [{"email": "a@b.co"}]}), "/data", Rule::Shape),
+        (json!({"data": "x"}), "/data", Rule::Shape),
+        (json!([{"data": {}}]), "", Rule::Shape),
+        (json!("data"), "", Rule::Shape),
+    ];
+    for (body, pointer, rule) in cases {
+        let got = if pointer == "/customerId" {
+            // The missing `data` is reported too; the unknown key comes first.
+            let err = decode(None, body).expect_err("invalid");
+            (err.violations[0].pointer.clone(), err.violations[0].rule)
+        } else {
+            only_violation(None, body.clone())
+        };
+        assert_eq!(got, (pointer.to_string(), rule));
+    }
+}
+
+#[test]
+fn not_json_is_rejected_at_the_root() {
+    for body in [&b"{\"data\": "[..], b"\xff\xfe", b"", b"{} {}"] {
+        let err = Reach
+            .decode_request(&patch(), None, body)
+            .expect_err("json");
+        assert_eq!(err.violations.len(), 1);
+        assert_eq!(err.violations[0].pointer, "");
+        assert_eq!(err.violations[0].rule, Rule::Json);
+    }
+}
+
+#[test]
+fn collects_every_violation() {
+    let body = json!({"extra": 1, "data": {"firstName": 1, "email": "x@y.co",
+        "createdAt": "nope", "customerId": null, "zip": "123"}});
+    let err = decode(None, body).expect_err("invalid");
+    let got: Vec<(&str, Rule)> = err
+        .violations
+        .iter()
+        .map(|v| (v.pointer.as_str(), v.rule))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("/extra", Rule::UnknownField),
+            ("/data/firstName", Rule::Type),
+            ("/data/createdAt", Rule::Date),
+            ("/data/zip", Rule::UnknownField),
+        ]
+    );
+}
+
+/// `customerId: null` is a rule of Reach's storage, not of the request's shape: the decoder
+/// lets it through (toward Help Scout it is the echo of an unknown field) and Reach's own
+/// rules refuse it where Reach stores it.
+#[test]
+fn customer_id_null_is_refused_by_reach_as_the_target() {
+    let req = decode(None, json!({"data": {"customerId": null}})).expect("decodes");
+    assert_eq!(
+        req.changes.changes,
+        vec![Change::new(
+            set(Field::ExternalId, Value::Null),
+            "/data/customerId"
+        )]
+    );
+    let err = crate::dialect::vendor_rules(DialectId::Reach, &req).expect_err("refused");
+    let got: Vec<(&str, Rule)> = err
+        .violations
+        .iter()
+        .map(|v| (v.pointer.as_str(), v.rule))
+        .collect();
+    assert_eq!(got, vec![("/data/customerId", Rule::NotNull)]);
+    assert_eq!(
+        err.violations[0].message,
+        "customerId is required and cannot be deleted"
+    );
+}
+
+#[test]
+fn ignore_unknown_fields_switch() {
+    let body = json!({"data": {"firstName": "Jane", "nickname": "JJ"}, "meta": {}});
+    for q in [
+        None,
+        Some("ignoreUnknownFields=false"),
+        Some("x=1&ignoreUnknownFields=false"),
+    ] {
+        let err = decode(q, body.clone()).expect_err("unknown keys");
+        assert_eq!(err.violations.len(), 2, "{q:?}");
+        assert!(err.violations.iter().all(|v| v.rule == Rule::UnknownField));
+    }
+    let req = decode(Some("ignoreUnknownFields=true"), body.clone()).expect("dropped");
+    assert_eq!(
+        ops(&req),
+        vec![(set(Field::FirstName, json!("Jane")), "/data/firstName")]
+    );
+    for q in [
+        "ignoreUnknownFields=yes",
+        "ignoreUnknownFields=TRUE",
+        "ignoreUnknownFields",
+        "ignoreUnknownFields=null",
+    ] {
+        // The switch is unknown, so extra keys are not judged; the switch is named.
+        assert_eq!(
+            only_violation(Some(q), body.clone()),
+            ("ignoreUnknownFields".to_string(), Rule::Type)
+        );
+    }
+    let err = decode(
+        Some("ignoreUnknownFields=1"),
+        json!({"data": {"smsOptOut": "no"}}),
+    )
+    .expect_err("two");
+    let got: Vec<&str> = err.violations.iter().map(|v| v.pointer.as_str()).collect();
+    assert_eq!(got, vec!["ignoreUnknownFields", "/data/smsOptOut"]);
+}
+
+// === check_target ===
+
+#[test]
+fn target_rules_at_the_origin() {
+    let changes = vec![
+        Change::new(set(Field::CreatedAt, json!("1699335116")), "/firstSeen"),
+        Change::new(set(Field::ExternalId, Value::Null), "/userId"),
+        Change::new(set(Field::FirstName, json!(5)), "/0/value"),
+        Change::new(set(Field::EmailOptOut, json!("no")), "/unsubscribed"),
+        Change::new(set(Field::FirstName, json!("Ann")), "/name"),
+        Change::new(set(Field::ExternalId, json!("u1")), "/userId"),
+        Change::new(set(Field::CreatedAt, json!("2023-11-07T05:31:56Z")), "/x"),
+        Change::new(set(Field::Organization, json!(5)), "/company"),
+        Change::new(primary(Coll::Emails, None), "/email"),
+    ];
+    let got = pointer_rules(Reach.check_target(&changes));
+    assert_eq!(
+        got,
+        vec![
+            ("/firstSeen".to_string(), Rule::Date),
+            ("/userId".to_string(), Rule::NotNull),
+            ("/0/value".to_string(), Rule::Type),
+            ("/unsubscribed".to_string(), Rule::Type),
+        ]
+    );
+}
+
+// === encode_error ===
+
+#[test]
+fn error_bodies() {
+    let err = ApiError::invalid(vec![
+        Violation::new("", Rule::Json, "Not JSON"),
+        Violation::new("id", Rule::CustomerId, "Bad id"),
+        Violation::new("/data/email", Rule::Type, "Expected a string, got number"),
+        Violation::new("ignoreUnknownFields", Rule::Type, "must be true or false"),
+    ]);
+    let a = Reach.encode_error(&err);
+    assert_eq!(a.status, 400);
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    assert_eq!(
+        a.json_body(),
+        Some(
+            json!({"success": false, "message": "Bad request", "errors": [
+                {"path": "body", "message": "Not JSON"},
+                {"path": "id", "message": "Bad id"},
+                {"path": "data.email", "message": "Expected a string, got number"},
+                {"path": "ignoreUnknownFields", "message": "must be true or false"},
+            ]})
+        )
+    );
+    let a = Reach.encode_error(&ApiError::new(ErrorKind::NotFound, "Not found"));
+    assert_eq!(a.status, 404);
+    assert_eq!(
+        a.json_body(),
+        Some(json!({"success": false, "message": "Not found", "errors": []}))
+    );
+    assert_eq!(a.header("Retry-After"), None);
+    let a = Reach.encode_error(
+        &ApiError::new(ErrorKind::RateLimited, "Too many requests").with_retry_after(Some(7)),
+    );
+    assert_eq!(a.status, 429);
+    assert_eq!(a.header("Retry-After"), Some("7"));
+}
+
+// === encode_success ===
+
+#[test]
+fn success_from_a_reach_upstream() {
+    let a = answer(
+        EndpointKind::Update { full: false },
+        DialectId::Reach,
+        Some(&customer()),
+    );
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("Content-Type"), Some("application/json"));
+    let expected = json!({"success": true, "message": "Customer updated", "data": {
+        "result": {
+            "id": "0b6f",
+            "schema_definition_id": "7c2e", "schemaDefinitionId": "7c2e",
+            "platform_id": "e4a1", "platformId": "e4a1",
+            "business_id": "9d8c", "businessId": "9d8c",
+            "resource_external_id": "12345", "resourceExternalId": "12345",
+            "created_at": "2024-01-01T00:00:00Z", "createdAt": "2024-01-01T00:00:00Z",
+            "updated_at": null, "updatedAt": null,
+            "data": {
+                "customerId": "u-1", "firstName": "John", "lastName": null,
+                "createdAt": "2023-11-07T05:31:56Z", "email": "john@example.com",
+                "phone": null, "emailOptOut": false, "smsOptOut": null,
+                "customerDetailUrl": null
+            }
+        },
+        "included": []
+    }});
+    // Exact bytes: key order is part of the contract.
+    assert_eq!(
+        std::str::from_utf8(&a.body).expect("utf8"),
+        expected.to_string()
+    );
+}
+
+#[test]
+fn success_from_another_upstream_nulls_reach_ids() {
+    let a = answer(EndpointKind::Get, DialectId::Helpcrunch, Some(&customer()));
+    let body = a.json_body().expect("json");
+    assert_eq!(body["message"], "Customer retrieved");
+    let rec = &body["data"]["result"];
+    for k in [
+        "id",
+        "schema_definition_id",
+        "schemaDefinitionId",
+        "platform_id",
+        "platformId",
+        "business_id",
+        "businessId",
+    ] {
+        assert_eq!(rec[k], Value::Null, "{k}");
+    }
+    assert_eq!(rec["resourceExternalId"], "12345");
+    assert_eq!(rec["created_at"], "2024-01-01T00:00:00Z");
+    assert_eq!(rec["data"]["email"], "john@example.com");
+    let a = answer(EndpointKind::Get, DialectId::HelpscoutV2, None);
+    let body = a.json_body().expect("json");
+    assert_eq!(body["data"]["result"]["resource_external_id"], "12345");
+    assert_eq!(body["data"]["result"]["data"]["firstName"], Value::Null);
+    assert_eq!(body["data"]["included"], json!([]));
+}
+
+// === upstream side ===
+
+#[test]
+fn decodes_the_bench_stub() {
+    let c = Reach.decode_customer(STUB.as_bytes()).expect("customer");
+    assert_eq!(c.external_id.as_deref(), Some("12345"));
+    assert_eq!(c.first_name.as_deref(), Some("John"));
+    assert_eq!(c.last_name.as_deref(), Some("Doe"));
+    assert_eq!(
+        c.emails,
+        vec![Entry {
+            id: 1,
+            kind: None,
+            value: "john@example.com".into()
+        }]
+    );
+    assert_eq!(c.phones[0].value, "+10233456781");
+    assert_eq!(c.phones[0].id, 1);
+    assert_eq!((c.email_opt_out, c.sms_opt_out), (Some(false), Some(false)));
+    assert_eq!(c.created_at, None);
+    assert_eq!(c.detail_url, None);
+    assert_eq!(
+        c.meta,
+        Meta {
+            id: Some(json!("0b6f3c1e-8d2a-4f57-9c3e-2a1d5e7f9b40")),
+            record_created_at: Some("2024-01-01T00:00:00Z".into()),
+            record_updated_at: Some("2024-01-02T00:00:00Z".into()),
+            schema_definition_id: Some("7c2e9a54-1f3b-4d86-a0e7-5b9c3d2f1a68".into()),
+            platform_id: Some("e4a1b7d2-6c3f-4e98-8b5a-0f2d9c7e1a36".into()),
+            business_id: Some("9d8c7b6a-5e4f-4a3b-9c2d-1e0f2a3b4c5d".into()),
+        }
+    );
+}
+
+#[test]
+fn decodes_the_documented_and_older_envelopes() {
+    let fields = json!({"customerId": "cus_1", "firstName": "Jane", "lastName": "Doe",
+        "createdAt": "2023-11-07T05:31:56Z", "email": "", "phone": "+1415\u{0022}5",
+        "emailOptOut": true, "smsOptOut": null,
+        "customerDetailUrl": "https://crm.example.com/c/1"});
+    let record = json!({"id": "3c90", "schemaDefinitionId": "sd", "platformId": "pl",
+        "businessId": "bu", "resourceExternalId": "cus_1", "createdAt": "c",
+        "updatedAt": "u", "data": fields});
+    let current = json!({"success": true, "message": "ok",
+        "data": {"result": record, "included": [record]}});
+    let older = json!({"success": true, "message": "ok", "data": record});
+    for body in [current, older] {
+        let c = Reach
+            .decode_customer(body.to_string().as_bytes())
+            .expect("customer");
+        assert_eq!(c.external_id.as_deref(), Some("cus_1"));
+        assert_eq!(c.emails, Vec::new(), "an empty e-mail is no entry");
+        assert_eq!(c.phones[0].value, "+1415\"5");
+        assert_eq!(c.email_opt_out, Some(true));
+        assert_eq!(c.sms_opt_out, None);
+        assert_eq!(c.detail_url.as_deref(), Some("https://crm.example.com/c/1"));
+        assert_eq!(c.created_at.as_deref(), Some("2023-11-07T05:31:56Z"));
+        assert_eq!(c.meta.schema_definition_id.as_deref(), Some("sd"));
+        assert_eq!(c.meta.business_id.as_deref(), Some("bu"));
+        assert_eq!(c.meta.record_created_at.as_deref(), Some("c"));
+        assert_eq!(c.meta.record_updated_at.as_deref(), Some("u"));
+    }
+    for body in [
+        &b""[..],
+        b"not json",
+        b"{}",
+        b"{\"success\":true}",
+        b"{\"data\":{\"result\":null}}",
+        b"{\"data\":{\"result\":{\"data\":{\"email\":5}}}}",
+    ] {
+        assert_eq!(Reach.decode_customer(body), None);
+    }
+}
+
+#[test]
+fn decodes_upstream_errors() {
+    let body = json!({"success": false, "message": "Validation failed", "errors": [
+        {"path": "data.email", "message": "Invalid"},
+        {"path": "data.createdAt", "message": "Bad date"}]});
+    let e = Reach.decode_error(400, body.to_string().as_bytes());
+    assert_eq!((e.status, e.kind), (400, ErrorKind::Invalid));
+    assert_eq!(e.message, "Validation failed");
+    let got: Vec<(&str, Rule, &str)> = e
+        .violations
+        .iter()
+        .map(|v| (v.pointer.as_str(), v.rule, v.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("/data/email", Rule::Upstream, "Invalid"),
+            ("/data/createdAt", Rule::Upstream, "Bad date")
+        ]
+    );
+    let e = Reach.decode_error(404, br#"{"success":false,"message":"Customer not found"}"#);
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ErrorKind::NotFound, "Customer not found")
+    );
+    assert!(e.violations.is_empty());
+    let e = Reach.decode_error(502, b"<html>Bad Gateway</html>");
+    assert_eq!(e.status, 502);
+    assert_eq!(e.message, "Upstream answered with status 502");
+}
+
+#[test]
+fn locates_and_names_fields() {
+    assert_eq!(
+        Reach.locate("/data/email"),
+        Some(Target::Coll(Coll::Emails, Some(1)))
+    );
+    assert_eq!(
+        Reach.locate("data.phone"),
+        Some(Target::Coll(Coll::Phones, Some(1)))
+    );
+    assert_eq!(
+        Reach.locate("/data/firstName"),
+        Some(Target::Field(Field::FirstName))
+    );
+    assert_eq!(
+        Reach.locate("customerId"),
+        Some(Target::Field(Field::ExternalId))
+    );
+    assert_eq!(
+        Reach.locate("/data/customerDetailUrl"),
+        Some(Target::Field(Field::DetailUrl))
+    );
+    assert_eq!(
+        Reach.locate("/data/createdAt"),
+        Some(Target::Field(Field::CreatedAt))
+    );
+    assert_eq!(Reach.locate("/data/nickname"), None);
+    assert_eq!(Reach.locate(""), None);
+    for (t, p) in [
+        (Target::Field(Field::FirstName), "/data/firstName"),
+        (Target::Field(Field::ExternalId), "/data/customerId"),
+        (Target::Field(Field::SmsOptOut), "/data/smsOptOut"),
+        (Target::Coll(Coll::Emails, Some(1)), "/data/email"),
+        (Target::Coll(Coll::Phones, None), "/data/phone"),
+        (Target::Field(Field::JobTitle), "/data/job_title"),
+        (Target::Coll(Coll::Websites, None), "/data/websites"),
+        (Target::Property("tier".into()), "/data/properties/tier"),
+    ] {
+        assert_eq!(Reach.pointer_for(&t), p);
+    }
+    for f in Field::ALL {
+        assert_eq!(
+            Reach.holds(f),
+            matches!(
+                f,
+                Field::FirstName
+                    | Field::LastName
+                    | Field::ExternalId
+                    | Field::EmailOptOut
+                    | Field::SmsOptOut
+                    | Field::DetailUrl
+                    | Field::CreatedAt
+            ),
+            "{f:?}"
+        );
+    }
+    assert!(Reach.single_slot() && !Reach.has_properties());
+    assert!(Reach.holds_coll(Coll::Emails) && !Reach.holds_coll(Coll::Chats));
+}
+
+#[test]
+fn encodes_updates_in_key_order() {
+    let changes = vec![
+        Change::new(set(Field::CreatedAt, json!("2023-11-07T05:31:56Z")), "/a"),
+        Change::new(primary(Coll::Phones, None), "/b"),
+        Change::new(set(Field::LastName, Value::Null), "/c"),
+        Change::new(set(Field::FirstName, json!("Mary \"Ann\"")), "/d"),
+        Change::new(primary(Coll::Emails, Some("m@example.com")), "/e"),
+        Change::new(set(Field::SmsOptOut, json!(true)), "/f"),
+        Change::new(set(Field::ExternalId, json!("u-9")), "/g"),
+        Change::new(set(Field::DetailUrl, json!("https://x.example/9")), "/h"),
+        Change::new(set(Field::EmailOptOut, json!(false)), "/i"),
+        Change::new(set(Field::FirstName, json!("Mary Ann")), "/j"),
+    ];
+    let reqs = Reach
+        .encode_update("12345", &changes, &tenant())
+        .expect("encoded");
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(
+        (r.method, r.path.as_str()),
+        ("PATCH", "/api/resources/customers/12345")
+    );
+    assert_eq!(
+        r.headers,
+        vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("reach-tenant-id".to_string(), "tenant-42".to_string()),
+        ]
+    );
+    let body = r.body.as_ref().expect("body");
+    assert_eq!(
+        std::str::from_utf8(body).expect("utf8"),
+        r#"{"data":{"firstName":"Mary Ann","lastName":null,"email":"m@example.com","phone":null,"emailOptOut":false,"smsOptOut":true,"customerId":"u-9","customerDetailUrl":"https://x.example/9","createdAt":"2023-11-07T05:31:56Z"}}"#
+    );
+}
+
+#[test]
+fn encode_update_edges() {
+    assert_eq!(Reach.encode_update("1", &[], &tenant()), Ok(vec![]));
+    let one = [Change::new(set(Field::FirstName, json!("A")), "/firstName")];
+    let r = Reach
+        .encode_update("cus abc/é?", &one, &EncodeCx::default())
+        .expect("encoded");
+    assert_eq!(r[0].path, "/api/resources/customers/cus%20abc%2F%C3%A9%3F");
+    assert_eq!(r[0].headers.len(), 1);
+    assert_eq!(customer_path(".."), "/api/resources/customers/%2E%2E");
+    assert_eq!(
+        customer_path("a-b_c.d~e"),
+        "/api/resources/customers/a-b_c.d~e"
+    );
+    let foreign = [
+        Change::new(set(Field::Organization, json!("Acme")), "/organization"),
+        Change::new(
+            Op::EntryAdd {
+                coll: Coll::Emails,
+                kind: None,
+                value: "a@b.co".into(),
+            },
+            "/0",
+        ),
+        Change::new(primary(Coll::Chats, Some("x")), "/chat"),
+    ];
+    let err = Reach
+        .encode_update("1", &foreign, &tenant())
+        .expect_err("unmappable");
+    assert_eq!(err.kind, ErrorKind::Unmappable);
+    let got: Vec<&str> = err.violations.iter().map(|v| v.pointer.as_str()).collect();
+    assert_eq!(got, vec!["/organization", "/0", "/chat"]);
+}
+
+#[test]
+fn encodes_get() {
+    let r = Reach.encode_get("cus_abc", &tenant());
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.path, "/api/resources/customers/cus_abc");
+    assert_eq!(r.headers, tenant().passthrough_headers);
+    assert_eq!(r.body, None);
+}
+
+#[test]
+fn round_trips_through_the_client_side() {
+    // What a reach client sends toward a reach upstream arrives unchanged in meaning.
+    let body = json!({"data": {"customerId": "c1", "email": "a@b.co", "smsOptOut": false}});
+    let req = decode(None, body).expect("valid");
+    assert!(Reach.check_target(&req.changes.changes).is_empty());
+    let out = Reach
+        .encode_update("c1", &req.changes.changes, &EncodeCx::default())
+        .expect("encoded");
+    let sent: Value = serde_json::from_slice(out[0].body.as_ref().expect("body")).expect("json");
+    assert_eq!(
+        sent,
+        json!({"data": {"email": "a@b.co", "smsOptOut": false, "customerId": "c1"}})
+    );
+}
