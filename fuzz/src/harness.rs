@@ -88,6 +88,13 @@ fn endpoints(d: DialectId) -> &'static [(&'static str, &'static str)] {
             ("GET", "/v2/customers/{id}"),
             ("POST", "/v2/oauth2/token"),
             ("DELETE", "/v2/customers/{id}"),
+            // The customer entry sub-resources (issue 9).
+            ("POST", "/v2/customers/{id}/emails"),
+            ("PUT", "/v2/customers/{id}/phones/1001"),
+            ("DELETE", "/v2/customers/{id}/chats/7"),
+            ("PUT", "/v2/customers/{id}/social-profiles/1"),
+            ("POST", "/v2/customers/{id}/address"),
+            ("DELETE", "/v2/customers/{id}/address"),
         ],
         DialectId::HelpscoutV1 => &[
             ("PUT", "/v1/customers/{id}.json"),
@@ -264,11 +271,14 @@ pub fn pipeline(data: &[u8]) {
         Policy::Drop
     };
     let det = if sel & 8 == 0 { "work" } else { "home" };
+    // Every write method of the dialect (the v2 entry sub-resources included, and the wrong
+    // methods, which must fail cleanly); two selector bits and the input's length pick one (the
+    // selector has no bits to spare).
     let eps: Vec<_> = endpoints(client)
         .iter()
-        .filter(|(m, _)| *m != "GET" && *m != "POST" && *m != "DELETE")
+        .filter(|(m, t)| *m != "GET" && !t.ends_with("/token"))
         .collect();
-    let (method, template) = eps[usize::from((sel >> 4) & 3) % eps.len()];
+    let (method, template) = eps[(usize::from((sel >> 4) & 3) + 4 * (rest.len() % 4)) % eps.len()];
     let id = ["100", "12345", "cus_demo", "%2e%2e%2fx"][usize::from(sel >> 6)];
     let path = template.replace("{id}", id);
     let (body, state) = match rest
