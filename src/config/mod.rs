@@ -25,7 +25,7 @@ pub use reload::{
 };
 pub use snapshot::{
     ClientAuth, ClusterConf, ClusterFallback, OAuthClient, Route, SandboxConf, Secret, ServerConf,
-    Snapshot, TokenKey, Unmappable, Upstream, UpstreamAuth, REDACTED,
+    Snapshot, TokenKey, Upstream, UpstreamAuth, REDACTED,
 };
 pub use validate::{
     parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID, DEFAULT_TOKEN_PATH,

@@ -5,6 +5,7 @@
 //! configurations. Secrets are held in [`Secret`], which never prints its value.
 
 use crate::dialect::DialectId;
+use crate::translate::Policy;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -250,26 +251,6 @@ impl Upstream {
 
 // === Route ===
 
-/// What to do with changes the upstream has no place for (SPEC §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Unmappable {
-    /// Answer 400 naming every such field; send nothing.
-    #[default]
-    Reject,
-    /// Forward the rest; report dropped fields in a header and metrics.
-    Drop,
-}
-
-impl Unmappable {
-    /// Config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unmappable::Reject => "reject",
-            Unmappable::Drop => "drop",
-        }
-    }
-}
-
 /// A helpscout-v2 OAuth client allowed to obtain gateway tokens on a route.
 #[derive(Clone, Debug)]
 pub struct OAuthClient {
@@ -340,7 +321,7 @@ pub struct Route {
     /// Where requests go.
     pub upstream: Arc<Upstream>,
     /// Unmappable-change policy.
-    pub unmappable: Unmappable,
+    pub unmappable: Policy,
     /// Entry type for single-slot entries shown to multi-entry clients: work|home|other.
     pub default_entry_type: &'static str,
     /// Who may call the route.

@@ -181,7 +181,7 @@ fn defaults_and_url_parts() {
     let r = &s.routes[0];
     assert_eq!(r.client, None);
     assert_eq!(r.path_prefix, "/");
-    assert_eq!(r.unmappable, Unmappable::Reject);
+    assert_eq!(r.unmappable, crate::translate::Policy::Reject);
     assert_eq!(r.default_entry_type, "work");
     assert!(r.clients.is_open());
     assert!(Arc::ptr_eq(&r.upstream, &s.upstreams[0]));

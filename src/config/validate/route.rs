@@ -2,8 +2,9 @@
 
 use super::{dialect_list, join, type_name, Cx};
 use crate::config::raw::{RawClients, RawOAuthClient, RawRoute};
-use crate::config::{ClientAuth, OAuthClient, Route, Unmappable, Upstream};
+use crate::config::{ClientAuth, OAuthClient, Route, Upstream};
 use crate::dialect::DialectId;
+use crate::translate::Policy;
 use std::collections::HashMap;
 use std::sync::Arc;
 use toml::{Table, Value};
@@ -107,16 +108,15 @@ pub(super) fn route(
             }
         },
     };
-    let unmappable = match r.unmappable.as_deref().unwrap_or("reject") {
-        "reject" => Some(Unmappable::Reject),
-        "drop" => Some(Unmappable::Drop),
-        other => {
+    let unmappable = match r.unmappable.as_deref() {
+        None => Some(Policy::default()),
+        Some(other) => Policy::parse(other).or_else(|| {
             cx.err(
                 join(path, "unmappable"),
                 format!("\"{other}\" is not one of reject|drop"),
             );
             None
-        }
+        }),
     };
     // Valid for both emails and phones in every dialect's enumeration.
     let entry = match r.default_entry_type.as_deref().unwrap_or("work") {
