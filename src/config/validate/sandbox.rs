@@ -3,10 +3,10 @@
 use super::Cx;
 use crate::config::raw::RawSandbox;
 use crate::config::SandboxConf;
-use crate::dialect::DialectId;
+use crate::dialect::{DialectId, PerDialect};
 
 /// Default sandbox addresses, in [`DialectId::ALL`] order.
-pub const DEFAULT_SANDBOX: [&str; 4] = [
+pub const DEFAULT_SANDBOX: [&str; DialectId::COUNT] = [
     "127.0.0.1:18102",
     "127.0.0.1:18101",
     "127.0.0.1:18103",
@@ -19,11 +19,11 @@ pub(super) fn sandbox(cx: &mut Cx, s: RawSandbox) -> Option<Option<SandboxConf>>
         return Some(None);
     }
     let given = [&s.helpscout_v2, &s.helpscout_v1, &s.helpcrunch, &s.reach];
-    let mut addrs = Vec::new();
-    for ((id, value), default) in DialectId::ALL.iter().zip(given).zip(DEFAULT_SANDBOX) {
-        let key = format!("sandbox.{}", id.as_str().replace('-', "_"));
-        addrs.push(cx.addr(&key, value.as_deref().unwrap_or(default)));
-    }
+    let addrs = PerDialect::from_fn(|d| {
+        let key = format!("sandbox.{}", SandboxConf::addr_key(d));
+        let value = given[d.index()].as_deref();
+        cx.addr(&key, value.unwrap_or(DEFAULT_SANDBOX[d.index()]))
+    });
     let secret = cx.secret(
         "sandbox",
         "secret_env",
@@ -59,13 +59,8 @@ pub(super) fn sandbox(cx: &mut Cx, s: RawSandbox) -> Option<Option<SandboxConf>>
             None
         }
     };
-    let mut it = addrs.into_iter();
-    let (a, b, c, d) = (it.next()??, it.next()??, it.next()??, it.next()??);
     Some(Some(SandboxConf {
-        helpscout_v2: a,
-        helpscout_v1: b,
-        helpcrunch: c,
-        reach: d,
+        addrs: addrs.transpose()?,
         secret: secret?,
         tls: tls?,
     }))

@@ -179,12 +179,14 @@ pub(super) fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> O
 
 /// Two listeners on one address would fail at bind time; say so now, with both keys.
 pub(super) fn check_listeners(cx: &mut Cx, s: &ServerConf, sb: Option<&SandboxConf>) {
-    let mut all = vec![("server.listen", s.listen), ("server.admin", s.admin)];
+    let mut all = vec![
+        ("server.listen".to_string(), s.listen),
+        ("server.admin".to_string(), s.admin),
+    ];
     if let Some(sb) = sb {
-        all.push(("sandbox.helpscout_v2", sb.helpscout_v2));
-        all.push(("sandbox.helpscout_v1", sb.helpscout_v1));
-        all.push(("sandbox.helpcrunch", sb.helpcrunch));
-        all.push(("sandbox.reach", sb.reach));
+        for (d, addr) in sb.addrs.iter() {
+            all.push((format!("sandbox.{}", SandboxConf::addr_key(d)), *addr));
+        }
     }
     for (i, (key, addr)) in all.iter().enumerate() {
         // Port 0 asks the OS for a fresh port each time: never a clash.
@@ -192,7 +194,10 @@ pub(super) fn check_listeners(cx: &mut Cx, s: &ServerConf, sb: Option<&SandboxCo
             continue;
         }
         if let Some((first, _)) = all.iter().take(i).find(|(_, a)| a == addr) {
-            cx.err(*key, format!("address {addr} is already used by {first}"));
+            cx.err(
+                key.as_str(),
+                format!("address {addr} is already used by {first}"),
+            );
         }
     }
 }
