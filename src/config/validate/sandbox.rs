@@ -18,7 +18,10 @@ pub(super) fn sandbox(cx: &mut Cx, s: RawSandbox) -> Option<Option<SandboxConf>>
     if !s.enabled.unwrap_or(true) {
         return Some(None);
     }
-    let given = [&s.helpscout_v2, &s.helpscout_v1, &s.helpcrunch, &s.reach];
+    // The public keys, in `DialectId::ALL` order; sized by the dialect count so that a new
+    // dialect without its key does not compile.
+    let given: [&Option<String>; DialectId::COUNT] =
+        [&s.helpscout_v2, &s.helpscout_v1, &s.helpcrunch, &s.reach];
     let addrs = PerDialect::from_fn(|d| {
         let key = format!("sandbox.{}", SandboxConf::addr_key(d));
         let value = given[d.index()].as_deref();
