@@ -84,11 +84,7 @@ fn parse_dialect(s: &str) -> Result<DialectId, String> {
 }
 
 fn parse_policy(s: &str) -> Result<Policy, String> {
-    match s {
-        "reject" => Ok(Policy::Reject),
-        "drop" => Ok(Policy::Drop),
-        _ => Err(format!("unknown policy {s:?} (reject, drop)")),
-    }
+    Policy::parse(s).ok_or_else(|| format!("unknown policy {s:?} (reject, drop)"))
 }
 
 fn main() -> ExitCode {

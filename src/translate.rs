@@ -22,15 +22,34 @@ use crate::dialect::{
     dialect, rules, ClientRequest, DialectId, EncodeCx, Endpoint, Target, UpstreamRequest,
 };
 
-/// The route's policy for changes the upstream has no place for.
+/// The route's policy for changes the upstream has no place for (SPEC §2): the route's
+/// `unmappable` key in the config and the planner's input are this one type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// Answer 400 naming every such field; send nothing.
     #[default]
     Reject,
-    /// Forward the rest; report the dropped fields.
+    /// Forward the rest; report the dropped fields in a header and metrics.
     Drop,
+}
+
+impl Policy {
+    /// Both, in the order they are listed in messages.
+    pub const ALL: [Policy; 2] = [Policy::Reject, Policy::Drop];
+
+    /// Config (and CLI) spelling, the same as the serde name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Reject => "reject",
+            Policy::Drop => "drop",
+        }
+    }
+
+    /// Parses the config spelling.
+    pub fn parse(s: &str) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.as_str() == s)
+    }
 }
 
 /// What a translation runs under: the two dialects and the route's options.
@@ -1046,6 +1065,23 @@ mod tests {
 
     fn origin_of(changes: &[Change], target: Target) -> Option<&str> {
         producing_change(changes, &target).map(|c| c.origin.as_str())
+    }
+
+    /// The config, the CLI and the golden fixtures (serde) spell the policy the same way, and
+    /// only that way.
+    #[test]
+    fn policy_spelling_is_the_serde_name_and_nothing_else_parses() {
+        for p in Policy::ALL {
+            assert_eq!(
+                serde_json::to_value(p).ok(),
+                Some(serde_json::Value::from(p.as_str()))
+            );
+            assert_eq!(Policy::parse(p.as_str()), Some(p));
+        }
+        for bad in ["Reject", "DROP", "ignore", ""] {
+            assert_eq!(Policy::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Policy::default(), Policy::Reject);
     }
 
     #[test]

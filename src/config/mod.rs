@@ -25,7 +25,7 @@ pub use reload::{
 };
 pub use snapshot::{
     ClientAuth, ClusterConf, ClusterFallback, OAuthClient, Route, SandboxConf, Secret, ServerConf,
-    Snapshot, TokenKey, Unmappable, Upstream, UpstreamAuth, REDACTED,
+    Snapshot, TokenKey, Upstream, UpstreamAuth, REDACTED,
 };
 pub use validate::{
     parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID, DEFAULT_TOKEN_PATH,
@@ -192,43 +192,32 @@ pub fn check_file_with(path: &Path, read_secrets: bool) -> (String, bool) {
 
 /// Static keys that differ between two snapshots: they need a restart (Pingora graceful
 /// upgrade), so a reload that changes them is refused.
-pub fn static_changes(old: &Snapshot, new: &Snapshot) -> Vec<&'static str> {
+pub fn static_changes(old: &Snapshot, new: &Snapshot) -> Vec<String> {
     let mut keys = Vec::new();
     let (o, n) = (&old.server, &new.server);
     if o.listen != n.listen {
-        keys.push("server.listen");
+        keys.push("server.listen".to_string());
     }
     if o.admin != n.admin {
-        keys.push("server.admin");
+        keys.push("server.admin".to_string());
     }
     if o.threads != n.threads {
-        keys.push("server.threads");
+        keys.push("server.threads".to_string());
     }
     match (&old.sandbox, &new.sandbox) {
         (None, None) => {}
         (Some(a), Some(b)) => {
-            for (key, d) in [
-                (
-                    "sandbox.helpscout_v2",
-                    crate::dialect::DialectId::HelpscoutV2,
-                ),
-                (
-                    "sandbox.helpscout_v1",
-                    crate::dialect::DialectId::HelpscoutV1,
-                ),
-                ("sandbox.helpcrunch", crate::dialect::DialectId::Helpcrunch),
-                ("sandbox.reach", crate::dialect::DialectId::Reach),
-            ] {
-                if a.addr(d) != b.addr(d) {
-                    keys.push(key);
+            for (d, addr) in a.addrs.iter() {
+                if *addr != b.addr(d) {
+                    keys.push(format!("sandbox.{}", SandboxConf::addr_key(d)));
                 }
             }
             // The backends are started with their credential; a new one needs new backends.
             if a.secret != b.secret {
-                keys.push("sandbox.secret");
+                keys.push("sandbox.secret".to_string());
             }
         }
-        _ => keys.push("sandbox.enabled"),
+        _ => keys.push("sandbox.enabled".to_string()),
     }
     // The cluster client (its Redis, lease length, fallback) is built once at start; only its
     // password follows a rotated secret without a restart.
@@ -238,7 +227,7 @@ pub fn static_changes(old: &Snapshot, new: &Snapshot) -> Vec<&'static str> {
         _ => false,
     };
     if !cluster_same {
-        keys.push("cluster");
+        keys.push("cluster".to_string());
     }
     keys
 }

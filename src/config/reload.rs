@@ -66,7 +66,7 @@ pub enum ReloadOutcome {
         /// The generation still serving.
         generation: u64,
         /// The changed static keys.
-        keys: Vec<&'static str>,
+        keys: Vec<String>,
     },
 }
 

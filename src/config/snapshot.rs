@@ -4,7 +4,8 @@
 //! `Arc`; a request loads it once and keeps it until it finishes, so it never sees two
 //! configurations. Secrets are held in [`Secret`], which never prints its value.
 
-use crate::dialect::DialectId;
+use crate::dialect::{DialectId, PerDialect};
+use crate::translate::Policy;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -118,14 +119,8 @@ pub struct TokenKey {
 /// `[sandbox]` when enabled: addresses of the built-in reference backends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SandboxConf {
-    /// helpscout-v2 backend.
-    pub helpscout_v2: SocketAddr,
-    /// helpscout-v1 backend.
-    pub helpscout_v1: SocketAddr,
-    /// helpcrunch backend.
-    pub helpcrunch: SocketAddr,
-    /// reach backend.
-    pub reach: SocketAddr,
+    /// Each dialect's backend address.
+    pub addrs: PerDialect<SocketAddr>,
     /// The one credential every backend accepts (bearer token, Basic key, and the helpscout-v2
     /// OAuth client secret).
     pub secret: Secret,
@@ -137,12 +132,13 @@ pub struct SandboxConf {
 impl SandboxConf {
     /// The backend address for a dialect.
     pub fn addr(&self, dialect: DialectId) -> SocketAddr {
-        match dialect {
-            DialectId::HelpscoutV2 => self.helpscout_v2,
-            DialectId::HelpscoutV1 => self.helpscout_v1,
-            DialectId::Helpcrunch => self.helpcrunch,
-            DialectId::Reach => self.reach,
-        }
+        *self.addrs.get(dialect)
+    }
+
+    /// The `[sandbox]` key of a dialect's address (the id with `_` for `-`), without the
+    /// `sandbox.` prefix.
+    pub fn addr_key(dialect: DialectId) -> String {
+        dialect.as_str().replace('-', "_")
     }
 }
 
@@ -250,26 +246,6 @@ impl Upstream {
 
 // === Route ===
 
-/// What to do with changes the upstream has no place for (SPEC §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Unmappable {
-    /// Answer 400 naming every such field; send nothing.
-    #[default]
-    Reject,
-    /// Forward the rest; report dropped fields in a header and metrics.
-    Drop,
-}
-
-impl Unmappable {
-    /// Config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unmappable::Reject => "reject",
-            Unmappable::Drop => "drop",
-        }
-    }
-}
-
 /// A helpscout-v2 OAuth client allowed to obtain gateway tokens on a route.
 #[derive(Clone, Debug)]
 pub struct OAuthClient {
@@ -340,7 +316,7 @@ pub struct Route {
     /// Where requests go.
     pub upstream: Arc<Upstream>,
     /// Unmappable-change policy.
-    pub unmappable: Unmappable,
+    pub unmappable: Policy,
     /// Entry type for single-slot entries shown to multi-entry clients: work|home|other.
     pub default_entry_type: &'static str,
     /// Who may call the route.
@@ -428,13 +404,12 @@ impl Snapshot {
             "trusted_proxies": s.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         let sandbox = self.sandbox.as_ref().map(|sb| {
-            json!({
-                "helpscout_v2": sb.helpscout_v2.to_string(),
-                "helpscout_v1": sb.helpscout_v1.to_string(),
-                "helpcrunch": sb.helpcrunch.to_string(),
-                "reach": sb.reach.to_string(),
-                "secret": sb.secret,
-            })
+            let mut m = serde_json::Map::new();
+            for (d, addr) in sb.addrs.iter() {
+                m.insert(SandboxConf::addr_key(d), Value::String(addr.to_string()));
+            }
+            m.insert("secret".into(), json!(sb.secret));
+            Value::Object(m)
         });
         let upstreams: Vec<Value> = self.upstreams.iter().map(|u| upstream_json(u)).collect();
         let routes: Vec<Value> = self.routes.iter().map(route_json).collect();

@@ -181,7 +181,7 @@ fn defaults_and_url_parts() {
     let r = &s.routes[0];
     assert_eq!(r.client, None);
     assert_eq!(r.path_prefix, "/");
-    assert_eq!(r.unmappable, Unmappable::Reject);
+    assert_eq!(r.unmappable, crate::translate::Policy::Reject);
     assert_eq!(r.default_entry_type, "work");
     assert!(r.clients.is_open());
     assert!(Arc::ptr_eq(&r.upstream, &s.upstreams[0]));
@@ -540,6 +540,61 @@ fn sandbox_changes_are_static() {
     assert_eq!(static_changes(&a, &b), ["sandbox.reach"]);
     assert_eq!(static_changes(&a, &off), ["sandbox.enabled"]);
     assert!(off.sandbox.is_none());
+}
+
+/// Each `[sandbox]` key sets its own dialect's backend, is reported under its own key and shows
+/// under its own name in `/config`; unset keys keep their dialect's default.
+#[test]
+fn sandbox_addresses_are_keyed_by_dialect() {
+    let dir = dir_with_secret();
+    let load = |extra: &str| {
+        load_str(
+            &format!("{BASE}[sandbox]\nsecret_file = \"s\"\n{extra}[[route]]\nname = \"r\"\nupstream = \"crunch\"\n"),
+            dir.path(),
+            1,
+        )
+    };
+    let port = |d: DialectId| 19_100 + d.index() as u16;
+    let all: String = DialectId::ALL
+        .iter()
+        .map(|&d| format!("{} = \"127.0.0.1:{}\"\n", SandboxConf::addr_key(d), port(d)))
+        .collect();
+    let s = load(&all).expect("valid").snapshot;
+    let sb = s.sandbox.as_ref().expect("enabled");
+    let json = s.redacted_json();
+    for d in DialectId::ALL {
+        assert_eq!(sb.addr(d).port(), port(d), "{d}");
+        assert_eq!(
+            json["sandbox"][SandboxConf::addr_key(d)],
+            format!("127.0.0.1:{}", port(d))
+        );
+    }
+    let defaults = load("").expect("valid").snapshot;
+    let sb = defaults.sandbox.as_ref().expect("enabled");
+    assert_eq!(sb.addr(DialectId::HelpscoutV2).port(), 18102);
+    assert_eq!(sb.addr(DialectId::HelpscoutV1).port(), 18101);
+    assert_eq!(
+        static_changes(&defaults, &s),
+        [
+            "sandbox.helpscout_v2",
+            "sandbox.helpscout_v1",
+            "sandbox.helpcrunch",
+            "sandbox.reach"
+        ]
+    );
+
+    let e = load("helpscout_v1 = \"nowhere\"\nreach = \"127.0.0.1:18101\"\n").expect_err("refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("sandbox.helpscout_v1: \"nowhere\" is not an ip:port address"),
+        "{text}"
+    );
+    assert!(!text.contains("sandbox.reach"), "{text}");
+    let e = load("helpcrunch = \"127.0.0.1:18104\"\nreach = \"127.0.0.1:18103\"\n")
+        .expect("swapped ports are fine");
+    let sb = e.snapshot.sandbox.expect("enabled");
+    assert_eq!(sb.addr(DialectId::Helpcrunch).port(), 18104);
+    assert_eq!(sb.addr(DialectId::Reach).port(), 18103);
 }
 
 /// Kubernetes ConfigMap layout: `gateway.toml -> ..data/gateway.toml`, `..data -> ..v1`.

@@ -42,8 +42,11 @@ pub enum DialectId {
 }
 
 impl DialectId {
-    /// All four, in a fixed order.
-    pub const ALL: [DialectId; 4] = [
+    /// How many dialects there are.
+    pub const COUNT: usize = 4;
+
+    /// All four, in a fixed order (the declaration order, which [`DialectId::index`] relies on).
+    pub const ALL: [DialectId; DialectId::COUNT] = [
         DialectId::HelpscoutV2,
         DialectId::HelpscoutV1,
         DialectId::Helpcrunch,
@@ -69,6 +72,11 @@ impl DialectId {
         }
     }
 
+    /// Position in [`DialectId::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Parses a config id.
     pub fn parse(s: &str) -> Option<DialectId> {
         DialectId::ALL.into_iter().find(|d| d.as_str() == s)
@@ -83,6 +91,36 @@ impl DialectId {
 impl std::fmt::Display for DialectId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// One value per dialect, looked up by [`DialectId`]: the runtime form of a config table keyed
+/// by dialect, so a new dialect adds an entry, not a field and a match arm at each user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PerDialect<T>([T; DialectId::COUNT]);
+
+impl<T> PerDialect<T> {
+    /// The value of each dialect, computed in [`DialectId::ALL`] order.
+    pub fn from_fn(f: impl FnMut(DialectId) -> T) -> Self {
+        PerDialect(DialectId::ALL.map(f))
+    }
+
+    /// The value for `d`.
+    pub fn get(&self, d: DialectId) -> &T {
+        &self.0[d.index()]
+    }
+
+    /// Every dialect with its value, in [`DialectId::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (DialectId, &T)> {
+        DialectId::ALL.into_iter().zip(self.0.iter())
+    }
+}
+
+impl<T> PerDialect<Option<T>> {
+    /// `Some` when every dialect has a value.
+    pub fn transpose(self) -> Option<PerDialect<T>> {
+        let all: Vec<T> = self.0.into_iter().collect::<Option<_>>()?;
+        all.try_into().ok().map(PerDialect)
     }
 }
 
@@ -297,4 +335,33 @@ pub trait UpstreamSide {
     fn decode_error(&self, status: u16, body: &[u8]) -> ApiError;
     /// Maps one of this dialect's error field names/paths to a canonical location.
     fn locate(&self, upstream_path: &str) -> Option<Target>;
+}
+
+#[cfg(test)]
+mod per_dialect_tests {
+    use super::{DialectId, PerDialect};
+
+    /// `index` is the position in `ALL` (it is computed from the declaration order).
+    #[test]
+    fn index_is_the_position_in_all_and_values_stay_with_their_dialect() {
+        for (i, d) in DialectId::ALL.into_iter().enumerate() {
+            assert_eq!(d.index(), i, "{d}");
+        }
+        let names = PerDialect::from_fn(DialectId::as_str);
+        for d in DialectId::ALL {
+            assert_eq!(*names.get(d), d.as_str());
+        }
+        let order: Vec<DialectId> = names.iter().map(|(d, _)| d).collect();
+        assert_eq!(order, DialectId::ALL);
+    }
+
+    #[test]
+    fn transpose_needs_a_value_for_every_dialect() {
+        let all = PerDialect::from_fn(|d| Some(d.index()));
+        assert_eq!(all.transpose().map(|p| *p.get(DialectId::ALL[2])), Some(2));
+        for missing in DialectId::ALL {
+            let one_gone = PerDialect::from_fn(|d| (d != missing).then_some(d.index()));
+            assert!(one_gone.transpose().is_none(), "{missing}");
+        }
+    }
 }

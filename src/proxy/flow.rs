@@ -10,13 +10,13 @@
 use super::client::Answer;
 use super::Gateway;
 use crate::canonical::{ApiError, Customer, ErrorKind};
-use crate::config::{Route, Unmappable};
+use crate::config::Route;
 use crate::dialect::{
     dialect, AnswerCx, ClientRequest, DialectId, EncodeCx, Endpoint, EndpointKind, Purpose,
     SubAction, Synthetic, UpstreamRequest,
 };
 use crate::metrics::metrics;
-use crate::translate::{self, Dropped, Pair, Plan, Policy};
+use crate::translate::{self, Dropped, Pair, Plan};
 use std::time::{Duration, Instant};
 
 /// What the flow produced besides the answer, for metrics and the access log.
@@ -39,10 +39,7 @@ pub fn pair<'r>(route: &'r Route, client: DialectId) -> Pair<'r> {
     Pair {
         client,
         upstream: route.upstream.dialect,
-        policy: match route.unmappable {
-            Unmappable::Reject => Policy::Reject,
-            Unmappable::Drop => Policy::Drop,
-        },
+        policy: route.unmappable,
         default_entry_type: route.default_entry_type,
     }
 }

@@ -1,0 +1,244 @@
+//! `[[route]]`: prefix, dialects, unmappable policy and the client credentials accepted.
+
+use super::{dialect_list, join, type_name, Cx};
+use crate::config::raw::{RawClients, RawOAuthClient, RawRoute};
+use crate::config::{ClientAuth, OAuthClient, Route, Upstream};
+use crate::dialect::DialectId;
+use crate::translate::Policy;
+use std::collections::HashMap;
+use std::sync::Arc;
+use toml::{Table, Value};
+
+pub(super) fn raw_clients(cx: &mut Cx, t: &Table, path: &str) -> Option<RawClients> {
+    let mut rest = t.clone();
+    let oauth = rest.remove("oauth_clients");
+    let mut clients = cx.section::<RawClients>(&rest, path);
+    let opath = join(path, "oauth_clients");
+    let mut list = Vec::new();
+    let mut ok = true;
+    match oauth {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (j, v) in items.iter().enumerate() {
+                let p = format!("{opath}[{j}]");
+                match v {
+                    Value::Table(ot) => match cx.section::<RawOAuthClient>(ot, &p) {
+                        Some(o) => list.push(o),
+                        None => ok = false,
+                    },
+                    other => {
+                        cx.err(p, format!("expected a table, found {}", type_name(other)));
+                        ok = false;
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            cx.err(
+                opath,
+                format!("expected an array of tables, found {}", type_name(&other)),
+            );
+            ok = false;
+        }
+    }
+    if let Some(c) = clients.as_mut() {
+        c.oauth_clients = list;
+    }
+    clients.filter(|_| ok)
+}
+
+pub(super) fn route(
+    cx: &mut Cx,
+    path: &str,
+    r: RawRoute,
+    clients: Option<RawClients>,
+    upstreams: &HashMap<String, (usize, Arc<Upstream>)>,
+    known_names: &HashMap<String, usize>,
+) -> Option<Route> {
+    let name = cx.name(&join(path, "name"), r.name.as_deref());
+    let client = match r.client_dialect.as_deref().unwrap_or("auto") {
+        "auto" => Some(None),
+        other => match DialectId::parse(other) {
+            Some(d) => Some(Some(d)),
+            None => {
+                cx.err(
+                    join(path, "client_dialect"),
+                    format!(
+                        "unknown dialect \"{other}\" (expected auto or one of: {})",
+                        dialect_list()
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let prefix = r.path_prefix.unwrap_or_else(|| "/".to_string());
+    let prefix = if !prefix.starts_with('/') {
+        cx.err(
+            join(path, "path_prefix"),
+            format!("\"{prefix}\" must start with '/'"),
+        );
+        None
+    } else if prefix.contains(['?', '#', ' ']) || prefix.contains("//") {
+        cx.err(
+            join(path, "path_prefix"),
+            format!("\"{prefix}\" is not a plain path"),
+        );
+        None
+    } else {
+        let p = prefix.trim_end_matches('/');
+        Some(if p.is_empty() {
+            "/".to_string()
+        } else {
+            p.to_string()
+        })
+    };
+    let upstream = match r.upstream.as_deref() {
+        None => {
+            cx.err(join(path, "upstream"), "required");
+            None
+        }
+        Some(u) => match upstreams.get(u) {
+            Some((_, up)) => Some(up.clone()),
+            // An upstream that exists but has its own errors was already reported.
+            None if known_names.contains_key(u) => None,
+            None => {
+                cx.err(join(path, "upstream"), format!("no upstream named \"{u}\""));
+                None
+            }
+        },
+    };
+    let unmappable = match r.unmappable.as_deref() {
+        None => Some(Policy::default()),
+        Some(other) => Policy::parse(other).or_else(|| {
+            cx.err(
+                join(path, "unmappable"),
+                format!("\"{other}\" is not one of reject|drop"),
+            );
+            None
+        }),
+    };
+    // Valid for both emails and phones in every dialect's enumeration.
+    let entry = match r.default_entry_type.as_deref().unwrap_or("work") {
+        "work" => Some("work"),
+        "home" => Some("home"),
+        "other" => Some("other"),
+        other => {
+            cx.err(
+                join(path, "default_entry_type"),
+                format!("\"{other}\" is not one of work|home|other (types valid for both emails and phones)"),
+            );
+            None
+        }
+    };
+    let auth = match clients {
+        None => Some(ClientAuth::default()),
+        Some(c) => client_auth(
+            cx,
+            &join(path, "clients"),
+            c,
+            client.flatten(),
+            client.is_some(),
+        ),
+    };
+    if let (Some(Some(DialectId::Reach)), Some(up)) = (client, &upstream) {
+        if up.dialect != DialectId::Reach {
+            cx.warn(
+                join(path, "client_dialect"),
+                format!(
+                    "reach clients use string external ids but {} needs positive integer customer ids: requests for other ids will be rejected",
+                    up.dialect
+                ),
+            );
+        }
+    }
+    Some(Route {
+        name: name?,
+        client: client?,
+        path_prefix: prefix?,
+        upstream: upstream?,
+        unmappable: unmappable?,
+        default_entry_type: entry?,
+        clients: auth?,
+    })
+}
+
+pub(super) fn client_auth(
+    cx: &mut Cx,
+    path: &str,
+    c: RawClients,
+    client: Option<DialectId>,
+    client_known: bool,
+) -> Option<ClientAuth> {
+    let mut ok = true;
+    let mut auth = ClientAuth::default();
+    let lists: [(&str, &Vec<String>, bool, bool); 4] = [
+        ("bearer_env", &c.bearer_env, true, true),
+        ("bearer_file", &c.bearer_file, true, false),
+        ("basic_key_env", &c.basic_key_env, false, true),
+        ("basic_key_file", &c.basic_key_file, false, false),
+    ];
+    for (key, list, bearer, env) in lists {
+        for (j, v) in list.iter().enumerate() {
+            let p = format!("{}[{j}]", join(path, key));
+            let s = if env {
+                cx.secret_env(&p, v)
+            } else {
+                cx.secret_file(&p, v)
+            };
+            match s {
+                Some(s) if bearer => auth.bearer.push(s),
+                Some(s) => auth.basic_keys.push(s),
+                None => ok = false,
+            }
+        }
+    }
+    let opath = join(path, "oauth_clients");
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for (j, o) in c.oauth_clients.into_iter().enumerate() {
+        let p = format!("{opath}[{j}]");
+        let id = match o.client_id {
+            None => {
+                cx.err(join(&p, "client_id"), "required");
+                None
+            }
+            Some(id) if id.is_empty() => {
+                cx.err(join(&p, "client_id"), "must not be empty");
+                None
+            }
+            Some(id) => {
+                if let Some(first) = ids.get(&id) {
+                    cx.err(
+                        join(&p, "client_id"),
+                        format!("duplicate client_id \"{id}\" (first in {opath}[{first}])"),
+                    );
+                }
+                ids.insert(id.clone(), j);
+                Some(id)
+            }
+        };
+        if o.secret_env.is_none() && o.secret_file.is_none() {
+            cx.err(join(&p, "secret_file"), "required (or secret_env)");
+        }
+        let secret = cx.secret(
+            &p,
+            "secret_env",
+            o.secret_env.as_deref(),
+            "secret_file",
+            o.secret_file.as_deref(),
+        );
+        match (id, secret) {
+            (Some(client_id), Some(secret)) => {
+                auth.oauth_clients.push(OAuthClient { client_id, secret })
+            }
+            _ => ok = false,
+        }
+    }
+    if client_known
+        && !auth.oauth_clients.is_empty()
+        && client.is_some_and(|d| d != DialectId::HelpscoutV2)
+    {
+        cx.warn(opath, "only helpscout-v2 clients obtain tokens, and this route's client_dialect is not helpscout-v2");
+    }
+    ok.then_some(auth)
+}
