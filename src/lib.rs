@@ -10,6 +10,7 @@
 //! - [`translate`]: the planner — stateless fast path or one read of state, unmappable policy,
 //!   target-side validation, error mapping back into the client's terms.
 //! - [`proxy`]: the Pingora service: routing, credentials, bounded bodies, the translated flow.
+//! - [`oauth`]: the client-credentials token exchange shared by the gateway and the sandbox.
 //! - [`config`]: `gateway.toml` → validated, immutable snapshot; hot reload.
 //! - [`metrics`], [`logging`], [`admin`]: Prometheus families, JSON logs, the admin listener.
 //! - [`sandbox`]: in-memory reference backends of the four vendors.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod dialect;
 pub mod logging;
 pub mod metrics;
+pub mod oauth;
 pub mod proxy;
 pub mod sandbox;
 pub mod server;

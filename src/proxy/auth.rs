@@ -16,6 +16,7 @@
 use crate::canonical::{ApiError, ErrorKind};
 use crate::config::{ClientAuth, TokenKey};
 use crate::dialect::Synthetic;
+use crate::oauth::{self, TokenRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -172,14 +173,6 @@ pub fn check(
     Err(unauthorized("Unsupported authorization scheme"))
 }
 
-fn token_error(status: u16, error: &str, description: &str) -> Synthetic {
-    Synthetic::json(
-        status,
-        "application/json",
-        &serde_json::json!({ "error": error, "error_description": description }),
-    )
-}
-
 /// Answers `POST /v2/oauth2/token` the way Help Scout's token endpoint does, with
 /// `grant_type=client_credentials`. The parameters may come in a form body, a JSON body or the
 /// query string (the npm client `helpscout-2.0` sends them only in the query string, with an
@@ -194,56 +187,21 @@ pub fn token_endpoint(
     query: Option<&str>,
     body: &[u8],
 ) -> Synthetic {
-    let mut fields: Vec<(String, String)> = if body.trim_ascii().is_empty() {
-        Vec::new()
-    } else if content_type.is_some_and(|c| c.to_ascii_lowercase().contains("json")) {
-        match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(serde_json::Value::Object(m)) => m
-                .into_iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
-                .collect(),
-            _ => return token_error(400, "invalid_request", "Body is not a JSON object"),
-        }
-    } else {
-        crate::dialect::rules::form_pairs(&String::from_utf8_lossy(body))
+    let req = match TokenRequest::client_credentials(content_type, false, query, body) {
+        Ok(req) => req,
+        Err(answer) => return answer,
     };
-    fields.extend(
-        query
-            .map(crate::dialect::rules::form_pairs)
-            .unwrap_or_default(),
-    );
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    match get("grant_type") {
-        Some("client_credentials") => {}
-        Some(_) => {
-            return token_error(
-                400,
-                "unsupported_grant_type",
-                "Only client_credentials is supported",
-            )
-        }
-        None => return token_error(400, "invalid_request", "Missing grant_type"),
-    }
-    let (Some(id), Some(client_secret)) = (get("client_id"), get("client_secret")) else {
-        return token_error(400, "invalid_request", "Missing client_id or client_secret");
+    let (Some(id), Some(client_secret)) = (req.param("client_id"), req.param("client_secret"))
+    else {
+        return oauth::error(400, "invalid_request", "Missing client_id or client_secret");
     };
     let Some(key) = keys.first() else {
-        return token_error(401, "invalid_client", "This route does not issue tokens");
+        return oauth::error(401, "invalid_client", "This route does not issue tokens");
     };
     if !clients.accepts_oauth_client(id, client_secret) {
-        return token_error(401, "invalid_client", "Bad client credentials");
+        return oauth::error(401, "invalid_client", "Bad client credentials");
     }
-    let token = issue(key, id, ttl);
-    Synthetic::json(
-        200,
-        "application/json",
-        &serde_json::json!({ "token_type": "bearer", "access_token": token, "expires_in": ttl }),
-    )
+    oauth::granted(&issue(key, id, ttl), ttl)
 }
 
 #[cfg(test)]

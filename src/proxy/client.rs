@@ -485,11 +485,7 @@ impl UpstreamClient {
         secret: &crate::config::Secret,
         token_path: &str,
     ) -> Result<(String, Duration), CallError> {
-        let form = format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            form_escape(client_id),
-            form_escape(secret.expose())
-        );
+        let form = crate::oauth::request_form(client_id, secret.expose());
         let req = UpstreamRequest {
             method: "POST",
             path: token_path.to_string(),
@@ -506,18 +502,13 @@ impl UpstreamClient {
             crate::dialect::Purpose::Token,
             start.elapsed(),
         );
-        let parsed: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let token = parsed.get("access_token").and_then(|v| v.as_str());
-        let (Some(token), true) = (token, answer.status == 200) else {
+        let granted = crate::oauth::read_granted(&answer.body);
+        let (Some((token, ttl)), true) = (granted, answer.status == 200) else {
             return Err(CallError::BadGateway(format!(
                 "token endpoint answered {}",
                 answer.status
             )));
         };
-        let ttl = parsed
-            .get("expires_in")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(3600);
         if self.cluster.is_some() {
             crate::metrics::metrics().cluster_token("fetched");
         }
@@ -589,7 +580,5 @@ fn request_bytes(
     Ok(wire)
 }
 
-/// `application/x-www-form-urlencoded` escaping.
-pub fn form_escape(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
+/// `application/x-www-form-urlencoded` escaping (kept here for the tests that build token forms).
+pub use crate::oauth::form_escape;

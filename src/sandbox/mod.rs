@@ -24,6 +24,7 @@ pub use server::{free_loopback_addr, service, spawn_standalone, SandboxApp, Stan
 use crate::canonical::{ApiError, Coll, Customer, ErrorKind, Field, Rule, Violation};
 use crate::config::Secret;
 use crate::dialect::{AnswerCx, Dialect, DialectId, Endpoint, EndpointKind, Synthetic};
+use crate::oauth::{self, TokenRequest};
 use base64::Engine as _;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -221,11 +222,6 @@ fn query_flag(query: Option<&str>, name: &str) -> bool {
         q.split('&')
             .any(|kv| kv == name || kv == format!("{name}=true") || kv == format!("{name}=1"))
     })
-}
-
-/// Parses `application/x-www-form-urlencoded` into pairs (`+` is a space).
-fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    crate::dialect::rules::form_pairs(&String::from_utf8_lossy(body))
 }
 
 /// A control-endpoint JSON answer.
@@ -668,64 +664,30 @@ impl Backend {
         }
     }
 
-    /// helpscout-v2 `POST /v2/oauth2/token`: client credentials, as form or JSON body or in the
-    /// query string (Help Scout accepts each; a body parameter wins).
+    /// helpscout-v2 `POST /v2/oauth2/token`: client credentials, read as the gateway reads them
+    /// ([`TokenRequest`]); tokens are random and kept in memory.
     fn token(&self, headers: &[(String, String)], query: Option<&str>, body: &[u8]) -> Synthetic {
-        let oauth_error = |status: u16, error: &str, description: &str| {
-            Synthetic::json(
-                status,
-                "application/json",
-                &json!({ "error": error, "error_description": description }),
-            )
+        // A body starting with `{` is JSON whatever its `Content-Type`: the vendor does not insist.
+        let req = match TokenRequest::client_credentials(
+            header(headers, "content-type"),
+            true,
+            query,
+            body,
+        ) {
+            Ok(req) => req,
+            Err(answer) => return answer,
         };
-        let is_json = header(headers, "content-type").is_some_and(|ct| ct.contains("json"))
-            || body.first() == Some(&b'{');
-        let mut params: HashMap<String, String> = if body.trim_ascii().is_empty() {
-            HashMap::new()
-        } else if is_json {
-            match serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
-                Ok(map) => map
-                    .into_iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
-                    .collect(),
-                Err(_) => return oauth_error(400, "invalid_request", "Malformed JSON body"),
-            }
-        } else {
-            parse_form(body).into_iter().collect()
-        };
-        for (k, v) in parse_form(query.unwrap_or_default().as_bytes()) {
-            params.entry(k).or_insert(v);
-        }
-        let param = |name: &str| params.get(name).map(String::as_str);
-        match param("grant_type") {
-            None => return oauth_error(400, "invalid_request", "Missing grant type"),
-            Some("client_credentials") => {}
-            Some(other) => {
-                return oauth_error(
-                    400,
-                    "unsupported_grant_type",
-                    &format!("Unsupported grant type: {other}"),
-                )
-            }
-        }
+        let param = |name: &str| req.param(name);
         let secret = param("client_secret").unwrap_or_default();
         if param("client_id") != Some(SANDBOX_CLIENT_ID) || !self.accepts(secret) {
-            return oauth_error(401, "invalid_client", "Bad client credentials");
+            return oauth::error(401, "invalid_client", "Bad client credentials");
         }
         let token = uuid::Uuid::new_v4().simple().to_string();
         self.state
             .lock()
             .tokens
             .insert(token.clone(), (Instant::now(), Secret::new(secret)));
-        Synthetic::json(
-            200,
-            "application/json",
-            &json!({
-                "token_type": "bearer",
-                "access_token": token,
-                "expires_in": TOKEN_LIFETIME_SECS,
-            }),
-        )
+        oauth::granted(&token, TOKEN_LIFETIME_SECS)
     }
 
     fn answer_cx<'a>(&self, ep: &'a Endpoint, reload: bool) -> AnswerCx<'a> {

@@ -1,0 +1,124 @@
+//! The one place a failure becomes the client's answer: an [`ApiError`] from `request_filter`'s
+//! pipeline and a `pingora::Error` reaching `fail_to_proxy` both end in [`render_error`] (the
+//! client's dialect, or plain JSON when no dialect is known) and [`respond`], which puts the
+//! request id on every answer as `X-Request-Id` (and as a helpscout-v2 `logRef`). Internal names
+//! — the upstream's, Pingora's error types — stay in the log (`CallError::to_api`).
+
+use super::client;
+use super::request::Handled;
+use super::{Ctx, ErrorKindOrOk};
+use crate::canonical::{ApiError, ErrorKind};
+use crate::dialect::{dialect, DialectId, Synthetic};
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::{FailToProxy, Session};
+
+/// Answers what `handle` decided: `Ok(false)` lets a same-dialect request continue to the proxy
+/// phases, `Ok(true)` means the answer (success or error) has been written.
+pub(super) async fn handled(
+    session: &mut Session,
+    ctx: &mut Ctx,
+    outcome: Handled,
+) -> Result<bool> {
+    match outcome {
+        Ok(None) => Ok(false),
+        Ok(Some((answer, close))) => {
+            ctx.status = answer.status;
+            // A relayed answer has set its kind from the upstream's status already.
+            if answer.status >= 400 && matches!(ctx.kind, ErrorKindOrOk::Ok) {
+                ctx.kind = ErrorKindOrOk::Err(ErrorKind::Upstream);
+            }
+            respond(session, &answer, close, &ctx.ids.request_id).await?;
+            Ok(true)
+        }
+        Err(err) => {
+            let body = render_error(ctx.client, &err, &ctx.ids.request_id);
+            ctx.status = body.status;
+            ctx.kind = ErrorKindOrOk::Err(err.kind);
+            // After 413 the rest of the body is unread: the connection cannot be reused.
+            let close = err.kind == ErrorKind::TooLarge || ctx.close;
+            respond(session, &body, close, &ctx.ids.request_id).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// `fail_to_proxy`: a streamed same-dialect request failed — the client could not be read, or
+/// the upstream could not be reached or timed out ([`client::classify`], 502/504).
+pub(super) async fn proxy_failure(session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+    let err = match e.esource() {
+        ErrorSource::Downstream => ApiError::new(ErrorKind::Invalid, "Request could not be read"),
+        _ => {
+            let upstream = ctx
+                .snap
+                .as_deref()
+                .and_then(|s| ctx.route(s))
+                .map_or("(none)", |r| r.upstream.name.as_str());
+            client::classify(e).to_api(upstream)
+        }
+    };
+    ctx.kind = ErrorKindOrOk::Err(err.kind);
+    let code = if session.response_written().is_some() {
+        // Part of the upstream's answer is already on its way: nothing more can be said.
+        0
+    } else {
+        let s = render_error(ctx.client, &err, &ctx.ids.request_id);
+        ctx.status = s.status;
+        if respond(session, &s, true, &ctx.ids.request_id)
+            .await
+            .is_err()
+        {
+            0
+        } else {
+            s.status
+        }
+    };
+    FailToProxy {
+        error_code: code,
+        can_reuse_downstream: false,
+    }
+}
+
+/// Writes a synthetic answer, with the request id as `X-Request-Id`.
+pub(super) async fn respond(
+    session: &mut Session,
+    s: &Synthetic,
+    close: bool,
+    request_id: &str,
+) -> Result<()> {
+    let mut h = ResponseHeader::build(s.status, Some(s.headers.len() + 3))?;
+    for (n, v) in &s.headers {
+        // Appended: a relayed upstream answer may repeat a header (`Set-Cookie`, `Link`).
+        h.append_header(n.clone(), v.as_str())?;
+    }
+    // Replaces an upstream's own id on a relayed answer: the client gets the id it can find
+    // in the gateway's log (and which the upstream received).
+    h.insert_header("X-Request-Id", request_id)?;
+    h.insert_header("Content-Length", s.body.len().to_string())?;
+    if close {
+        h.insert_header("Connection", "close")?;
+        session.set_keepalive(None);
+    }
+    session.write_response_header(Box::new(h), false).await?;
+    session
+        .write_response_body(Some(s.body.clone()), true)
+        .await?;
+    Ok(())
+}
+
+/// Renders an error in the client's dialect, or as plain JSON when no dialect is known; a
+/// helpscout-v2 `logRef` is the request id.
+pub(super) fn render_error(
+    client: Option<DialectId>,
+    err: &ApiError,
+    request_id: &str,
+) -> Synthetic {
+    match client {
+        Some(id) => dialect(id).encode_error(&err.clone().with_log_ref(request_id)),
+        None => Synthetic::json(
+            err.status,
+            "application/json",
+            &serde_json::json!({ "status": err.status, "error": err.message }),
+        ),
+    }
+}
