@@ -122,14 +122,6 @@ impl Dialect for Helpcrunch {
     fn holds_coll(&self, coll: Coll) -> bool {
         matches!(coll, Coll::Emails | Coll::Phones)
     }
-
-    fn single_slot(&self) -> bool {
-        true
-    }
-
-    fn has_properties(&self) -> bool {
-        true
-    }
 }
 
 impl ClientSide for Helpcrunch {
