@@ -247,8 +247,11 @@ pub trait Dialect: ClientSide + UpstreamSide + Send + Sync + 'static {
 
     /// Whether the dialect has a place for the scalar field.
     fn holds(&self, field: Field) -> bool;
-    /// Whether the dialect has the collection. Single-slot dialects hold `Emails` and `Phones`.
-    fn holds_coll(&self, coll: Coll) -> bool;
+    /// Whether the dialect has the collection (from the [`Profile`]). Single-slot dialects hold
+    /// `Emails` and `Phones`.
+    fn holds_coll(&self, coll: Coll) -> bool {
+        self.id().profile().colls.contains(&coll)
+    }
     /// HelpCrunch and Reach hold one e-mail and one phone, not collections of entries (from the
     /// [`Profile`]).
     fn single_slot(&self) -> bool {

@@ -8,6 +8,7 @@
 //! forgets a capability does not compile.
 
 use super::DialectId;
+use crate::canonical::Coll;
 
 /// How a vendor identifies customers in its paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +88,9 @@ pub struct Profile {
     pub name: &'static str,
     /// The vendor behind the dialect.
     pub vendor: Vendor,
+    /// The collections the dialect has a place for. Single-slot dialects list `Emails` and
+    /// `Phones` (their one e-mail and one phone).
+    pub colls: &'static [Coll],
     /// Holds one e-mail and one phone, not collections of entries.
     pub single_slot: bool,
     /// Custom properties exist.
@@ -123,6 +127,7 @@ pub struct Profile {
 pub const HELPSCOUT_V2: Profile = Profile {
     name: "helpscout-v2",
     vendor: Vendor::HelpScout,
+    colls: &Coll::ALL,
     single_slot: false,
     has_properties: true,
     joins_name: false,
@@ -146,6 +151,7 @@ pub const HELPSCOUT_V2: Profile = Profile {
 pub const HELPSCOUT_V1: Profile = Profile {
     name: "helpscout-v1",
     vendor: Vendor::HelpScout,
+    colls: &Coll::ALL,
     single_slot: false,
     has_properties: false,
     joins_name: false,
@@ -169,6 +175,7 @@ pub const HELPSCOUT_V1: Profile = Profile {
 pub const HELPCRUNCH: Profile = Profile {
     name: "helpcrunch",
     vendor: Vendor::HelpCrunch,
+    colls: &[Coll::Emails, Coll::Phones],
     single_slot: true,
     has_properties: true,
     joins_name: true,
@@ -192,6 +199,7 @@ pub const HELPCRUNCH: Profile = Profile {
 pub const REACH: Profile = Profile {
     name: "reach",
     vendor: Vendor::Reach,
+    colls: &[Coll::Emails, Coll::Phones],
     single_slot: true,
     has_properties: false,
     joins_name: false,
@@ -305,6 +313,10 @@ mod tests {
             assert_eq!(DialectId::parse(p.name), Some(d));
             assert_eq!(d.dialect().single_slot(), p.single_slot, "{d}");
             assert_eq!(d.dialect().has_properties(), p.has_properties, "{d}");
+            // A single-slot dialect's slots are exactly e-mail and phone.
+            if p.single_slot {
+                assert_eq!(p.colls, [Coll::Emails, Coll::Phones], "{d}");
+            }
             // The default update path is one the dialect's own router accepts as an update.
             let (m, path) = p.default_update;
             assert!(d.dialect().route(m, path).is_ok(), "{d} {m} {path}");

@@ -155,10 +155,6 @@ impl Dialect for HelpscoutV1 {
     fn holds(&self, field: Field) -> bool {
         field_pointer(field).is_some()
     }
-
-    fn holds_coll(&self, _: Coll) -> bool {
-        true
-    }
 }
 
 impl ClientSide for HelpscoutV1 {

@@ -232,10 +232,6 @@ impl Dialect for HelpscoutV2 {
     fn holds(&self, field: Field) -> bool {
         field_pointer(field).is_some()
     }
-
-    fn holds_coll(&self, _: Coll) -> bool {
-        true
-    }
 }
 
 impl ClientSide for HelpscoutV2 {
