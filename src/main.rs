@@ -79,7 +79,8 @@ enum Command {
 
 fn parse_dialect(s: &str) -> Result<DialectId, String> {
     DialectId::parse(s).ok_or_else(|| {
-        format!("unknown dialect {s:?} (helpscout-v2, helpscout-v1, helpcrunch, reach)")
+        let known: Vec<&str> = DialectId::ALL.into_iter().map(DialectId::as_str).collect();
+        format!("unknown dialect {s:?} ({})", known.join(", "))
     })
 }
 

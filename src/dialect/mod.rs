@@ -16,6 +16,7 @@ pub mod helpcrunch;
 pub mod helpscout_v1;
 pub mod helpscout_v2;
 mod http;
+pub mod profile;
 pub mod reach;
 pub mod rules;
 pub mod wire;
@@ -23,6 +24,7 @@ pub mod wire;
 pub use http::{
     Endpoint, EndpointKind, Purpose, SubAction, SubResource, Synthetic, UpstreamRequest,
 };
+pub use profile::{namespace_of, Profile};
 
 use crate::canonical::{ApiError, ChangeSet, Coll, Customer, Field, Violation};
 use serde::{Deserialize, Serialize};
@@ -55,21 +57,23 @@ impl DialectId {
 
     /// The id as written in config and labels.
     pub fn as_str(self) -> &'static str {
+        self.profile().name
+    }
+
+    /// The dialect's capabilities and vendor facts.
+    pub fn profile(self) -> &'static Profile {
         match self {
-            DialectId::HelpscoutV2 => "helpscout-v2",
-            DialectId::HelpscoutV1 => "helpscout-v1",
-            DialectId::Helpcrunch => "helpcrunch",
-            DialectId::Reach => "reach",
+            DialectId::HelpscoutV2 => &profile::HELPSCOUT_V2,
+            DialectId::HelpscoutV1 => &profile::HELPSCOUT_V1,
+            DialectId::Helpcrunch => &profile::HELPCRUNCH,
+            DialectId::Reach => &profile::REACH,
         }
     }
 
     /// The status of a successful customer update in this dialect (Help Scout v2 answers 204,
     /// the others 200 with a body).
     pub fn update_success_status(self) -> u16 {
-        match self {
-            DialectId::HelpscoutV2 => 204,
-            DialectId::HelpscoutV1 | DialectId::Helpcrunch | DialectId::Reach => 200,
-        }
+        self.profile().update_success_status
     }
 
     /// Position in [`DialectId::ALL`].
@@ -148,32 +152,6 @@ pub fn detect(method: &str, path: &str) -> Option<(DialectId, Result<Endpoint, A
         }
     }
     None
-}
-
-/// The dialect whose URL space a path lies in, whether or not it names an endpoint the gateway
-/// serves: `/v2/…` is Help Scout v2's, `/v1/….json` Help Scout v1's, other `/v1/…` HelpCrunch's,
-/// `/api/…` Reach's. Used to answer a 404 for a path no route serves in the format its client
-/// expects (a v2 client must always get `application/vnd.error+json`, even where a v1 route
-/// shares the prefix).
-pub fn namespace_of(path: &str) -> Option<DialectId> {
-    let under = |p: &str, root: &str| {
-        p.strip_prefix(root)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
-    if under(path, "/v2") {
-        Some(DialectId::HelpscoutV2)
-    } else if under(path, "/v1") {
-        // Help Scout v1 resources all end in `.json` (before any query, which `path` lacks).
-        Some(if path.ends_with(".json") {
-            DialectId::HelpscoutV1
-        } else {
-            DialectId::Helpcrunch
-        })
-    } else if under(path, "/api") {
-        Some(DialectId::Reach)
-    } else {
-        None
-    }
 }
 
 /// The rest of a vendor's own validation of a decoded write in its own dialect: the rules it
@@ -269,12 +247,21 @@ pub trait Dialect: ClientSide + UpstreamSide + Send + Sync + 'static {
 
     /// Whether the dialect has a place for the scalar field.
     fn holds(&self, field: Field) -> bool;
-    /// Whether the dialect has the collection. Single-slot dialects hold `Emails` and `Phones`.
-    fn holds_coll(&self, coll: Coll) -> bool;
-    /// HelpCrunch and Reach hold one e-mail and one phone, not collections of entries.
-    fn single_slot(&self) -> bool;
-    /// Whether custom properties exist (helpscout-v2 properties endpoint, helpcrunch customData).
-    fn has_properties(&self) -> bool;
+    /// Whether the dialect has the collection (from the [`Profile`]). Single-slot dialects hold
+    /// `Emails` and `Phones`.
+    fn holds_coll(&self, coll: Coll) -> bool {
+        self.id().profile().colls.contains(&coll)
+    }
+    /// HelpCrunch and Reach hold one e-mail and one phone, not collections of entries (from the
+    /// [`Profile`]).
+    fn single_slot(&self) -> bool {
+        self.id().profile().single_slot
+    }
+    /// Whether custom properties exist (helpscout-v2 properties endpoint, helpcrunch customData;
+    /// from the [`Profile`]).
+    fn has_properties(&self) -> bool {
+        self.id().profile().has_properties
+    }
 }
 
 /// The dialect as the gateway speaks it **to the caller**: routes, request decoding and

@@ -7,7 +7,7 @@
 use super::request::{Handled, Routed};
 use super::{ids, Ctx, ErrorKindOrOk, Gateway};
 use crate::canonical::{ApiError, ErrorKind};
-use crate::dialect::{DialectId, Synthetic};
+use crate::dialect::{profile, DialectId, Synthetic};
 use crate::metrics::metrics;
 use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -26,9 +26,6 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
     "expect",
 ];
-
-/// Reach's tenant header, passed through to Reach upstreams only.
-pub(super) const TENANT_HEADER: &str = "reach-tenant-id";
 
 /// Framing headers: `respond` and the upstream client write their own.
 const FRAMING: &[&str] = &["content-length", "transfer-encoding"];
@@ -190,8 +187,9 @@ impl Gateway {
         for (n, v) in ctx.ids.headers() {
             upstream_request.insert_header(n, v)?;
         }
-        if up.dialect != DialectId::Reach {
-            upstream_request.remove_header(TENANT_HEADER);
+        // Another vendor's tenant header would leak its tenant ids into this vendor's logs.
+        for h in profile::foreign_passthrough_headers(up.dialect) {
+            upstream_request.remove_header(h);
         }
         upstream_request.insert_header("Host", up.host_header())?;
         match self.client.auth_value(up).await {
@@ -214,7 +212,7 @@ impl Gateway {
 
 /// The caller's headers a relay passes on: not hop-by-hop or framing (the client writes its
 /// own), not the caller's credentials, `Host` or correlation ids (the gateway's replace them),
-/// and `reach-tenant-id` only toward Reach.
+/// and a vendor's pass-through header (`reach-tenant-id`) only toward that vendor.
 fn relayed_headers(
     req: &RequestHeader,
     upstream: DialectId,
@@ -228,7 +226,7 @@ fn relayed_headers(
                 && n != "authorization"
                 && n != "host"
                 && !CORRELATION.contains(&n)
-                && (upstream == DialectId::Reach || n != TENANT_HEADER)
+                && profile::header_reaches(n, upstream)
         })
         .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
 }

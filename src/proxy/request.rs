@@ -4,7 +4,6 @@
 //! ([`forward`](super::forward)) or complete a translated request ([`flow`]). Every step that
 //! refuses returns an [`ApiError`], which [`answer`](super::answer) renders.
 
-use super::forward::TENANT_HEADER;
 use super::{auth, flow, ids, limits, Ctx, Gateway};
 use crate::canonical::{ApiError, ErrorKind};
 use crate::config::{Route, Snapshot, UpstreamAuth};
@@ -279,17 +278,18 @@ async fn read_write_body(
     Ok(Body { decoded, raw })
 }
 
-/// Headers a translated request passes to the upstream: the correlation ids, and
-/// `reach-tenant-id` — Reach's header (SPEC §1) — toward a Reach upstream only, since other
-/// vendors' logs would otherwise collect another vendor's tenant ids.
+/// Headers a translated request passes to the upstream: the correlation ids, and the upstream
+/// profile's own pass-through headers (Reach's `reach-tenant-id`, SPEC §1) toward that upstream
+/// only, since other vendors' logs would otherwise collect another vendor's tenant ids.
 fn passthrough(req: &RequestHeader, route: &Route, ids: &Correlation) -> Vec<(String, String)> {
-    let mut headers: Vec<(String, String)> = if route.upstream.dialect == DialectId::Reach {
-        header(req, TENANT_HEADER)
-            .map(|v| vec![(TENANT_HEADER.to_string(), v.to_string())])
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let mut headers: Vec<(String, String)> = route
+        .upstream
+        .dialect
+        .profile()
+        .passthrough_headers
+        .iter()
+        .filter_map(|&name| header(req, name).map(|v| (name.to_string(), v.to_string())))
+        .collect();
     headers.extend(ids.headers());
     headers
 }

@@ -23,7 +23,8 @@ pub use server::{free_loopback_addr, service, spawn_standalone, SandboxApp, Stan
 
 use crate::canonical::{ApiError, Coll, Customer, ErrorKind, Field, Rule, Violation};
 use crate::config::Secret;
-use crate::dialect::{AnswerCx, Dialect, DialectId, Endpoint, EndpointKind, Synthetic};
+use crate::dialect::profile::Auth;
+use crate::dialect::{AnswerCx, Dialect, DialectId, Endpoint, EndpointKind, Profile, Synthetic};
 use crate::oauth::{self, TokenRequest};
 use base64::Engine as _;
 use parking_lot::Mutex;
@@ -281,6 +282,10 @@ impl Backend {
         self.dialect.dialect()
     }
 
+    fn profile(&self) -> &'static Profile {
+        self.dialect.profile()
+    }
+
     /// (Re)stores the demo customers, replacing any with the same ids.
     pub fn seed(&self) {
         for (id, customer) in seed::customers(self.dialect) {
@@ -422,19 +427,19 @@ impl Backend {
     fn stamp(&self, id: &str, customer: &mut Customer, now: &str) {
         let meta = &mut customer.meta;
         if meta.id.is_none() {
-            meta.id = Some(match self.dialect {
-                // Reach records have their own uuid besides the external id in the path.
-                DialectId::Reach => Value::String(uuid::Uuid::new_v4().to_string()),
-                _ => id
-                    .parse::<u64>()
-                    .map_or_else(|_| Value::String(id.to_string()), Value::from),
+            // Reach records have their own uuid besides the external id in the path.
+            meta.id = Some(if self.profile().records.own_uuid {
+                Value::String(uuid::Uuid::new_v4().to_string())
+            } else {
+                id.parse::<u64>()
+                    .map_or_else(|_| Value::String(id.to_string()), Value::from)
             });
         }
         if meta.record_created_at.is_none() {
             meta.record_created_at = Some(now.to_string());
         }
         meta.record_updated_at = Some(now.to_string());
-        if self.dialect == DialectId::Reach {
+        if self.profile().records.tenant_meta {
             meta.schema_definition_id = Some(self.reach.schema_definition_id.clone());
             meta.platform_id = Some(self.reach.platform_id.clone());
             meta.business_id = Some(self.reach.business_id.clone());
@@ -564,10 +569,7 @@ impl Backend {
         let mut s = self.codec().encode_error(&err);
         if let Some(secs) = fault.rate_limit_retry_after.filter(|_| status == 429) {
             // The vendor's retry header, whether or not its codec writes one for this error.
-            let name = match self.dialect {
-                DialectId::HelpscoutV2 => "X-RateLimit-Retry-After",
-                _ => "Retry-After",
-            };
+            let name = self.profile().retry_header;
             if s.header(name).is_none() {
                 s = s.with_header(name, secs.to_string());
             }
@@ -585,7 +587,7 @@ impl Backend {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Synthetic {
-        if self.dialect == DialectId::HelpscoutV2 && path == "/v2/oauth2/token" {
+        if self.profile().token_path == Some(path) {
             if method != "POST" {
                 return self.error(ApiError::new(
                     ErrorKind::MethodNotAllowed,
@@ -624,8 +626,8 @@ impl Backend {
         };
         let (scheme, cred) = auth.trim().split_once(' ').unwrap_or((auth, ""));
         let cred = cred.trim();
-        match self.dialect {
-            DialectId::HelpscoutV2 => {
+        match self.profile().auth {
+            Auth::OAuthClientCredentials => {
                 if !scheme.eq_ignore_ascii_case("bearer") {
                     return Err(unauthorized("Bearer token required"));
                 }
@@ -640,7 +642,7 @@ impl Backend {
                     None => Err(unauthorized("Invalid access token")),
                 }
             }
-            DialectId::HelpscoutV1 => {
+            Auth::BasicKey => {
                 // HTTP Basic with the API key as user name and any password.
                 let user = scheme
                     .eq_ignore_ascii_case("basic")
@@ -654,7 +656,7 @@ impl Backend {
                     Err(unauthorized("Invalid API key"))
                 }
             }
-            DialectId::Helpcrunch | DialectId::Reach => {
+            Auth::BearerKey => {
                 if scheme.eq_ignore_ascii_case("bearer") && self.accepts(cred) {
                     Ok(())
                 } else {
@@ -739,7 +741,7 @@ impl Backend {
             let mut customer = match st.customers.get(&ep.customer_id) {
                 Some(c) => c.clone(),
                 // Reach's PATCH is an upsert; everyone else answers 404.
-                None if self.dialect == DialectId::Reach => Customer {
+                None if self.profile().records.upsert => Customer {
                     external_id: Some(ep.customer_id.clone()),
                     ..Customer::default()
                 },

@@ -4,6 +4,7 @@
 //! what its vendor can hold (a HelpCrunch record has no chats), exactly as a write would.
 
 use crate::canonical::{Address, Customer, Entry, Tag};
+use crate::dialect::profile::Vendor;
 use crate::dialect::DialectId;
 use serde_json::json;
 
@@ -22,12 +23,13 @@ fn entry(kind: Option<&str>, value: &str) -> Entry {
 
 /// `(customer id, customer)` pairs for one vendor.
 pub fn customers(dialect: DialectId) -> Vec<(String, Customer)> {
-    match dialect {
-        DialectId::HelpscoutV2 | DialectId::HelpscoutV1 => {
+    // Dialects of one vendor (Help Scout v1 and v2) share its customers.
+    match dialect.profile().vendor {
+        Vendor::HelpScout => {
             vec![("100".into(), vernon()), ("101".into(), mary_ann())]
         }
-        DialectId::Helpcrunch => vec![("12345".into(), alex())],
-        DialectId::Reach => vec![
+        Vendor::HelpCrunch => vec![("12345".into(), alex())],
+        Vendor::Reach => vec![
             (
                 "12345".into(),
                 reach_customer("12345", "Priya", "Natarajan"),

@@ -75,7 +75,7 @@ fn producing_change<'c>(changes: &'c [Change], target: &Target) -> Option<&'c Ch
 /// the second entry of the `emails` array the gateway sent, and its encoder writes one array
 /// element per entry change, in order.
 fn entry_position(upstream: DialectId, upstream_path: &str) -> Option<usize> {
-    if upstream != DialectId::HelpscoutV1 {
+    if !upstream.profile().positional_entry_errors {
         return None;
     }
     let pointer = rules::undotted(upstream_path);

@@ -18,6 +18,7 @@
 //! produced each upstream field.
 
 use crate::canonical::{ApiError, Change, Coll, Customer, Field, Op, Rule, Violation};
+use crate::dialect::profile::{client_name, IdKind};
 use crate::dialect::{
     dialect, rules, ClientRequest, DialectId, EncodeCx, Endpoint, UpstreamRequest,
 };
@@ -143,14 +144,9 @@ pub struct Prepared {
     pub dropped: Vec<Dropped>,
 }
 
-fn joins_names(id: DialectId) -> bool {
-    // HelpCrunch stores one `name`: changing one half needs the other.
-    id == DialectId::Helpcrunch
-}
-
 /// Whether the upstream identifies customers by positive integers.
 pub fn numeric_ids(id: DialectId) -> bool {
-    id != DialectId::Reach
+    id.profile().id_kind == IdKind::PositiveInteger
 }
 
 /// Decides how a write is translated (see the module docs).
@@ -184,7 +180,8 @@ pub fn plan(req: &ClientRequest, pair: &Pair<'_>) -> Plan {
             _ => {}
         }
     }
-    if joins_names(pair.upstream) && first != last {
+    // A vendor storing one `name` needs the other half to change one.
+    if pair.upstream.profile().joins_name && first != last {
         return Plan::NeedsState(StateReason::NameHalf);
     }
     match reason {
@@ -226,29 +223,6 @@ fn slot_before(earlier: &[Change], coll: Coll) -> SlotBefore {
 /// or filled it), so an add needs no state to be resolved.
 fn slot_decided_before(earlier: &[Change], coll: Coll) -> bool {
     slot_before(earlier, coll) != SlotBefore::Untouched
-}
-
-/// The client's own name for a change, as listed in `Patchbay-Dropped-Fields`: the top-level
-/// member of the body it came from (`company`, `customData`, `emails`; Reach without its `data`
-/// wrapper), or for helpscout-v2 the patch path without its leading slash (`emails/7/type`),
-/// since a patch path is the field the client named.
-fn client_name(client: DialectId, origin: &str) -> String {
-    let trimmed = origin.strip_prefix('/').unwrap_or(origin);
-    let name = match client {
-        DialectId::HelpscoutV2 => trimmed,
-        DialectId::Reach => {
-            let inner = trimmed.strip_prefix("data/").unwrap_or(trimmed);
-            inner.split('/').next().unwrap_or(inner)
-        }
-        DialectId::HelpscoutV1 | DialectId::Helpcrunch => {
-            trimmed.split('/').next().unwrap_or(trimmed)
-        }
-    };
-    if name.contains('~') {
-        name.replace("~1", "/").replace("~0", "~")
-    } else {
-        name.to_string()
-    }
 }
 
 fn label_of(op: &Op) -> &'static str {
@@ -502,7 +476,7 @@ pub fn resolve(
         }
     }
 
-    if joins_names(pair.upstream) {
+    if pair.upstream.profile().joins_name {
         complete_name(&mut acc.out, state)?;
     }
     if !acc.invalid.is_empty() {

@@ -7,12 +7,7 @@ use crate::dialect::{dialect, DialectId, EncodeCx, UpstreamRequest};
 
 /// The default client path for `patchbay translate` when none is given.
 pub fn default_path(client: DialectId) -> (&'static str, &'static str) {
-    match client {
-        DialectId::HelpscoutV2 => ("PATCH", "/v2/customers/100"),
-        DialectId::HelpscoutV1 => ("PUT", "/v1/customers/100.json"),
-        DialectId::Helpcrunch => ("PATCH", "/v1/customers/100"),
-        DialectId::Reach => ("PATCH", "/api/resources/customers/100"),
-    }
+    client.profile().default_update
 }
 
 /// What `patchbay translate` (and the golden fixtures) report for one request.

@@ -45,8 +45,12 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ADMIN: &str = "127.0.0.1:9090";
 /// Key id of the single key given by `server.token_secret_file` / `_env`.
 pub const DEFAULT_TOKEN_KEY_ID: &str = "default";
-/// Default OAuth token path on a helpscout-v2 upstream.
-pub const DEFAULT_TOKEN_PATH: &str = "/v2/oauth2/token";
+/// Default OAuth token path on an upstream: the token endpoint of the dialect that issues
+/// tokens (Help Scout v2's, from its profile).
+pub const DEFAULT_TOKEN_PATH: &str = match crate::dialect::profile::HELPSCOUT_V2.token_path {
+    Some(p) => p,
+    None => panic!("the helpscout-v2 profile has a token endpoint"),
+};
 
 /// Collected problems plus where relative secret paths are resolved.
 struct Cx {

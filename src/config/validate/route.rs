@@ -3,6 +3,7 @@
 use super::{dialect_list, join, type_name, Cx};
 use crate::config::raw::{RawClients, RawOAuthClient, RawRoute};
 use crate::config::{ClientAuth, OAuthClient, Route, Upstream};
+use crate::dialect::profile::IdKind;
 use crate::dialect::DialectId;
 use crate::translate::Policy;
 use std::collections::HashMap;
@@ -141,12 +142,14 @@ pub(super) fn route(
             client.is_some(),
         ),
     };
-    if let (Some(Some(DialectId::Reach)), Some(up)) = (client, &upstream) {
-        if up.dialect != DialectId::Reach {
+    if let (Some(Some(c)), Some(up)) = (client, &upstream) {
+        if c.profile().id_kind == IdKind::String
+            && up.dialect.profile().id_kind == IdKind::PositiveInteger
+        {
             cx.warn(
                 join(path, "client_dialect"),
                 format!(
-                    "reach clients use string external ids but {} needs positive integer customer ids: requests for other ids will be rejected",
+                    "{c} clients use string external ids but {} needs positive integer customer ids: requests for other ids will be rejected",
                     up.dialect
                 ),
             );
@@ -236,9 +239,24 @@ pub(super) fn client_auth(
     }
     if client_known
         && !auth.oauth_clients.is_empty()
-        && client.is_some_and(|d| d != DialectId::HelpscoutV2)
+        && client.is_some_and(|d| d.profile().token_path.is_none())
     {
-        cx.warn(opath, "only helpscout-v2 clients obtain tokens, and this route's client_dialect is not helpscout-v2");
+        let issuers = token_dialects();
+        cx.warn(
+            opath,
+            format!("only {issuers} clients obtain tokens, and this route's client_dialect is not {issuers}"),
+        );
     }
     ok.then_some(auth)
+}
+
+/// The dialects whose clients obtain tokens from a token endpoint, for messages
+/// (`helpscout-v2`).
+fn token_dialects() -> String {
+    DialectId::ALL
+        .into_iter()
+        .filter(|d| d.profile().token_path.is_some())
+        .map(DialectId::as_str)
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

@@ -3,6 +3,7 @@
 use super::{dialect, join, Cx, DEFAULT_TOKEN_PATH};
 use crate::config::raw::{RawUpstream, RawUpstreamAuth};
 use crate::config::{Upstream, UpstreamAuth};
+use crate::dialect::profile::Auth;
 use crate::dialect::DialectId;
 use std::time::Duration;
 
@@ -233,7 +234,7 @@ pub(super) fn upstream_auth(
             "required (or oauth_secret_env) with oauth_client_id",
         );
     }
-    if dialect.is_some_and(|d| d != DialectId::HelpscoutV2) {
+    if dialect.is_some_and(|d| d.profile().auth != Auth::OAuthClientCredentials) {
         cx.warn(join(path, "oauth_client_id"), "OAuth client credentials are the helpscout-v2 mechanism; this upstream speaks another dialect");
     }
     let secret = cx.secret(

@@ -2,6 +2,7 @@
 //! clients, vendor errors (current and older forms) read and their codes located.
 
 use super::*;
+use crate::dialect::profile;
 /// The pointer an upstream error code names, when it names a field: a property path
 /// (`customer`, `email`, `filter[0].field`) or the live API's `invalid_<field>_value`.
 pub(super) fn code_pointer(code: &str) -> Option<String> {
@@ -91,7 +92,7 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     }
     let reply = Synthetic::json(err.status, "application/json", &json!({ "errors": errors }))
         .with_error_headers(err);
-    wire::with_retry_after(reply, err, "Retry-After")
+    wire::with_retry_after(reply, err, profile::HELPCRUNCH.retry_header)
 }
 
 pub(super) fn pointer_for(target: &Target) -> String {

@@ -118,18 +118,6 @@ impl Dialect for Helpcrunch {
     fn holds(&self, field: Field) -> bool {
         matches!(field, Field::FirstName | Field::LastName) || wire_key(field).is_some()
     }
-
-    fn holds_coll(&self, coll: Coll) -> bool {
-        matches!(coll, Coll::Emails | Coll::Phones)
-    }
-
-    fn single_slot(&self) -> bool {
-        true
-    }
-
-    fn has_properties(&self) -> bool {
-        true
-    }
 }
 
 impl ClientSide for Helpcrunch {

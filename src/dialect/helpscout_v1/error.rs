@@ -2,6 +2,7 @@
 //! clients, vendor errors read back.
 
 use super::*;
+use crate::dialect::profile;
 /// How a violation's location is written in `validationErrors[].property`.
 pub(super) fn property(pointer: &str) -> String {
     if pointer.is_empty() {
@@ -55,7 +56,7 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
         json!({ "code": err.status, "error": message })
     };
     let out = Synthetic::json(err.status, JSON, &body).with_error_headers(err);
-    wire::with_retry_after(out, err, "Retry-After")
+    wire::with_retry_after(out, err, profile::HELPSCOUT_V1.retry_header)
 }
 
 pub(super) fn pointer_for(target: &Target) -> String {

@@ -155,18 +155,6 @@ impl Dialect for HelpscoutV1 {
     fn holds(&self, field: Field) -> bool {
         field_pointer(field).is_some()
     }
-
-    fn holds_coll(&self, _: Coll) -> bool {
-        true
-    }
-
-    fn single_slot(&self) -> bool {
-        false
-    }
-
-    fn has_properties(&self) -> bool {
-        false
-    }
 }
 
 impl ClientSide for HelpscoutV1 {

@@ -2,6 +2,7 @@
 //! `application/vnd.error+json` error bodies.
 
 use super::*;
+use crate::dialect::profile;
 pub(super) fn customer_document(
     customer: &Customer,
     customer_id: &str,
@@ -186,7 +187,7 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     });
     let out =
         Synthetic::json(err.status, "application/vnd.error+json", &body).with_error_headers(err);
-    wire::with_retry_after(out, err, "X-RateLimit-Retry-After")
+    wire::with_retry_after(out, err, profile::HELPSCOUT_V2.retry_header)
 }
 
 pub(super) fn pointer_for(target: &Target) -> String {

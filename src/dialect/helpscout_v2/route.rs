@@ -2,6 +2,7 @@
 //! JSON-Patch path grammar (`/emails/{id}/value`, `/address/city`, …) shared by the decoders.
 
 use super::*;
+use crate::dialect::profile::HELPSCOUT_V2;
 /// A path of helpscout.md §2.4.1.
 #[derive(Debug, PartialEq)]
 pub(super) enum PatchPath {
@@ -115,8 +116,7 @@ pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
             allowed,
         )
     };
-    let rest = path.strip_prefix("/v2/").ok_or_else(not_found)?;
-    if rest == "oauth2/token" {
+    if HELPSCOUT_V2.token_path == Some(path) {
         return if method == "POST" {
             Ok(Endpoint {
                 kind: EndpointKind::Token,
@@ -126,6 +126,7 @@ pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
             Err(method_not_allowed("POST"))
         };
     }
+    let rest = path.strip_prefix("/v2/").ok_or_else(not_found)?;
     let rest = rest.strip_prefix("customers/").ok_or_else(not_found)?;
     let (raw_id, sub) = match rest.split_once('/') {
         None => (rest, None),

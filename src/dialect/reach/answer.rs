@@ -2,6 +2,7 @@
 //! error bodies, and the client-facing names of canonical locations.
 
 use super::*;
+use crate::dialect::profile;
 /// The value of the first entry: what a single slot shows.
 pub(super) fn first_value(entries: &[Entry]) -> Option<&str> {
     entries.first().map(|e| e.value.as_str())
@@ -118,7 +119,7 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     });
     let answer = Synthetic::json(err.status, "application/json", &body).with_error_headers(err);
     match err.retry_after {
-        Some(secs) => answer.with_header("Retry-After", secs.to_string()),
+        Some(secs) => answer.with_header(profile::REACH.retry_header, secs.to_string()),
         None => answer,
     }
 }

@@ -93,18 +93,6 @@ impl Dialect for Reach {
     fn holds(&self, field: Field) -> bool {
         slot_index(Slot::Field(field)).is_some()
     }
-
-    fn holds_coll(&self, coll: Coll) -> bool {
-        matches!(coll, Coll::Emails | Coll::Phones)
-    }
-
-    fn single_slot(&self) -> bool {
-        true
-    }
-
-    fn has_properties(&self) -> bool {
-        false
-    }
 }
 
 impl ClientSide for Reach {
