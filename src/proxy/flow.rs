@@ -45,38 +45,17 @@ pub fn pair<'r>(route: &'r Route, client: DialectId) -> Pair<'r> {
 }
 
 impl Gateway {
-    /// One exchange with the route's upstream. `cx.passthrough_headers` (`X-Request-Id`,
-    /// `traceparent`, Reach's tenant) go on every request here, whatever the dialect's encoder
-    /// did with them: not every encoder copies them (HelpCrunch's never did).
+    /// One exchange with the route's upstream. The request carries `cx.passthrough_headers`
+    /// (`X-Request-Id`, `traceparent`, Reach's tenant): every dialect's encoder copies them.
     async fn call(
         &self,
         route: &Route,
         req: &UpstreamRequest,
         purpose: Purpose,
-        cx: &EncodeCx,
         trace: &mut Trace,
     ) -> Result<Answer, ApiError> {
         let up = &route.upstream;
         let write = purpose == Purpose::Write;
-        let missing = cx.passthrough_headers.iter().any(|(n, v)| {
-            !req.headers
-                .iter()
-                .any(|(m, w)| m.eq_ignore_ascii_case(n) && w == v)
-        });
-        let with_headers;
-        let req = if missing {
-            let mut r = req.clone();
-            r.headers.retain(|(m, _)| {
-                !cx.passthrough_headers
-                    .iter()
-                    .any(|(n, _)| m.eq_ignore_ascii_case(n))
-            });
-            r.headers.extend(cx.passthrough_headers.iter().cloned());
-            with_headers = r;
-            &with_headers
-        } else {
-            req
-        };
         let result = self.client.send(up, req, write).await;
         match result {
             Ok(answer) => {
@@ -115,7 +94,7 @@ impl Gateway {
     ) -> Result<Customer, ApiError> {
         let up = dialect(route.upstream.dialect);
         let get = up.encode_get(customer_id, cx);
-        let answer = self.call(route, &get, purpose, cx, trace).await?;
+        let answer = self.call(route, &get, purpose, trace).await?;
         if !(200..300).contains(&answer.status) {
             return Err(Self::upstream_error(route, client, &answer, &[]));
         }
@@ -229,9 +208,11 @@ impl Gateway {
         trace.translate += t.elapsed();
         trace.dropped = prepared.dropped.clone();
 
-        let mut last: Option<Answer> = None;
+        // The customer the last write answered with (HelpCrunch, Reach, v1 `reload`), decoded
+        // once: it both proves the 2xx readable and builds the client's answer.
+        let mut from_write: Option<Customer> = None;
         for (i, request) in prepared.requests.iter().enumerate() {
-            let answer = match self.call(route, request, Purpose::Write, &cx, trace).await {
+            let answer = match self.call(route, request, Purpose::Write, trace).await {
                 Ok(a) => a,
                 Err(e) if i > 0 => return Err(partially_applied(e, &prepared.requests[..i])),
                 Err(e) => return Err(e),
@@ -247,7 +228,12 @@ impl Gateway {
             // A 2xx whose body is not the customer (garbage, truncated, HTML from a broken
             // proxy) is a 502: before, it fell through to the read after the write and the
             // client got 200 with a customer the write may never have touched.
-            if !answer.body.trim_ascii().is_empty() && up.decode_customer(&answer.body).is_none() {
+            from_write = if answer.body.trim_ascii().is_empty() {
+                None
+            } else {
+                up.decode_customer(&answer.body)
+            };
+            if from_write.is_none() && !answer.body.trim_ascii().is_empty() {
                 let err = ApiError::new(
                     ErrorKind::BadGateway,
                     format!(
@@ -261,11 +247,9 @@ impl Gateway {
                     err
                 });
             }
-            last = Some(answer);
         }
 
         let customer = if needs_answer {
-            let from_write = last.as_ref().and_then(|a| up.decode_customer(&a.body));
             match from_write {
                 Some(c) => Some(c),
                 None => Some(
@@ -285,15 +269,6 @@ impl Gateway {
         };
 
         let t = Instant::now();
-        let created = match ep.kind {
-            EndpointKind::SubResource {
-                action: SubAction::Create,
-                ..
-            } => customer
-                .as_ref()
-                .and_then(|c| translate::created_entry(req, c)),
-            _ => None,
-        };
         let create = matches!(
             ep.kind,
             EndpointKind::SubResource {
@@ -301,6 +276,10 @@ impl Gateway {
                 ..
             }
         );
+        let created = customer
+            .as_ref()
+            .filter(|_| create)
+            .and_then(|c| translate::created_entry(req, c));
         let mut answer = if create && prepared.changes.is_empty() && !prepared.dropped.is_empty() {
             // Every change of the create was dropped (`unmappable = "drop"`): nothing was
             // created, so no 201 and no `Location` for a resource that does not exist.
@@ -348,11 +327,6 @@ fn partially_applied(mut err: ApiError, applied: &[UpstreamRequest]) -> ApiError
     );
     err.kind = ErrorKind::PartiallyApplied;
     err
-}
-
-/// Which endpoint kinds are writes.
-pub fn is_write(ep: &Endpoint) -> bool {
-    ep.is_write()
 }
 
 /// Writes that carry no body (helpscout-v2 `DELETE` of an entry or the address): no

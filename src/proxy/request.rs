@@ -157,7 +157,7 @@ impl<'a> Routed<'a> {
         Routed {
             route,
             client,
-            write: flow::is_write(&ep),
+            write: ep.is_write(),
             ep,
             method: req.method.as_str().to_string(),
             path: req.uri.path().to_string(),

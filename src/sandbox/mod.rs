@@ -46,11 +46,11 @@ pub const FIRST_ENTRY_ID: u64 = 1001;
 /// Prefix of the control endpoints (not vendor API: no auth, no faults, not logged).
 pub const CONTROL_PREFIX: &str = "/__sandbox/";
 
-/// The request headers the request log keeps (everything else is noise for assertions).
-const LOGGED_HEADERS: [&str; 6] = [
+/// The request headers the request log keeps (everything else is noise for assertions),
+/// besides every dialect's pass-through headers (`Profile::passthrough_headers`).
+const LOGGED_HEADERS: [&str; 5] = [
     "authorization",
     "content-type",
-    "reach-tenant-id",
     "x-request-id",
     "traceparent",
     "tracestate",
@@ -499,8 +499,12 @@ impl Backend {
         let mut st = self.state.lock();
         let seq = st.next_seq;
         st.next_seq += 1;
+        let passthrough = DialectId::ALL
+            .into_iter()
+            .flat_map(|d| d.profile().passthrough_headers.iter());
         let logged = LOGGED_HEADERS
             .iter()
+            .chain(passthrough)
             .filter_map(|name| header(headers, name).map(|v| (name.to_string(), v.to_string())))
             .collect();
         if st.log.len() >= REQUEST_LOG_CAP {

@@ -165,13 +165,13 @@ impl UpstreamSide for Helpcrunch {
         &self,
         customer_id: &str,
         changes: &[Change],
-        _cx: &EncodeCx,
+        cx: &EncodeCx,
     ) -> Result<Vec<UpstreamRequest>, ApiError> {
-        upstream::encode_update(customer_id, changes)
+        upstream::encode_update(customer_id, changes, cx)
     }
 
-    fn encode_get(&self, customer_id: &str, _cx: &EncodeCx) -> UpstreamRequest {
-        upstream::encode_get(customer_id)
+    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
+        upstream::encode_get(customer_id, cx)
     }
 
     fn decode_customer(&self, body: &[u8]) -> Option<Customer> {

@@ -163,6 +163,7 @@ pub(super) fn encode_patch(
 pub(super) fn encode_update(
     customer_id: &str,
     changes: &[Change],
+    cx: &EncodeCx,
 ) -> Result<Vec<UpstreamRequest>, ApiError> {
     if changes.is_empty() {
         return Ok(Vec::new());
@@ -171,9 +172,13 @@ pub(super) fn encode_update(
         customer_id,
         "HelpCrunch customer ids are positive integers.",
     )?;
-    Ok(vec![encode_patch(customer_id, changes)?])
+    let mut patch = encode_patch(customer_id, changes)?;
+    patch.headers.extend(cx.passthrough_headers.iter().cloned());
+    Ok(vec![patch])
 }
 
-pub(super) fn encode_get(customer_id: &str) -> UpstreamRequest {
-    UpstreamRequest::bodiless("GET", customer_path(customer_id))
+pub(super) fn encode_get(customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
+    let mut get = UpstreamRequest::bodiless("GET", customer_path(customer_id));
+    get.headers.extend(cx.passthrough_headers.iter().cloned());
+    get
 }
