@@ -15,6 +15,7 @@
 //! - [`metrics`], [`logging`], [`admin`]: Prometheus families, JSON logs, the admin listener.
 //! - [`sandbox`]: in-memory reference backends of the four vendors.
 //! - [`server`]: assembles and runs the Pingora server.
+//! - [`tls`]: the HTTPS listener (h2, rotating certificates, client certificates) and upstream CAs.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -28,4 +29,5 @@ pub mod oauth;
 pub mod proxy;
 pub mod sandbox;
 pub mod server;
+pub mod tls;
 pub mod translate;

@@ -109,6 +109,8 @@ pub struct AccessEntry<'a> {
     pub peer_addr: Option<String>,
     /// HTTP method.
     pub method: &'a str,
+    /// The protocol the client used: `http/1.1`, `h2` (or `http/1.0`).
+    pub protocol: &'a str,
     /// Endpoint kind (`update`, `replace`, `properties`, `get`, `token`,
     /// `sub_resource_create|update|delete`), or `none` when no endpoint matched.
     pub endpoint: &'a str,
@@ -259,6 +261,7 @@ mod tests {
             client_addr: Some("203.0.113.7".into()),
             peer_addr: Some("10.0.0.2".into()),
             method: "PATCH",
+            protocol: "h2",
             endpoint: "update",
             route: "hs2-to-crunch",
             client_dialect: DialectId::HelpscoutV2.as_str(),
@@ -292,6 +295,7 @@ mod tests {
                 "client_addr",
                 "peer_addr",
                 "method",
+                "protocol",
                 "endpoint",
                 "route",
                 "client_dialect",

@@ -66,6 +66,24 @@ pub struct Metrics {
     cluster_tokens: IntCounterVec,
     upstream_inflight: IntGaugeVec,
     upstream_inflight_refused: IntCounterVec,
+    requests_by_protocol: IntCounterVec,
+    tls_reloads: IntCounterVec,
+    tls_expiry: IntGauge,
+}
+
+/// `protocol` label values of `requests_by_protocol_total` (the ALPN names; HTTP/1.0 is
+/// counted as `http/1.0`).
+pub const PROTOCOLS: [&str; 3] = ["http/1.0", "http/1.1", "h2"];
+/// `result` label values of `tls_reloads_total`.
+pub const TLS_RELOAD_RESULTS: [&str; 2] = ["ok", "error"];
+
+/// The `protocol` label (and access-log field) of a request's HTTP version.
+pub fn protocol_label(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_10 | http::Version::HTTP_09 => PROTOCOLS[0],
+        http::Version::HTTP_2 => PROTOCOLS[2],
+        _ => PROTOCOLS[1],
+    }
 }
 
 /// `op` label values of `cluster_redis_errors_total`.
@@ -253,8 +271,29 @@ fn build() -> Metrics {
             "Requests answered 503 because the upstream had max_inflight requests in flight.",
             &["upstream"],
         ),
+        requests_by_protocol: counter(
+            "requests_by_protocol_total",
+            "Requests answered, by the HTTP protocol the client used (http/1.0, http/1.1, h2).",
+            &["protocol"],
+        ),
+        tls_reloads: counter(
+            "tls_reloads_total",
+            "Reloads of the listener's rotated certificate files: ok, or error (refused, the \
+             previous pair keeps serving).",
+            &["result"],
+        ),
+        // Registered by `init_tls` only: without `[server] tls` a constant 0 would read as an
+        // expired certificate to the alert.
+        tls_expiry: IntGauge::new(
+            name("tls_certificate_expiry_timestamp_seconds"),
+            "Unix time at which the listener's serving certificate expires (only with [server] tls).",
+        )
+        .expect("valid gauge"),
         registry,
     };
+    for p in PROTOCOLS {
+        m.requests_by_protocol.with_label_values(&[p]);
+    }
     // Reload results exist from the start so `rate()` and alerts see zeros, not gaps.
     for r in ["ok", "error", "restart_required"] {
         m.config_reloads.with_label_values(&[r]);
@@ -388,6 +427,38 @@ impl Metrics {
         for s in CLUSTER_TOKEN_SOURCES {
             self.cluster_tokens.with_label_values(&[s]);
         }
+    }
+
+    /// Registers the expiry gauge and creates the TLS reload series at zero (when the listener
+    /// serves HTTPS; a second call changes nothing).
+    pub fn init_tls(&self) {
+        // Already registered on a second call: the error only says so.
+        let _ = self.registry.register(Box::new(self.tls_expiry.clone()));
+        for r in TLS_RELOAD_RESULTS {
+            self.tls_reloads.with_label_values(&[r]);
+        }
+    }
+
+    /// Sets the serving certificate's expiry (Unix seconds).
+    pub fn set_tls_expiry(&self, not_after: i64) {
+        self.tls_expiry.set(not_after);
+    }
+
+    /// Counts one certificate reload; `result` is one of [`TLS_RELOAD_RESULTS`].
+    pub fn tls_reload(&self, result: &'static str) {
+        self.tls_reloads.with_label_values(&[result]).inc();
+    }
+
+    /// Certificate reloads with `result` so far.
+    pub fn tls_reloads(&self, result: &'static str) -> u64 {
+        self.tls_reloads.with_label_values(&[result]).get()
+    }
+
+    /// Counts a finished request under its protocol ([`protocol_label`]).
+    pub fn request_protocol(&self, protocol: &'static str) {
+        self.requests_by_protocol
+            .with_label_values(&[protocol])
+            .inc();
     }
 
     /// Sets `cluster_redis_up`.
@@ -568,6 +639,8 @@ mod tests {
             "patchbay_config_reloads_total{result=\"restart_required\"}",
             "# TYPE patchbay_config_generation gauge",
             "# TYPE patchbay_inflight_requests gauge",
+            "patchbay_requests_by_protocol_total{protocol=\"h2\"}",
+            "patchbay_requests_by_protocol_total{protocol=\"http/1.1\"}",
         ] {
             assert!(text.contains(needle), "missing {needle} in:\n{text}");
         }

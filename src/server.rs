@@ -1,4 +1,5 @@
-//! Assembles and runs the Pingora server: the gateway service on `server.listen`, the admin
+//! Assembles and runs the Pingora server: the gateway service on `server.listen` (plain HTTP, or
+//! HTTPS with h2 and rotating certificates when `server.tls` is set: [`crate::tls`]), the admin
 //! service on `server.admin`, the sandbox backends when enabled, and the reload watchers.
 
 use crate::config::reload::{spawn_watchers, Store};
@@ -51,6 +52,22 @@ fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase
     if let Err(e) = spawned {
         log::error!("drain watcher could not start (shutdown waits the full grace period): {e}");
     }
+}
+
+/// The HTTPS listener's settings, with its certificate watcher started (it lives as long as
+/// the process; a rotated pair serves the next handshakes).
+fn https_listener(
+    tls: &crate::config::ListenerTls,
+) -> Result<pingora::listeners::tls::TlsSettings, String> {
+    let certs = crate::tls::ListenerCerts::open(tls)?;
+    let settings = crate::tls::listener_settings(tls, &certs)?;
+    certs
+        .spawn_watcher(
+            crate::tls::POLL_INTERVAL,
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        )
+        .map_err(|e| format!("cannot start the certificate watcher: {e}"))?;
+    Ok(settings)
 }
 
 /// Runs the gateway until it is told to stop. Returns only on a configuration error; otherwise
@@ -120,7 +137,18 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
         &server.configuration,
         Gateway::with_cluster(Arc::clone(&store), cluster),
     );
-    gateway.add_tcp(&snap.server.listen.to_string());
+    match &snap.server.tls {
+        None => gateway.add_tcp(&snap.server.listen.to_string()),
+        Some(tls) => match https_listener(tls) {
+            Ok(settings) => {
+                gateway.add_tls_with_settings(&snap.server.listen.to_string(), None, settings)
+            }
+            Err(e) => {
+                eprintln!("server.tls: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    }
     server.add_service(gateway);
     server.add_service(crate::admin::admin_service(
         Arc::clone(&store),
@@ -159,7 +187,12 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
         Err(e) => log::error!("config watchers could not start: {e}"),
     }
     log::info!(
-        "patchbay listening on {} (admin {}), config generation {}",
+        "patchbay listening on {}{} (admin {}), config generation {}",
+        if snap.server.tls.is_some() {
+            "https://"
+        } else {
+            ""
+        },
         snap.server.listen,
         snap.server.admin,
         snap.generation

@@ -24,8 +24,8 @@ pub use reload::{
     WatchHandle,
 };
 pub use snapshot::{
-    ClientAuth, ClusterConf, ClusterFallback, OAuthClient, Route, SandboxConf, Secret, ServerConf,
-    Snapshot, TokenKey, Upstream, UpstreamAuth, REDACTED,
+    ClientAuth, ClusterConf, ClusterFallback, ListenerTls, OAuthClient, Route, SandboxConf, Secret,
+    ServerConf, Snapshot, TokenKey, Upstream, UpstreamAuth, REDACTED,
 };
 pub use validate::{
     parse_url, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID, DEFAULT_TOKEN_PATH,
@@ -203,6 +203,10 @@ pub fn static_changes(old: &Snapshot, new: &Snapshot) -> Vec<String> {
     }
     if o.threads != n.threads {
         keys.push("server.threads".to_string());
+    }
+    // The listener is built once; only the certificate files' contents rotate live.
+    if o.tls != n.tls {
+        keys.push("server.tls".to_string());
     }
     match (&old.sandbox, &new.sandbox) {
         (None, None) => {}

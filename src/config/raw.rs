@@ -66,6 +66,8 @@ pub struct RawServer {
     pub token_ttl_secs: Option<i64>,
     /// Networks (CIDR) of the proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Option<Vec<String>>,
+    /// HTTPS on `listen` (parsed on its own so its keys are reported at their own path).
+    pub tls: Option<RawServerTls>,
 }
 
 impl Section for RawServer {
@@ -81,7 +83,24 @@ impl Section for RawServer {
         "token_keys",
         "token_ttl_secs",
         "trusted_proxies",
+        "tls",
     ];
+}
+
+/// `server.tls`: the listener's certificate, key and optional client CA.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerTls {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: Option<String>,
+    /// PEM private key of the leaf.
+    pub key_file: Option<String>,
+    /// PEM bundle of the CAs whose client certificates are accepted (then required).
+    pub client_ca_file: Option<String>,
+}
+
+impl Section for RawServerTls {
+    const KEYS: &'static [&'static str] = &["cert_file", "key_file", "client_ca_file"];
 }
 
 /// One entry of `server.token_keys`.
@@ -160,6 +179,8 @@ pub struct RawUpstream {
     pub tls_verify: Option<bool>,
     /// Most requests the gateway has in flight toward this upstream at once.
     pub max_inflight: Option<i64>,
+    /// PEM bundle of private CAs added to the roots that verify this upstream (https only).
+    pub ca_file: Option<String>,
 }
 
 impl Section for RawUpstream {
@@ -173,6 +194,7 @@ impl Section for RawUpstream {
         "rate_limit_per_minute",
         "tls_verify",
         "max_inflight",
+        "ca_file",
     ];
 }
 
@@ -262,6 +284,10 @@ pub struct RawClients {
     /// helpscout-v2 OAuth clients allowed to obtain gateway tokens.
     #[serde(default)]
     pub oauth_clients: Vec<RawOAuthClient>,
+    /// Accepted client certificates (`server.tls.client_ca_file`), by subject common name or
+    /// subject alternative name.
+    #[serde(default)]
+    pub cert_names: Vec<String>,
 }
 
 impl Section for RawClients {
@@ -271,6 +297,7 @@ impl Section for RawClients {
         "basic_key_env",
         "basic_key_file",
         "oauth_clients",
+        "cert_names",
     ];
 }
 
@@ -366,5 +393,6 @@ mod tests {
         check::<RawOAuthClient>(<RawOAuthClient as Section>::KEYS);
         check::<RawCluster>(<RawCluster as Section>::KEYS);
         check::<RawTokenKey>(<RawTokenKey as Section>::KEYS);
+        check::<RawServerTls>(<RawServerTls as Section>::KEYS);
     }
 }

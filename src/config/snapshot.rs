@@ -102,6 +102,19 @@ pub struct ServerConf {
     pub token_ttl_secs: u64,
     /// Peers whose `X-Forwarded-For` names the client in the access log (empty: none).
     pub trusted_proxies: Vec<super::Cidr>,
+    /// HTTPS on `listen` (static; the certificate files rotate without a restart).
+    pub tls: Option<ListenerTls>,
+}
+
+/// `server.tls`, validated: the files were readable and made a usable pair when loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerTls {
+    /// PEM certificate chain, leaf first (resolved against the config's directory).
+    pub cert_file: PathBuf,
+    /// PEM private key of the leaf.
+    pub key_file: PathBuf,
+    /// CAs whose client certificates are accepted; when set, every client must present one.
+    pub client_ca_file: Option<PathBuf>,
 }
 
 /// One token-signing key. Its id travels in every token it signs, so verification picks the key
@@ -205,6 +218,8 @@ pub struct Upstream {
     pub tls_verify: bool,
     /// Most requests in flight toward this upstream (503 beyond it); `None` = unlimited.
     pub max_inflight: Option<u32>,
+    /// Private CAs added to the platform roots that verify it (`ca_file`, https only).
+    pub ca: Option<crate::tls::UpstreamCa>,
 }
 
 impl Upstream {
@@ -264,12 +279,18 @@ pub struct ClientAuth {
     pub basic_keys: Vec<Secret>,
     /// OAuth clients for `POST /v2/oauth2/token`.
     pub oauth_clients: Vec<OAuthClient>,
+    /// Accepted client certificates, by common name or subject alternative name (the
+    /// listener's `client_ca_file` has verified the certificate itself).
+    pub cert_names: Vec<String>,
 }
 
 impl ClientAuth {
     /// No credentials configured: anyone may call the route.
     pub fn is_open(&self) -> bool {
-        self.bearer.is_empty() && self.basic_keys.is_empty() && self.oauth_clients.is_empty()
+        self.bearer.is_empty()
+            && self.basic_keys.is_empty()
+            && self.oauth_clients.is_empty()
+            && self.cert_names.is_empty()
     }
 
     /// Whether a presented bearer token is one of the configured ones. Every candidate is
@@ -402,6 +423,11 @@ impl Snapshot {
             "token_keys": s.token_keys.iter().map(|k| json!({ "id": k.id, "secret": k.secret })).collect::<Vec<_>>(),
             "token_ttl_secs": s.token_ttl_secs,
             "trusted_proxies": s.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "tls": s.tls.as_ref().map(|t| json!({
+                "cert_file": t.cert_file.display().to_string(),
+                "key_file": t.key_file.display().to_string(),
+                "client_ca_file": t.client_ca_file.as_ref().map(|p| p.display().to_string()),
+            })),
         });
         let sandbox = self.sandbox.as_ref().map(|sb| {
             let mut m = serde_json::Map::new();
@@ -452,6 +478,7 @@ fn upstream_json(u: &Upstream) -> Value {
         "rate_limit_per_minute": u.rate_limit_per_minute,
         "tls_verify": u.tls_verify,
         "max_inflight": u.max_inflight,
+        "ca_file": u.ca.as_ref().map(|c| c.file.display().to_string()),
     })
 }
 
@@ -474,6 +501,7 @@ fn route_json(r: &Route) -> Value {
             "bearer": c.bearer,
             "basic_keys": c.basic_keys,
             "oauth_clients": oauth,
+            "cert_names": c.cert_names,
         },
     })
 }

@@ -118,18 +118,29 @@ pub fn verify(keys: &[TokenKey], token: &str) -> Result<String, TokenError> {
         .ok_or(TokenError::Malformed)
 }
 
-/// Checks the request's `Authorization` header against the route's clients. Open routes accept
-/// anything.
+/// Checks the request's client certificate and `Authorization` header against the route's
+/// clients. Open routes accept anything. A certificate (already verified against
+/// `server.tls.client_ca_file` in the handshake) named in `cert_names` is enough on its own,
+/// beside the tokens; one that is not named falls through to the header.
 pub fn check(
     clients: &ClientAuth,
     keys: &[TokenKey],
     authorization: Option<&str>,
+    certificate: Option<&crate::tls::ClientIdentity>,
 ) -> Result<(), ApiError> {
     if clients.is_open() {
         return Ok(());
     }
+    if certificate.is_some_and(|c| c.matches(&clients.cert_names)) {
+        return Ok(());
+    }
     let unauthorized = |why: &str| ApiError::new(ErrorKind::Unauthorized, why.to_string());
     let Some(value) = authorization else {
+        if certificate.is_some() && !clients.cert_names.is_empty() {
+            return Err(unauthorized(
+                "Client certificate not accepted on this route",
+            ));
+        }
         return Err(unauthorized("Missing credentials"));
     };
     let (scheme, cred) = value.trim().split_once(' ').unwrap_or((value, ""));
@@ -305,6 +316,49 @@ mod tests {
             verify(&[key("k2", "new-secret")], &t),
             Err(TokenError::BadSignature)
         );
+    }
+
+    #[test]
+    fn tls_cert_names_open_the_route_beside_tokens() {
+        use crate::tls::ClientIdentity;
+        let clients = ClientAuth {
+            bearer: vec![Secret::new("tok")],
+            cert_names: vec!["client-a".into(), "spiffe://example/b".into()],
+            ..ClientAuth::default()
+        };
+        let a = ClientIdentity {
+            common_names: vec!["client-a".into()],
+            alt_names: vec![],
+        };
+        let b = ClientIdentity {
+            common_names: vec!["whatever".into()],
+            alt_names: vec!["spiffe://example/b".into()],
+        };
+        let other = ClientIdentity {
+            common_names: vec!["client-c".into()],
+            alt_names: vec!["client-a.example".into()],
+        };
+        assert!(check(&clients, &[], None, Some(&a)).is_ok());
+        assert!(check(&clients, &[], None, Some(&b)).is_ok());
+        let refused = check(&clients, &[], None, Some(&other)).expect_err("unnamed cert");
+        assert_eq!(refused.kind, ErrorKind::Unauthorized);
+        assert!(
+            refused.message.contains("certificate"),
+            "{}",
+            refused.message
+        );
+        // The token still works for a client whose certificate is not named, or with none.
+        assert!(check(&clients, &[], Some("Bearer tok"), Some(&other)).is_ok());
+        assert!(check(&clients, &[], Some("Bearer tok"), None).is_ok());
+        assert!(check(&clients, &[], None, None).is_err());
+        // A route with only cert_names is not open.
+        let only = ClientAuth {
+            cert_names: vec!["client-a".into()],
+            ..ClientAuth::default()
+        };
+        assert!(!only.is_open());
+        assert!(check(&only, &[], None, None).is_err());
+        assert!(check(&only, &[], None, Some(&a)).is_ok());
     }
 
     #[test]

@@ -194,6 +194,14 @@ impl UpstreamClient {
         peer.options.idle_timeout = Some(POOL_IDLE);
         peer.options.verify_cert = up.tls_verify;
         peer.options.verify_hostname = up.tls_verify;
+        if let Some(ca) = &up.ca {
+            // Pingora checks the chain against these roots (platform + `ca_file`) and the
+            // host name against the SNI, exactly as with the system roots.
+            peer.options.ca = Some(ca.roots.clone());
+            // The pool key does not cover the CA list: without this a connection verified
+            // under another bundle (before a reload) could be reused.
+            peer.group_key = ca.digest;
+        }
         Ok(peer)
     }
 

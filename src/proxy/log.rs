@@ -31,6 +31,8 @@ pub(super) fn finish(session: &Session, ctx: &mut Ctx) {
     let client = ctx.client.map_or("none", DialectId::as_str);
     let upstream = route.map_or("none", |r| r.upstream.dialect.as_str());
     let elapsed = ctx.started.elapsed();
+    let protocol = crate::metrics::protocol_label(session.req_header().version);
+    metrics().request_protocol(protocol);
     metrics().request(
         route_name,
         client,
@@ -45,7 +47,15 @@ pub(super) fn finish(session: &Session, ctx: &mut Ctx) {
         }
     }
     if snap.as_deref().is_none_or(|s| s.server.access_log) {
-        access_line(session, ctx, snap.as_deref(), route, status, elapsed);
+        access_line(
+            session,
+            ctx,
+            snap.as_deref(),
+            route,
+            status,
+            elapsed,
+            protocol,
+        );
     }
 }
 
@@ -57,6 +67,7 @@ fn access_line(
     route: Option<&Route>,
     status: u16,
     elapsed: Duration,
+    protocol: &'static str,
 ) {
     let req = session.req_header();
     let (client_addr, peer) = addresses(session, snap);
@@ -66,6 +77,7 @@ fn access_line(
         client_addr: client_addr.map(|a| a.to_string()),
         peer_addr: peer.map(|a| a.to_string()),
         method: req.method.as_str(),
+        protocol,
         endpoint: ctx.endpoint.unwrap_or("none"),
         route: route.map_or("none", |r| r.name.as_str()),
         client_dialect: ctx.client.map_or("none", DialectId::as_str),

@@ -68,6 +68,7 @@ impl Gateway {
             &r.route.clients,
             snap.server.token_keys.as_slice(),
             header(session.req_header(), "authorization"),
+            crate::tls::client_identity(session.digest()),
         )?;
         let body = if r.write {
             Some(read_write_body(session, ctx, &r).await?)

@@ -401,6 +401,17 @@ fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Sna
             all_routes_ok = false;
             continue;
         };
+        let client_ca = server
+            .as_ref()
+            .map(|s| s.tls.as_ref().is_some_and(|t| t.client_ca_file.is_some()));
+        if !r.clients.cert_names.is_empty() && client_ca == Some(false) {
+            cx.err(
+                join(&path, "clients.cert_names"),
+                "needs server.tls.client_ca_file: without it no client certificate is asked for",
+            );
+            all_routes_ok = false;
+            continue;
+        }
         let key = (r.path_prefix.clone(), r.client);
         if let Some(first) = prefixes.get(&key) {
             cx.err(

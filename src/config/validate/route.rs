@@ -196,6 +196,16 @@ pub(super) fn client_auth(
             }
         }
     }
+    for (j, n) in c.cert_names.iter().enumerate() {
+        if n.trim().is_empty() || n.trim() != n {
+            cx.err(
+                format!("{}[{j}]", join(path, "cert_names")),
+                format!("\"{n}\" is not a certificate name (a common name or subject alternative name, without surrounding spaces)"),
+            );
+            ok = false;
+        }
+    }
+    auth.cert_names = c.cert_names;
     let opath = join(path, "oauth_clients");
     let mut ids: HashMap<String, usize> = HashMap::new();
     for (j, o) in c.oauth_clients.into_iter().enumerate() {

@@ -1,8 +1,8 @@
 //! `[server]`: listeners, limits, log level, trusted proxies and the token-signing keys.
 
 use super::{join, type_name, Cx, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID};
-use crate::config::raw::{RawServer, RawTokenKey};
-use crate::config::{SandboxConf, ServerConf, TokenKey, MAX_BODY_BYTES_CAP};
+use crate::config::raw::{RawServer, RawServerTls, RawTokenKey};
+use crate::config::{ListenerTls, SandboxConf, ServerConf, TokenKey, MAX_BODY_BYTES_CAP};
 use std::collections::HashMap;
 use toml::{Table, Value};
 
@@ -11,7 +11,26 @@ use toml::{Table, Value};
 pub(super) fn raw_server(cx: &mut Cx, t: &Table) -> Option<RawServer> {
     let mut rest = t.clone();
     let keys = rest.remove("token_keys");
+    let tls = rest.remove("tls");
     let mut server = cx.section::<RawServer>(&rest, "server");
+    match tls {
+        None => {}
+        Some(Value::Table(tt)) => match cx.section::<RawServerTls>(&tt, "server.tls") {
+            Some(raw) => {
+                if let Some(s) = server.as_mut() {
+                    s.tls = Some(raw);
+                }
+            }
+            None => server = None,
+        },
+        Some(other) => {
+            cx.err(
+                "server.tls",
+                format!("expected a table, found {}", type_name(&other)),
+            );
+            server = None;
+        }
+    }
     let Some(keys) = keys else { return server };
     let Value::Array(items) = keys else {
         cx.err(
@@ -164,7 +183,12 @@ pub(super) fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> O
             Err(m) => cx.err(format!("server.trusted_proxies[{i}]"), m),
         }
     }
+    let tls = match s.tls {
+        None => Some(None),
+        Some(t) => listener_tls(cx, t).map(Some),
+    };
     Some(ServerConf {
+        tls: tls?,
         listen: listen?,
         admin: admin?,
         threads: threads as usize,
@@ -174,6 +198,50 @@ pub(super) fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> O
         token_keys: token_keys?,
         token_ttl_secs: ttl as u64,
         trusted_proxies,
+    })
+}
+
+/// `server.tls`: both files required; the pair (and the client CA bundle) must load, so that
+/// `patchbay check` and a reload refuse what the listener could not serve. Under
+/// `--no-secrets` (a CI job without the key material) only the shape is checked.
+fn listener_tls(cx: &mut Cx, t: RawServerTls) -> Option<ListenerTls> {
+    let file = |cx: &mut Cx, key: &str, v: Option<String>, required: bool| match v {
+        None if required => {
+            cx.err(format!("server.tls.{key}"), "required");
+            None
+        }
+        None => Some(None),
+        Some(f) if f.is_empty() => {
+            cx.err(format!("server.tls.{key}"), "empty file name");
+            None
+        }
+        Some(f) => Some(Some(cx.base_dir.join(f))),
+    };
+    let cert = file(cx, "cert_file", t.cert_file, true);
+    let key = file(cx, "key_file", t.key_file, true);
+    let ca = file(cx, "client_ca_file", t.client_ca_file, false);
+    let (cert, key, ca) = (cert.flatten()?, key.flatten()?, ca?);
+    if cx.read_secrets {
+        let mut ok = true;
+        if let Err(e) = crate::tls::load_pair(&cert, &key) {
+            // Which file is at fault is in the message; the key path names the pair.
+            cx.err("server.tls.cert_file", e);
+            ok = false;
+        }
+        if let Some(ca) = &ca {
+            if let Err(e) = crate::tls::load_certs(ca) {
+                cx.err("server.tls.client_ca_file", e);
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+    }
+    Some(ListenerTls {
+        cert_file: cert,
+        key_file: key,
+        client_ca_file: ca,
     })
 }
 

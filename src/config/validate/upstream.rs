@@ -138,6 +138,35 @@ pub(super) fn upstream(
         .max_inflight
         .map(|n| cx.int_in(&join(path, "max_inflight"), Some(n), 1, 1, 1_000_000) as u32);
     let (tls, host, port, base_path) = url?;
+    let ca = match u.ca_file.as_deref() {
+        None => Some(None),
+        Some("") => {
+            cx.err(join(path, "ca_file"), "empty file name");
+            None
+        }
+        Some(_) if !tls => {
+            cx.err(
+                join(path, "ca_file"),
+                "only valid with an https upstream URL",
+            );
+            None
+        }
+        Some(f) => {
+            if u.tls_verify == Some(false) {
+                cx.warn(
+                    join(path, "ca_file"),
+                    "ignored: tls_verify = false verifies nothing",
+                );
+            }
+            match crate::tls::upstream_ca(&cx.base_dir.join(f)) {
+                Ok(ca) => Some(Some(ca)),
+                Err(e) => {
+                    cx.err(join(path, "ca_file"), e);
+                    None
+                }
+            }
+        }
+    };
     match (tls, u.tls_verify) {
         (false, Some(_)) => cx.warn(
             join(path, "tls_verify"),
@@ -163,6 +192,7 @@ pub(super) fn upstream(
         rate_limit_per_minute: rate,
         tls_verify: u.tls_verify.unwrap_or(true),
         max_inflight,
+        ca: ca?,
     })
 }
 
