@@ -14,6 +14,8 @@
 //! - `writes`: two upstream writes in order; a failed second write is reported as partial.
 //! - `subresources`: the helpscout-v2 customer sub-resources (entries, address) toward every upstream.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
+//! - `tls_listener`: HTTPS toward clients (HTTP/1.1 and h2), certificate rotation under load,
+//!   client certificates and `cert_names`, upstreams verified through `ca_file`.
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
 //! - `json_patch`: RFC 6902 test/move/copy in helpscout-v2 PATCH, evaluated against the upstream's state.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).
@@ -52,5 +54,6 @@ mod roundtrip;
 mod sdks;
 mod subresources;
 mod tls;
+mod tls_listener;
 mod upgrade;
 mod writes;
