@@ -121,9 +121,7 @@ pub fn load_pair(cert_file: &Path, key_file: &Path) -> Result<Pair, String> {
             .map_err(|e| format!("{}: {e}", cert_file.display()))?;
         (
             x.validity().not_after.timestamp(),
-            x.raw_serial_as_string()
-                .replace(':', "")
-                .to_ascii_uppercase(),
+            serial_hex(x.raw_serial()),
         )
     };
     let key = CertifiedKey::from_der(certs, key, provider()?.as_ref()).map_err(|e| {
@@ -138,6 +136,20 @@ pub fn load_pair(cert_file: &Path, key_file: &Path) -> Result<Pair, String> {
         not_after,
         serial,
     })
+}
+
+/// A serial number as `openssl x509 -serial` prints it: hex bytes, without the leading zero
+/// byte DER adds to keep a positive number positive.
+fn serial_hex(raw: &[u8]) -> String {
+    let start = raw
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(raw.len().saturating_sub(1));
+    raw.get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
 }
 
 // === the listener ===
