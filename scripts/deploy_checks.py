@@ -54,7 +54,7 @@ def done():
 # ---------------------------------------------------------------- SPEC §7 metric families
 COUNTERS = ["requests_total", "validation_errors_total", "dropped_fields_total",
             "state_reads_total", "config_reloads_total", "upstream_rate_limited_total",
-            "upstream_inflight_refused_total"]
+            "upstream_inflight_refused_total", "requests_by_protocol_total"]
 HISTOGRAMS = ["request_duration_seconds", "translate_duration_seconds",
               "upstream_duration_seconds"]
 # Families a replica exports only with `[cluster]` set: the scrape of a gateway without it lacks
@@ -62,9 +62,12 @@ HISTOGRAMS = ["request_duration_seconds", "translate_duration_seconds",
 CLUSTER_ONLY = {"patchbay_cluster_redis_up", "patchbay_cluster_redis_errors_total",
                 "patchbay_cluster_locks_total", "patchbay_cluster_fallbacks_total",
                 "patchbay_cluster_tokens_total"}
+# Families a replica exports only with `[server] tls` (an HTTPS listener): likewise not asked of a
+# scrape of a plain-HTTP gateway.
+TLS_ONLY = {"patchbay_tls_certificate_expiry_timestamp_seconds", "patchbay_tls_reloads_total"}
 GAUGES = ["config_generation", "inflight_requests", "config_last_reload_success",
           "config_restart_pending", "build_info", "upstream_inflight"]
-FAMILIES = {"patchbay_" + n for n in COUNTERS + HISTOGRAMS + GAUGES} | CLUSTER_ONLY
+FAMILIES = {"patchbay_" + n for n in COUNTERS + HISTOGRAMS + GAUGES} | CLUSTER_ONLY | TLS_ONLY
 HIST = {"patchbay_" + n for n in HISTOGRAMS}
 NAME_RE = re.compile(r"\bpatchbay_[a-zA-Z0-9_]+")
 
@@ -370,6 +373,9 @@ def cmd_metrics(a):
             fam = family_of(n)
             if fam in CLUSTER_ONLY and n not in present:
                 print(f"     skip  {n}: exported only with [cluster], which this scrape's gateway has not")
+                continue
+            if fam in TLS_ONLY and n not in present:
+                print(f"     skip  {n}: exported only with [server] tls, which this scrape's gateway has not")
                 continue
             # A histogram family appears as name_bucket/_sum/_count samples and, when the
             # exporter writes them, as `# TYPE name histogram`.
