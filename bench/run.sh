@@ -10,6 +10,8 @@
 #
 #   bench/run.sh                       # everything (builds target/release/patchbay if missing)
 #   ROWS="nginx" bench/run.sh          # only the rows named (translate same-dialect nginx stub)
+#   ROWS=https bench/run.sh            # HTTPS: patchbay terminating TLS vs nginx terminating TLS
+#                                      # (same certificate, TLS 1.3 AES-256-GCM, keep-alive)
 #
 # Env: SHARED_BENCH (default ../shared/bench from the repo, else /work/shared/bench),
 #      ROUNDS=5 DURATION=10 CONNECTIONS=64 WARMUP=3, ROWS="translate same-dialect nginx",
@@ -51,7 +53,8 @@ for r in $ROWS; do
     case "$r" in
         translate|same-dialect) needs_gateway=1 ;;
         nginx|stub) ;;
-        *) echo "unknown row $r (translate same-dialect nginx stub)" >&2; exit 2 ;;
+        https) needs_gateway=1 ;;
+        *) echo "unknown row $r (translate same-dialect nginx stub https)" >&2; exit 2 ;;
     esac
 done
 if [ $needs_gateway = 1 ] && [ ! -x "$BIN" ]; then
@@ -150,6 +153,87 @@ smoke() { # row
         echo "row translate: Patchbay-Dropped-Fields missing (company, notes expected)" >&2; return 1
     fi
 }
+
+# ---- HTTPS rows (issue 13): a self-contained block, run first when ROWS names "https" -------
+# patchbay translating with [server] tls (bench/gateway.toml plus a tls table, :19022) against
+# nginx terminating TLS in front of the same stub (peer A's configuration with `ssl`, :19014),
+# both with one certificate made here (EC P-256), TLS 1.3 only, AES-256-GCM (nginx pinned to it;
+# wrk's OpenSSL offers it first and rustls follows the client's order), keep-alive connections
+# (wrk reuses each one, so the handshake is paid once per connection, as in production).
+PORT_HTTPS=19022
+PORT_HTTPS_NGINX="${PORT_HTTPS_NGINX:-19014}"
+HTTPS_CIPHER=TLS_AES_256_GCM_SHA384
+https_bench() {
+    local d="$GW_DIR/https" ng="$RUN_DIR/https-nginx" round r port out line serr
+    mkdir -p "$d" "$ng/tmp"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$d/tls.key" -out "$d/tls.crt" \
+        >/dev/null 2>&1
+    sed -e "s|^listen = .*|listen = \"127.0.0.1:$PORT_HTTPS\"\ntls = { cert_file = \"$d/tls.crt\", key_file = \"$d/tls.key\" }|" \
+        -e 's|^admin = .*|admin = "127.0.0.1:19028"|' "$ROOT/bench/gateway.toml" > "$d/gateway.toml"
+    start_gateway https "$d/gateway.toml" $PORT_HTTPS
+    port_free "$PORT_HTTPS_NGINX" || { echo "port $PORT_HTTPS_NGINX is busy" >&2; return 1; }
+    render "$SHARED_BENCH/conf/peer-a.conf" "$ng/nginx.conf" DIR="$ng" PORT="$PORT_HTTPS_NGINX" \
+        WORKERS="$(proxy_workers)" STUB_PORT="$STUB_PORT"
+    sed -i "s|listen 127.0.0.1:$PORT_HTTPS_NGINX backlog=4096;|listen 127.0.0.1:$PORT_HTTPS_NGINX ssl backlog=4096;\n        ssl_certificate $d/tls.crt;\n        ssl_certificate_key $d/tls.key;\n        ssl_protocols TLSv1.3;\n        ssl_conf_command Ciphersuites $HTTPS_CIPHER;\n        ssl_session_cache shared:SSL:10m;|" "$ng/nginx.conf"
+    grep -q "ssl_certificate " "$ng/nginx.conf" || { echo "peer-a.conf changed: cannot add ssl" >&2; return 1; }
+    "$NGINX_BIN" -t -q -p "$ng" -c "$ng/nginx.conf" -e "$ng/error.log"
+    $(pin_prefix proxy) "$NGINX_BIN" -p "$ng" -c "$ng/nginx.conf" -e "$ng/error.log"
+    https_started=1
+    wait_port "$PORT_HTTPS_NGINX" 10
+    for port in $PORT_HTTPS "$PORT_HTTPS_NGINX"; do
+        out=$(curl -sS -o /dev/null -w '%{http_code} %{http_version}' --max-time 5 --cacert "$d/tls.crt" \
+            -X PATCH -H 'Content-Type: application/json' --data-binary "@$ROOT/bench/body-helpcrunch.json" \
+            "https://127.0.0.1:$port/v1/customers/12345") || out=000
+        line=$(openssl s_client -connect "127.0.0.1:$port" -tls1_3 </dev/null 2>/dev/null | grep -m1 'Cipher is' || true)
+        echo "smoke https :$port: $out, ${line:-no cipher line}"
+        [ "${out%% *}" = 200 ] || { echo "smoke request on :$port answered $out" >&2; return 1; }
+        [[ "$line" == *"$HTTPS_CIPHER"* ]] || { echo ":$port did not negotiate $HTTPS_CIPHER" >&2; return 1; }
+    done
+    https_wrk() { # port duration
+        BENCH_PATH=/v1/customers/12345 $(pin_prefix load) timeout --kill-after=5 $(($2 + 20)) \
+            wrk -t"${WRK_THREADS:-1}" -c"$CONNECTIONS" -d"$2s" --timeout "${WRK_TIMEOUT:-5s}" --latency \
+            -s "$SHARED_BENCH/wrk/patch.lua" "https://127.0.0.1:$1" | grep '^RESULT '
+    }
+    echo "== HTTPS warm-up ${WARMUP}s per row"
+    https_wrk $PORT_HTTPS "$WARMUP" >/dev/null
+    https_wrk "$PORT_HTTPS_NGINX" "$WARMUP" >/dev/null
+    local tsv="$GW_DIR/results-https-$(date +%Y%m%d-%H%M%S).tsv"
+    printf 'round\trow\tlabel\tport\trps\tp50_us\tp99_us\tnon2xx\tsocket_errors\n' > "$tsv"
+    for round in $(seq 1 "$ROUNDS"); do
+        for r in https-nginx https-patchbay; do
+            if [ $r = https-nginx ]; then port=$PORT_HTTPS_NGINX; else port=$PORT_HTTPS; fi
+            line=$(https_wrk "$port" "$DURATION")
+            eval "$(sed 's/^RESULT //' <<<"$line" | tr ' ' '\n' | sed 's/^/r_/')"
+            serr=$((r_connect_err + r_read_err + r_write_err + r_timeouts))
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$r" "$r (TLS 1.3, keep-alive)" "$port" \
+                "$r_rps" "$r_p50_us" "$r_p99_us" "$r_non2xx" "$serr" >> "$tsv"
+            printf 'round %d/%d  %-16s req/s %8.0f  p99 %7.2f ms  non-2xx %d  sock err %d\n' "$round" "$ROUNDS" \
+                "$r" "$r_rps" "$(awk -v v="$r_p99_us" 'BEGIN{print v/1000}')" "$r_non2xx" "$serr"
+        done
+    done
+    echo "== HTTPS medians over $ROUNDS rounds (raw: $tsv); ratio = patchbay / nginx"
+    python3 - "$tsv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+med = {k: (statistics.median(float(r["rps"]) for r in rows if r["row"] == k),
+           statistics.median(float(r["p99_us"]) for r in rows if r["row"] == k) / 1000)
+       for k in ("https-nginx", "https-patchbay")}
+for k, (rps, p99) in med.items():
+    print(f"{k:16s} median req/s {rps:9.0f}  median p99 {p99:7.2f} ms")
+(n_rps, n_p99), (p_rps, p99) = med["https-nginx"], med["https-patchbay"]
+print(f"| HTTPS translate (TLS 1.3, keep-alive) | {p_rps:.0f} | {n_rps:.0f} | {p_rps / n_rps:.2f}x | {p99:.2f} | {n_p99:.2f} |")
+PY
+}
+https_started=0
+https_stop() { [ "$https_started" = 1 ] && "$NGINX_BIN" -p "$RUN_DIR/https-nginx" -c "$RUN_DIR/https-nginx/nginx.conf" -s stop 2>/dev/null || true; }
+if [[ " $ROWS " == *" https "* ]]; then
+    trap 'https_stop; cleanup' EXIT
+    ensure stub
+    https_bench
+    ROWS=$(tr ' ' '\n' <<<"$ROWS" | grep -vx https | xargs || true)
+    [ -n "$ROWS" ] || exit 0
+fi
 
 echo "== setup: shared harness $SHARED_BENCH; pin=$PIN load_cpu=$LOAD_CPU proxy_cpu=$PROXY_CPU" \
      "stub_cpu=$STUB_CPU; rows: $ROWS; $ROUNDS rounds x ${DURATION}s, $CONNECTIONS connections"
