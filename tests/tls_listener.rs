@@ -263,6 +263,21 @@ fn https_serves_http1_and_h2_alike_and_says_which() {
         let stored = g.stored(DialectId::Reach, &id).expect("stored");
         assert_eq!(stored["first_name"], json!("Grace"), "{flag}: {stored}");
 
+        // A same-dialect write: the validated body replayed upstream through the proxy phases.
+        let r = json_write(
+            &format!(
+                "{base}{}",
+                customer_path("/t/reach/reach", DialectId::Reach, &id)
+            ),
+            &ca_file,
+            "PATCH",
+            &names_body(DialectId::Reach, "Ada", "Byron"),
+            &[flag],
+        );
+        assert_eq!((r.status, r.version.as_str()), (200, version), "{r:?}");
+        let stored = g.stored(DialectId::Reach, &id).expect("stored");
+        assert_eq!(stored["last_name"], json!("Byron"), "{flag}: {stored}");
+
         // A same-dialect read streamed through the proxy phases.
         let r = curl(
             &format!(
@@ -305,14 +320,14 @@ fn https_serves_http1_and_h2_alike_and_says_which() {
 
     // The access log and the metrics say which protocol each request used.
     let lines = access_lines(&g);
-    for (p, n) in [("http/1.1", 4), ("h2", 4)] {
+    for (p, n) in [("http/1.1", 5), ("h2", 5)] {
         let seen = lines.iter().filter(|l| l["protocol"] == json!(p)).count();
         assert_eq!(seen, n, "{p} access lines in {lines:?}");
     }
     let m = g.metrics();
     for p in ["http/1.1", "h2"] {
         let series = format!("patchbay_requests_by_protocol_total{{protocol=\"{p}\"}}");
-        assert_eq!(metric(&m, &series), Some(4.0), "{series} in\n{m}");
+        assert_eq!(metric(&m, &series), Some(5.0), "{series} in\n{m}");
     }
     // The serving certificate's expiry is exported (30 days from now, give or take a day).
     let expiry = metric(&m, "patchbay_tls_certificate_expiry_timestamp_seconds").expect("gauge");
