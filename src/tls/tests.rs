@@ -330,6 +330,28 @@ fn cert_names_need_a_client_ca_and_real_names() {
 }
 
 #[test]
+fn a_reload_during_a_broken_rotation_warns_instead_of_refusing_the_file() {
+    let dir = pki();
+    let d = dir.path();
+    let text = "[server]\ntls = { cert_file = \"a.crt\", key_file = \"b.key\" }\n";
+    // At start (generation 1) and in `patchbay check`: refused.
+    assert!(load_str(text, d, 1).is_err());
+    // At a reload: accepted with a warning; the listener's own watcher owns the pair.
+    let loaded = load_str(text, d, 2).expect("reload accepted");
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.path == "server.tls.cert_file"
+                && w.message.contains("keeps serving its current certificate")),
+        "{:?}",
+        loaded.warnings
+    );
+    // A missing key is still an error at a reload: that is the file's shape, not a rotation.
+    assert!(load_str("[server]\ntls = { cert_file = \"a.crt\" }\n", d, 2).is_err());
+}
+
+#[test]
 fn changing_the_listener_tls_needs_a_restart() {
     let dir = pki();
     let d = dir.path();

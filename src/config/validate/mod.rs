@@ -59,6 +59,10 @@ struct Cx {
     warnings: Vec<Problem>,
     /// `false` for `patchbay check --no-secrets`: references are checked, never read.
     read_secrets: bool,
+    /// A reload (generation > 1) rather than a start or `patchbay check`: the running listener
+    /// keeps its certificate whatever the files hold (its own watcher reloads them), so a
+    /// listener pair that does not load only warns instead of refusing the whole file.
+    reloading: bool,
     /// Secret files read so far, each once, with their fingerprint from before the read.
     secret_files: Vec<(PathBuf, super::reload::Fingerprint)>,
 }
@@ -199,6 +203,7 @@ pub(crate) fn build_with(
         errors: Vec::new(),
         warnings: Vec::new(),
         read_secrets,
+        reloading: generation > 1,
         secret_files: Vec::new(),
     };
     let doc = match text.parse::<Table>() {

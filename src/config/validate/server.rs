@@ -225,8 +225,17 @@ fn listener_tls(cx: &mut Cx, t: RawServerTls) -> Option<ListenerTls> {
         let mut ok = true;
         if let Err(e) = crate::tls::load_pair(&cert, &key) {
             // Which file is at fault is in the message; the key path names the pair.
-            cx.err("server.tls.cert_file", e);
-            ok = false;
+            if cx.reloading {
+                // A rotation caught half-way must not block an unrelated config change: the
+                // listener keeps serving its pair and its watcher refuses (and counts) this one.
+                cx.warn(
+                    "server.tls.cert_file",
+                    format!("{e} (the listener keeps serving its current certificate)"),
+                );
+            } else {
+                cx.err("server.tls.cert_file", e);
+                ok = false;
+            }
         }
         if let Some(ca) = &ca {
             if let Err(e) = crate::tls::load_certs(ca) {
