@@ -15,7 +15,8 @@
 //! - `subresources`: the helpscout-v2 customer sub-resources (entries, address) toward every upstream.
 //! - `tls`: HTTPS upstreams (self-signed sandbox certificate), verification on by default.
 //! - `tls_listener`: HTTPS toward clients (HTTP/1.1 and h2), certificate rotation under load,
-//!   client certificates and `cert_names`, upstreams verified through `ca_file`.
+//!   client certificates and `cert_names`, upstreams verified through `ca_file` (wrong CA and
+//!   expired certificate: 502, nothing applied).
 //! - `hostile`: hostile bytes through real sockets; nothing may reach the upstream.
 //! - `json_patch`: RFC 6902 test/move/copy in helpscout-v2 PATCH, evaluated against the upstream's state.
 //! - `regression`: replays every saved fuzz input through the fuzz harness (`fuzz/`).

@@ -2,7 +2,8 @@
 //! `openssl` command in the test's directory and `curl` as the client: HTTP/1.1 and h2 answer
 //! alike, a certificate rotated (Kubernetes Secret symlink swap) under load loses no request
 //! and a broken pair is refused, client certificates are required and matched against a route's
-//! `cert_names`, and upstreams are verified through their `ca_file`.
+//! `cert_names`, and upstreams are verified through their `ca_file` (a wrong CA or an expired
+//! certificate is a 502 with nothing applied).
 
 use crate::support::{customer_path, names_body, short, write_method, Gateway};
 use patchbay::dialect::DialectId;
@@ -103,6 +104,64 @@ fn leaf(dir: &Path, ca: &str, name: &str, cn: &str, serial: u32, days: u32) -> (
             &format!("{name}.ext"),
             "-out",
             &format!("{name}.crt"),
+        ],
+    );
+    (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    )
+}
+
+/// A server leaf `name.crt` / `name.key` signed by `ca` that expired in 2020 (`openssl ca`, the
+/// one OpenSSL 3.0 command that sets explicit validity dates).
+fn expired_leaf(dir: &Path, ca: &str, name: &str) -> (PathBuf, PathBuf) {
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n[ext]\nbasicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ca.cnf");
+    std::fs::write(dir.join("index.txt"), "").expect("index");
+    std::fs::write(dir.join("serial"), "7001\n").expect("serial");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-batch",
+            "-notext",
+            "-cert",
+            &format!("{ca}.crt"),
+            "-keyfile",
+            &format!("{ca}.key"),
+            "-in",
+            &format!("{name}.csr"),
+            "-out",
+            &format!("{name}.crt"),
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200102000000Z",
+            "-extensions",
+            "ext",
         ],
     );
     (
@@ -532,13 +591,20 @@ fn client_certificates_are_required_verified_and_matched_by_name() {
     assert_eq!(r.status, 404, "{r:?}");
 }
 
-#[test]
-fn upstreams_are_verified_through_their_ca_file() {
+/// A gateway whose sandbox serves HTTPS with a certificate of the CA `private` (expired when
+/// `expired`), and two reach upstreams on it: `private` (`ca_file` = that CA) and `wrongca`
+/// (`ca_file` = an unrelated CA), each with a helpcrunch (translated) and a reach
+/// (same-dialect, streamed) route: `/<upstream>/<client>`.
+fn private_ca_gateway(expired: bool) -> (Gateway, PathBuf) {
     let mut pki = PathBuf::new();
     let g = Gateway::start_with(|dir, text| {
         ca(dir, "private");
         ca(dir, "unrelated");
-        let (cert, key) = leaf(dir, "private", "sandbox", "localhost", 0x5005, 30);
+        let (cert, key) = if expired {
+            expired_leaf(dir, "private", "sandbox")
+        } else {
+            leaf(dir, "private", "sandbox", "localhost", 0x5005, 30)
+        };
         pki = dir.to_path_buf();
         let reach = text
             .split("reach = \"127.0.0.1:")
@@ -568,6 +634,63 @@ fn upstreams_are_verified_through_their_ca_file() {
         }
         text
     });
+    (g, pki)
+}
+
+/// Whether a write through `/<upstream>/<client>` is refused with 502 in the client's dialect
+/// on both paths, with nothing applied or even sent to the sandbox (read with `curl_extra`).
+fn refused_with_nothing_applied(g: &Gateway, pki: &Path, upstream: &str, curl_extra: &[&str]) {
+    let sandbox_ca = pki.join("private.crt");
+    let sandbox = format!("https://127.0.0.1:{}", g.backend(DialectId::Reach));
+    let stored = || {
+        let r = curl(
+            &format!("{sandbox}/__sandbox/customers/12345"),
+            &sandbox_ca,
+            curl_extra,
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()
+    };
+    let writes = || {
+        let all = curl(
+            &format!("{sandbox}/__sandbox/requests"),
+            &sandbox_ca,
+            curl_extra,
+        )
+        .json();
+        all.as_array()
+            .or_else(|| all.get("requests").and_then(Value::as_array))
+            .map_or(0, |a| a.iter().filter(|e| e["method"] != "GET").count())
+    };
+    let (before, writes_before) = (stored(), writes());
+    for c in [DialectId::Helpcrunch, DialectId::Reach] {
+        let path = customer_path(&format!("/{upstream}/{}", short(c)), c, "12345");
+        let r = crate::support::request(
+            g.port,
+            write_method(c),
+            &path,
+            &[("Content-Type", "application/json")],
+            Some(names_body(c, "Mallory", "Wrong").to_string().as_bytes()),
+        );
+        crate::support::dialect_error(c, &r, 502);
+    }
+    assert_eq!(stored(), before, "nothing applied");
+    assert_eq!(writes(), writes_before, "nothing written upstream");
+}
+
+#[test]
+fn an_expired_upstream_certificate_is_502_with_nothing_applied() {
+    let (g, pki) = private_ca_gateway(true);
+    // The sandbox itself is read without verification: its certificate expired in 2020.
+    refused_with_nothing_applied(&g, &pki, "private", &["-k"]);
+}
+
+#[test]
+fn upstreams_are_verified_through_their_ca_file() {
+    let (g, pki) = private_ca_gateway(false);
+    // The wrong CA: 502 in the client's dialect, on the translated and the streamed path alike,
+    // and nothing reaches the upstream.
+    refused_with_nothing_applied(&g, &pki, "wrongca", &[]);
     let sandbox_ca = pki.join("private.crt");
     let sandbox = format!("https://127.0.0.1:{}", g.backend(DialectId::Reach));
     let stored = |id: &str| {
@@ -579,30 +702,6 @@ fn upstreams_are_verified_through_their_ca_file() {
         assert_eq!(r.status, 200, "{r:?}");
         r.json()
     };
-    let writes = || {
-        let all = curl(&format!("{sandbox}/__sandbox/requests"), &sandbox_ca, &[]).json();
-        all.as_array()
-            .or_else(|| all.get("requests").and_then(Value::as_array))
-            .map_or(0, |a| a.iter().filter(|e| e["method"] != "GET").count())
-    };
-    let before = stored("12345");
-    let writes_before = writes();
-
-    // The wrong CA: 502 in the client's dialect, on the translated and the streamed path alike,
-    // and nothing reaches the upstream.
-    for c in [DialectId::Helpcrunch, DialectId::Reach] {
-        let path = customer_path(&format!("/wrongca/{}", short(c)), c, "12345");
-        let r = crate::support::request(
-            g.port,
-            write_method(c),
-            &path,
-            &[("Content-Type", "application/json")],
-            Some(names_body(c, "Mallory", "Wrong").to_string().as_bytes()),
-        );
-        crate::support::dialect_error(c, &r, 502);
-    }
-    assert_eq!(stored("12345"), before, "nothing applied");
-    assert_eq!(writes(), writes_before, "nothing written upstream");
 
     // The private CA from ca_file verifies the sandbox's certificate (SNI and host name
     // checked: the certificate names 127.0.0.1).
