@@ -280,6 +280,20 @@ fn upstream_ca_file_is_validated() {
         let e = errors(d, &text);
         assert!(e.contains(want), "{extra}: want {want:?} in {e}");
     }
+    // The bundle is watched like a secret file; `--no-secrets` does not read it.
+    assert!(ok
+        .snapshot
+        .secret_files
+        .iter()
+        .any(|(p, _)| *p == d.join("a.crt")));
+    let path = d.join("gateway.toml");
+    std::fs::write(
+        &path,
+        UPSTREAM.replace("url = ", "ca_file = \"missing.pem\"\nurl = "),
+    )
+    .expect("config");
+    assert!(check_file_with(&path, false).1);
+    assert!(!check_file_with(&path, true).1);
     let warned = load(
         d,
         &UPSTREAM.replace("url = ", "ca_file = \"a.crt\"\ntls_verify = false\nurl = "),

@@ -202,8 +202,9 @@ pub(super) fn server(cx: &mut Cx, s: RawServer, oauth_route: Option<usize>) -> O
 }
 
 /// `server.tls`: both files required; the pair (and the client CA bundle) must load, so that
-/// `patchbay check` and a reload refuse what the listener could not serve. Under
-/// `--no-secrets` (a CI job without the key material) only the shape is checked.
+/// `patchbay check` and the start refuse what the listener could not serve (a reload only
+/// warns about the pair: see [`Cx::reloading`]). Under `--no-secrets` (a CI job without the
+/// key material) only the shape is checked.
 fn listener_tls(cx: &mut Cx, t: RawServerTls) -> Option<ListenerTls> {
     let file = |cx: &mut Cx, key: &str, v: Option<String>, required: bool| match v {
         None if required => {

@@ -158,11 +158,22 @@ pub(super) fn upstream(
                     "ignored: tls_verify = false verifies nothing",
                 );
             }
-            match crate::tls::upstream_ca(&cx.base_dir.join(f)) {
-                Ok(ca) => Some(Some(ca)),
-                Err(e) => {
-                    cx.err(join(path, "ca_file"), e);
-                    None
+            let full = cx.base_dir.join(f);
+            if !cx.read_secrets {
+                // `--no-secrets`: a CI job may not have the bundle (it often ships in the Secret).
+                Some(None)
+            } else {
+                // Watched like a secret file: a rotated bundle reloads the configuration.
+                if !cx.secret_files.iter().any(|(p, _)| *p == full) {
+                    let fp = crate::config::reload::fingerprint(&full);
+                    cx.secret_files.push((full.clone(), fp));
+                }
+                match crate::tls::upstream_ca(&full) {
+                    Ok(ca) => Some(Some(ca)),
+                    Err(e) => {
+                        cx.err(join(path, "ca_file"), e);
+                        None
+                    }
                 }
             }
         }
