@@ -360,6 +360,42 @@ fn https_serves_http1_and_h2_alike_and_says_which() {
         assert_eq!(r.json()["errors"][0]["code"], json!("invalid_request"));
         let r = curl(&format!("{base}/nowhere/at/all"), &ca_file, &[flag]);
         assert_eq!((r.status, r.version.as_str()), (404, version), "{r:?}");
+        // A body over max_body_bytes: 413 before anything is sent, in either protocol.
+        let big = format!("{{\"name\": \"{}\"}}", "x".repeat(70_000));
+        let r = curl(
+            &format!("{base}{path}"),
+            &ca_file,
+            &[
+                flag,
+                "-X",
+                "PATCH",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                &big,
+            ],
+        );
+        assert_eq!(
+            (r.exit, r.status, r.version.as_str()),
+            (0, 413, version),
+            "{r:?}"
+        );
+        // Refused before the body is read (no credentials): the answer still arrives whole.
+        let r = json_write(
+            &format!(
+                "{base}{}",
+                customer_path("/auth/hs1", DialectId::HelpscoutV1, &id)
+            ),
+            &ca_file,
+            "PUT",
+            &names_body(DialectId::HelpscoutV1, "Eve", "Intruder"),
+            &[flag],
+        );
+        assert_eq!(
+            (r.exit, r.status, r.version.as_str()),
+            (0, 401, version),
+            "{r:?}"
+        );
     }
     // Plain HTTP is not served on the HTTPS listener.
     let r = Command::new("curl")
@@ -379,14 +415,14 @@ fn https_serves_http1_and_h2_alike_and_says_which() {
 
     // The access log and the metrics say which protocol each request used.
     let lines = access_lines(&g);
-    for (p, n) in [("http/1.1", 5), ("h2", 5)] {
+    for (p, n) in [("http/1.1", 7), ("h2", 7)] {
         let seen = lines.iter().filter(|l| l["protocol"] == json!(p)).count();
         assert_eq!(seen, n, "{p} access lines in {lines:?}");
     }
     let m = g.metrics();
     for p in ["http/1.1", "h2"] {
         let series = format!("patchbay_requests_by_protocol_total{{protocol=\"{p}\"}}");
-        assert_eq!(metric(&m, &series), Some(5.0), "{series} in\n{m}");
+        assert_eq!(metric(&m, &series), Some(7.0), "{series} in\n{m}");
     }
     // The serving certificate's expiry is exported (30 days from now, give or take a day).
     let expiry = metric(&m, "patchbay_tls_certificate_expiry_timestamp_seconds").expect("gauge");

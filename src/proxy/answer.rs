@@ -95,7 +95,9 @@ pub(super) async fn respond(
     // in the gateway's log (and which the upstream received).
     h.insert_header("X-Request-Id", request_id)?;
     h.insert_header("Content-Length", s.body.len().to_string())?;
-    if close {
+    // HTTP/2 has no `Connection` header (Pingora drops it) and closes nothing: an unread
+    // request body only ends its own stream.
+    if close && !session.as_downstream().is_http2() {
         h.insert_header("Connection", "close")?;
         session.set_keepalive(None);
     }
@@ -103,7 +105,32 @@ pub(super) async fn respond(
     session
         .write_response_body(Some(s.body.clone()), true)
         .await?;
+    if session.as_downstream().is_http2() && !session.is_body_done() {
+        drain_h2_body(session).await;
+    }
     Ok(())
+}
+
+/// How long, and how many bytes, an HTTP/2 request body left unread by an early answer is
+/// read and discarded.
+const H2_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+const H2_DRAIN_BYTES: usize = 1 << 20;
+
+/// HTTP/2: an answer given before the request body was read (413, 401, 404, 415 ...) is only
+/// queued on the stream; ending the request with its body unread resets the stream, and the h2
+/// codec discards frames still queued for a reset stream, so the client got a stream error
+/// instead of the answer (HTTP/1.1 closes the connection after writing, which loses nothing).
+/// Reading the rest of the body keeps the stream open while the answer goes out; bounded in
+/// time and bytes, so a client cannot hold the task with an endless body.
+async fn drain_h2_body(session: &mut Session) {
+    let deadline = tokio::time::Instant::now() + H2_DRAIN;
+    let mut left = H2_DRAIN_BYTES;
+    while left > 0 && !session.is_body_done() {
+        match tokio::time::timeout_at(deadline, session.read_request_body()).await {
+            Ok(Ok(Some(chunk))) => left = left.saturating_sub(chunk.len()),
+            _ => break,
+        }
+    }
 }
 
 /// Renders an error in the client's dialect, or as plain JSON when no dialect is known; a
