@@ -620,28 +620,6 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
     out
 }
 
-pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
-    let raw_id = path
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.strip_suffix(SUFFIX))
-        .filter(|id| !id.contains('/'))
-        .ok_or_else(|| {
-            ApiError::new(ErrorKind::NotFound, "The specified resource was not found")
-        })?;
-    let kind = match method {
-        "PUT" => EndpointKind::Update { full: false },
-        "GET" => EndpointKind::Get,
-        _ => {
-            return Err(ApiError::method_not_allowed(
-                "Invalid method type",
-                "GET, PUT",
-            ))
-        }
-    };
-    let customer_id = rules::numeric_path_id(raw_id, "The customer id must be a positive integer")?;
-    Ok(Endpoint { kind, customer_id })
-}
-
 pub(super) fn decode_request(
     ep: &Endpoint,
     query: Option<&str>,

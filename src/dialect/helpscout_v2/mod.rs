@@ -224,79 +224,18 @@ fn check_entry_value(coll: Coll, value: &str, pointer: &str) -> Result<(), Viola
     Ok(())
 }
 
-impl Dialect for HelpscoutV2 {
-    fn id(&self) -> DialectId {
-        DialectId::HelpscoutV2
-    }
-
-    fn holds(&self, field: Field) -> bool {
-        field_pointer(field).is_some()
-    }
-}
-
-impl ClientSide for HelpscoutV2 {
-    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
-        route::route(method, path)
-    }
-
-    fn decode_request(
-        &self,
-        ep: &Endpoint,
-        _query: Option<&str>,
-        body: &[u8],
-    ) -> Result<ClientRequest, ApiError> {
-        decode::decode_request(ep, body)
-    }
-
-    fn answer_needs_customer(&self, ep: &Endpoint, _req: &ClientRequest) -> bool {
-        answer::answer_needs_customer(ep)
-    }
-
-    fn encode_success(
-        &self,
-        ep: &Endpoint,
-        customer: Option<&Customer>,
-        cx: &AnswerCx<'_>,
-    ) -> Synthetic {
-        answer::encode_success(ep, customer, cx)
-    }
-
-    fn encode_error(&self, err: &ApiError) -> Synthetic {
-        answer::encode_error(err)
-    }
-
-    fn pointer_for(&self, target: &Target) -> String {
-        answer::pointer_for(target)
-    }
-}
-
-impl UpstreamSide for HelpscoutV2 {
-    fn check_target(&self, changes: &[Change]) -> Vec<Violation> {
-        decode::check_target(changes)
-    }
-
-    fn encode_update(
-        &self,
-        customer_id: &str,
-        changes: &[Change],
-        cx: &EncodeCx,
-    ) -> Result<Vec<UpstreamRequest>, ApiError> {
-        upstream::encode_update(customer_id, changes, cx)
-    }
-
-    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
-        upstream::encode_get(customer_id, cx)
-    }
-
-    fn decode_customer(&self, body: &[u8]) -> Option<Customer> {
-        upstream::decode_customer(body)
-    }
-
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
-        upstream::decode_error(status, body)
-    }
-
-    fn locate(&self, upstream_path: &str) -> Option<Target> {
-        upstream::locate(upstream_path)
-    }
+impl Wired for HelpscoutV2 {
+    const CODEC: Codec = Codec {
+        id: DialectId::HelpscoutV2,
+        customer_id: route::customer_id,
+        decode_request: |ep, _query, body| decode::decode_request(ep, body),
+        answer_needs_customer: |ep, _req| answer::answer_needs_customer(ep),
+        encode_success: answer::encode_success,
+        encode_error: answer::encode_error,
+        check_target: decode::check_target,
+        encode_update: upstream::encode_update,
+        encode_get: upstream::encode_get,
+        decode_customer: upstream::decode_customer,
+        decode_error: upstream::decode_error,
+    };
 }

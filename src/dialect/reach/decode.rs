@@ -183,36 +183,6 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
         .collect()
 }
 
-pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
-    let not_found = || ApiError::new(ErrorKind::NotFound, "Not found");
-    let Some(raw) = path.strip_prefix(PREFIX) else {
-        return Err(not_found());
-    };
-    if raw.contains('/') {
-        return Err(not_found());
-    }
-    let id = decode_id(raw);
-    if matches!(&id, Ok(id) if id == BATCH) {
-        return Err(not_found());
-    }
-    let kind = match method {
-        "PATCH" => EndpointKind::Update { full: false },
-        "GET" => EndpointKind::Get,
-        _ => {
-            return Err(ApiError::method_not_allowed(
-                "Method not allowed",
-                "GET, PATCH",
-            ))
-        }
-    };
-    let id = id?;
-    check_id(&id)?;
-    Ok(Endpoint {
-        kind,
-        customer_id: id.into_owned(),
-    })
-}
-
 pub(super) fn decode_request(query: Option<&str>, body: &[u8]) -> Result<ClientRequest, ApiError> {
     // One pass: a repeated key is refused before anything else is looked at, as a separate
     // `reject_duplicate_keys` would (it is the only error reported then).

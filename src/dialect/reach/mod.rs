@@ -16,7 +16,9 @@ mod upstream;
 use super::wire::{self, JsonWriter};
 use super::*;
 use crate::canonical::time::{self, Style};
-use crate::canonical::{pointer_token, Change, Entry, ErrorKind, Meta, Op, Rule};
+#[cfg(test)]
+use crate::canonical::ErrorKind;
+use crate::canonical::{pointer_token, Change, Entry, Meta, Op, Rule};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -26,9 +28,6 @@ pub struct Reach;
 
 /// Route prefix of the customer endpoints (after the gateway's own route prefix).
 const PREFIX: &str = "/api/resources/customers/";
-
-/// The vendor's batch endpoint shares the prefix; we do not serve it.
-const BATCH: &str = "batch";
 
 /// Longest external id accepted in the path, in characters.
 const MAX_ID_CHARS: usize = 256;
@@ -85,79 +84,22 @@ fn slot_index(slot: Slot) -> Option<usize> {
     KEYS.iter().position(|(_, _, s)| *s == slot)
 }
 
-impl Dialect for Reach {
-    fn id(&self) -> DialectId {
-        DialectId::Reach
-    }
-
-    fn holds(&self, field: Field) -> bool {
-        slot_index(Slot::Field(field)).is_some()
-    }
-}
-
-impl ClientSide for Reach {
-    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
-        decode::route(method, path)
-    }
-
-    fn decode_request(
-        &self,
-        _ep: &Endpoint,
-        query: Option<&str>,
-        body: &[u8],
-    ) -> Result<ClientRequest, ApiError> {
-        decode::decode_request(query, body)
-    }
-
-    fn answer_needs_customer(&self, _ep: &Endpoint, _req: &ClientRequest) -> bool {
-        true
-    }
-
-    fn encode_success(
-        &self,
-        ep: &Endpoint,
-        customer: Option<&Customer>,
-        cx: &AnswerCx<'_>,
-    ) -> Synthetic {
-        answer::encode_success(ep, customer, cx)
-    }
-
-    fn encode_error(&self, err: &ApiError) -> Synthetic {
-        answer::encode_error(err)
-    }
-
-    fn pointer_for(&self, target: &Target) -> String {
-        answer::pointer_for(target)
-    }
-}
-
-impl UpstreamSide for Reach {
-    fn check_target(&self, changes: &[Change]) -> Vec<Violation> {
-        decode::check_target(changes)
-    }
-
-    fn encode_update(
-        &self,
-        customer_id: &str,
-        changes: &[Change],
-        cx: &EncodeCx,
-    ) -> Result<Vec<UpstreamRequest>, ApiError> {
-        upstream::encode_update(customer_id, changes, cx)
-    }
-
-    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
-        upstream::encode_get(customer_id, cx)
-    }
-
-    fn decode_customer(&self, body: &[u8]) -> Option<Customer> {
-        upstream::decode_customer(body)
-    }
-
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
-        upstream::decode_error(status, body)
-    }
-
-    fn locate(&self, upstream_path: &str) -> Option<Target> {
-        upstream::locate(upstream_path)
-    }
+impl Wired for Reach {
+    const CODEC: Codec = Codec {
+        id: DialectId::Reach,
+        customer_id: |raw| {
+            let id = decode::decode_id(raw)?;
+            decode::check_id(&id)?;
+            Ok(id.into_owned())
+        },
+        decode_request: |_ep, query, body| decode::decode_request(query, body),
+        answer_needs_customer: |_ep, _req| true,
+        encode_success: answer::encode_success,
+        encode_error: answer::encode_error,
+        check_target: decode::check_target,
+        encode_update: upstream::encode_update,
+        encode_get: upstream::encode_get,
+        decode_customer: upstream::decode_customer,
+        decode_error: upstream::decode_error,
+    };
 }

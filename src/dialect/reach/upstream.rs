@@ -272,14 +272,3 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
         .unwrap_or_default();
     ApiError::upstream(status, message, violations)
 }
-
-pub(super) fn locate(upstream_path: &str) -> Option<Target> {
-    let key = ["/data/", "data.", "/"]
-        .iter()
-        .find_map(|p| upstream_path.strip_prefix(p))
-        .unwrap_or(upstream_path);
-    match KEYS[key_index(key)?].2 {
-        Slot::Field(f) => Some(Target::Field(f)),
-        Slot::Primary(c) => Some(Target::Coll(c, Some(1))),
-    }
-}
