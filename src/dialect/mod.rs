@@ -19,6 +19,8 @@ pub mod helpscout_v1;
 pub mod helpscout_v2;
 mod http;
 pub mod profile;
+#[cfg(test)]
+mod profile_tests;
 pub mod reach;
 pub mod routes;
 pub mod rules;

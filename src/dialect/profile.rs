@@ -8,8 +8,8 @@
 //! forgets a capability does not compile.
 
 use super::fields::{FieldRow, ValueRule};
-use super::routes::{RouteErrors, RouteKind, RouteRow};
-use super::{DialectId, SubAction};
+use super::routes::{RouteErrors, RouteKind as R, RouteRow};
+use super::{DialectId, SubAction as A};
 use crate::canonical::{Coll, Field};
 
 /// How a vendor identifies customers in its paths.
@@ -156,6 +156,13 @@ pub struct Profile {
     pub route_errors: RouteErrors,
 }
 
+/// Help Scout v2's customer endpoints.
+const V2_CUSTOMER: &str = "/v2/customers/{id}";
+const V2_PROPERTIES: &str = "/v2/customers/{id}/properties";
+const V2_ENTRIES: &str = "/v2/customers/{id}/{coll}";
+const V2_ENTRY: &str = "/v2/customers/{id}/{coll}/{entry}";
+const V2_ADDRESS: &str = "/v2/customers/{id}/address";
+
 /// Help Scout Mailbox API v2.
 pub const HELPSCOUT_V2: Profile = Profile {
     name: "helpscout-v2",
@@ -184,53 +191,17 @@ pub const HELPSCOUT_V2: Profile = Profile {
         pointer: PropertyPointer::OwnDocument,
     },
     routes: &[
-        RouteRow::new("POST", "/v2/oauth2/token", RouteKind::Token),
-        RouteRow::new("GET", "/v2/customers/{id}", RouteKind::Get),
-        RouteRow::new(
-            "PATCH",
-            "/v2/customers/{id}",
-            RouteKind::Update { full: false },
-        ),
-        RouteRow::new(
-            "PUT",
-            "/v2/customers/{id}",
-            RouteKind::Update { full: true },
-        ),
-        RouteRow::new(
-            "PATCH",
-            "/v2/customers/{id}/properties",
-            RouteKind::Properties,
-        ),
-        RouteRow::new(
-            "POST",
-            "/v2/customers/{id}/{coll}",
-            RouteKind::Entries(SubAction::Create),
-        ),
-        RouteRow::new(
-            "PUT",
-            "/v2/customers/{id}/{coll}/{entry}",
-            RouteKind::Entries(SubAction::Update),
-        ),
-        RouteRow::new(
-            "DELETE",
-            "/v2/customers/{id}/{coll}/{entry}",
-            RouteKind::Entries(SubAction::Delete),
-        ),
-        RouteRow::new(
-            "POST",
-            "/v2/customers/{id}/address",
-            RouteKind::Address(SubAction::Create),
-        ),
-        RouteRow::new(
-            "PUT",
-            "/v2/customers/{id}/address",
-            RouteKind::Address(SubAction::Update),
-        ),
-        RouteRow::new(
-            "DELETE",
-            "/v2/customers/{id}/address",
-            RouteKind::Address(SubAction::Delete),
-        ),
+        RouteRow::new("POST", "/v2/oauth2/token", R::Token),
+        RouteRow::new("GET", V2_CUSTOMER, R::Get),
+        RouteRow::new("PATCH", V2_CUSTOMER, R::Update { full: false }),
+        RouteRow::new("PUT", V2_CUSTOMER, R::Update { full: true }),
+        RouteRow::new("PATCH", V2_PROPERTIES, R::Properties),
+        RouteRow::new("POST", V2_ENTRIES, R::Entries(A::Create)),
+        RouteRow::new("PUT", V2_ENTRY, R::Entries(A::Update)),
+        RouteRow::new("DELETE", V2_ENTRY, R::Entries(A::Delete)),
+        RouteRow::new("POST", V2_ADDRESS, R::Address(A::Create)),
+        RouteRow::new("PUT", V2_ADDRESS, R::Address(A::Update)),
+        RouteRow::new("DELETE", V2_ADDRESS, R::Address(A::Delete)),
     ],
     route_errors: RouteErrors {
         not_found: "Not found",
@@ -267,12 +238,8 @@ pub const HELPSCOUT_V1: Profile = Profile {
         pointer: PropertyPointer::Child,
     },
     routes: &[
-        RouteRow::new("GET", "/v1/customers/{id}.json", RouteKind::Get),
-        RouteRow::new(
-            "PUT",
-            "/v1/customers/{id}.json",
-            RouteKind::Update { full: false },
-        ),
+        RouteRow::new("GET", "/v1/customers/{id}.json", R::Get),
+        RouteRow::new("PUT", "/v1/customers/{id}.json", R::Update { full: false }),
     ],
     route_errors: RouteErrors {
         not_found: "The specified resource was not found",
@@ -309,17 +276,9 @@ pub const HELPCRUNCH: Profile = Profile {
         pointer: PropertyPointer::Whole,
     },
     routes: &[
-        RouteRow::new("GET", "/v1/customers/{id}", RouteKind::Get),
-        RouteRow::new(
-            "PATCH",
-            "/v1/customers/{id}",
-            RouteKind::Update { full: false },
-        ),
-        RouteRow::new(
-            "PUT",
-            "/v1/customers/{id}",
-            RouteKind::Update { full: true },
-        ),
+        RouteRow::new("GET", "/v1/customers/{id}", R::Get),
+        RouteRow::new("PATCH", "/v1/customers/{id}", R::Update { full: false }),
+        RouteRow::new("PUT", "/v1/customers/{id}", R::Update { full: true }),
     ],
     // `batch` and `search` are HelpCrunch endpoints the gateway does not serve.
     route_errors: RouteErrors {
@@ -361,11 +320,11 @@ pub const REACH: Profile = Profile {
         pointer: PropertyPointer::Child,
     },
     routes: &[
-        RouteRow::new("GET", "/api/resources/customers/{id}", RouteKind::Get),
+        RouteRow::new("GET", "/api/resources/customers/{id}", R::Get),
         RouteRow::new(
             "PATCH",
             "/api/resources/customers/{id}",
-            RouteKind::Update { full: false },
+            R::Update { full: false },
         ),
     ],
     // The vendor's batch endpoint shares the prefix; the gateway does not serve it.

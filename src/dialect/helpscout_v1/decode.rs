@@ -5,12 +5,8 @@
 use super::*;
 /// Rules v1 applies to scalar values, on both sides (client validation and target check).
 pub(super) fn check_scalar(field: Field, s: &str, pointer: &str) -> Option<Violation> {
-    match field {
-        Field::FirstName | Field::LastName => rules::length(s, 0, NAME_MAX, pointer).err(),
-        Field::Gender => rules::one_of(s, GENDERS, true, pointer).err(),
-        Field::PhotoType => rules::one_of(s, PHOTO_TYPES, false, pointer).err(),
-        _ => None,
-    }
+    let rule = super::fields::rule_of(&super::profile::HELPSCOUT_V1, field)?;
+    super::fields::check_value(rule, s, pointer).err()
 }
 
 /// Rules v1 applies to an entry's type and value; each failure is pushed at `pointer(leaf)`.

@@ -31,19 +31,6 @@ const SUFFIX: &str = ".json";
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// Error bodies use the plain media type (docs/dialects.md, error bodies).
 const JSON: &str = "application/json";
-/// v1 person object: "Must be shorter than 40 characters".
-const NAME_MAX: usize = 39;
-/// v1 photoType list (L4): v2's list without `instagram`.
-const PHOTO_TYPES: &[&str] = &[
-    "unknown",
-    "gravatar",
-    "twitter",
-    "facebook",
-    "googleprofile",
-    "googleplus",
-    "linkedin",
-];
-const GENDERS: &[&str] = &["male", "female", "unknown"];
 /// Keeps a path id a single segment when an id from another dialect is not numeric.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')

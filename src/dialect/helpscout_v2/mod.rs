@@ -60,18 +60,9 @@ const ADDRESS_FIELDS: [(&str, Field); 5] = [
     ("country", Field::AddressCountry),
 ];
 
-const GENDERS: &[&str] = &["male", "female", "unknown"];
-
-const PHOTO_TYPES: &[&str] = &[
-    "unknown",
-    "gravatar",
-    "twitter",
-    "facebook",
-    "googleprofile",
-    "googleplus",
-    "linkedin",
-    "instagram",
-];
+/// The photo types (the unit tests walk them).
+#[cfg(test)]
+const PHOTO_TYPES: &[&str] = profile::HELPSCOUT_V2_PHOTO_TYPES;
 
 const PATCH_OPS: &[&str] = &["add", "remove", "replace"];
 const PROPERTY_OPS: &[&str] = &["replace", "remove"];
@@ -177,16 +168,11 @@ fn capitalised(s: &str) -> String {
 
 // === value rules ===
 
-/// The rules v2 enforces on a scalar string value (helpscout.md §2.1).
+/// The rules v2 enforces on a scalar string value (helpscout.md §2.1): the value rule of the
+/// field's row in the profile.
 fn check_field_value(field: Field, s: &str, pointer: &str) -> Result<(), Violation> {
-    match field {
-        Field::FirstName | Field::LastName => rules::length(s, 1, 40, pointer),
-        Field::JobTitle | Field::Location | Field::Organization => rules::length(s, 0, 60, pointer),
-        Field::PhotoUrl | Field::Notes => rules::length(s, 0, 200, pointer),
-        Field::Gender => rules::one_of(s, GENDERS, true, pointer),
-        Field::PhotoType => rules::one_of(s, PHOTO_TYPES, false, pointer),
-        _ => Ok(()),
-    }
+    super::fields::rule_of(&profile::HELPSCOUT_V2, field)
+        .map_or(Ok(()), |rule| super::fields::check_value(rule, s, pointer))
 }
 
 /// Entry type from the v2 enumeration; `foursquare` is accepted next to the documented
