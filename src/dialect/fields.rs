@@ -146,6 +146,14 @@ pub fn field_wire(p: &Profile, field: Field) -> Option<&'static str> {
     field_row(p, field).map(|r| r.wire)
 }
 
+/// The scalar rows as `(wire name, field)`, in the profile's order.
+pub fn scalar_fields(p: &'static Profile) -> impl Iterator<Item = (&'static str, Field)> {
+    p.fields.iter().filter_map(|r| match r.canon {
+        Canon::Field(f) => Some((r.wire, f)),
+        Canon::Coll(_) => None,
+    })
+}
+
 /// The scalar field whose request wire name is `wire` (the first row, for a joined name).
 pub fn field_by_wire(p: &Profile, wire: &str) -> Option<Field> {
     p.fields.iter().find_map(|r| match r.canon {

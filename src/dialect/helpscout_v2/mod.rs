@@ -37,28 +37,16 @@ use upstream::*;
 pub struct HelpscoutV2;
 
 /// The entity fields of the overwrite `PUT` (D2) and the top-level PATCH paths, in the order the
-/// vendor lists them.
-const ENTITY_FIELDS: [(&str, Field); 10] = [
-    ("firstName", Field::FirstName),
-    ("lastName", Field::LastName),
-    ("photoUrl", Field::PhotoUrl),
-    ("photoType", Field::PhotoType),
-    ("jobTitle", Field::JobTitle),
-    ("location", Field::Location),
-    ("background", Field::Notes),
-    ("age", Field::Age),
-    ("gender", Field::Gender),
-    ("organization", Field::Organization),
-];
+/// vendor lists them: the profile's top-level field rows.
+fn entity_fields() -> impl Iterator<Item = (&'static str, Field)> {
+    super::fields::scalar_fields(&profile::HELPSCOUT_V2).filter(|(wire, _)| !wire.contains('/'))
+}
 
-/// `/address/<name>` members.
-const ADDRESS_FIELDS: [(&str, Field); 5] = [
-    ("lines", Field::AddressLines),
-    ("city", Field::AddressCity),
-    ("state", Field::AddressState),
-    ("postalCode", Field::AddressPostalCode),
-    ("country", Field::AddressCountry),
-];
+/// `/address/<name>` members: the profile's rows below `address`.
+fn address_fields() -> impl Iterator<Item = (&'static str, Field)> {
+    super::fields::scalar_fields(&profile::HELPSCOUT_V2)
+        .filter_map(|(wire, f)| Some((wire.strip_prefix("address/")?, f)))
+}
 
 /// The photo types (the unit tests walk them).
 #[cfg(test)]
@@ -85,15 +73,9 @@ const ERRORS_ABOUT: &str = "http://developer.helpscout.net/mailbox-api/overview/
 
 // === names ===
 
+/// The collection of a path segment (`social-profiles`): the profile's collection rows.
 fn coll_from_segment(s: &str) -> Option<Coll> {
-    match s {
-        "emails" => Some(Coll::Emails),
-        "phones" => Some(Coll::Phones),
-        "chats" => Some(Coll::Chats),
-        "social-profiles" => Some(Coll::SocialProfiles),
-        "websites" => Some(Coll::Websites),
-        _ => None,
-    }
+    super::fields::coll_by_wire(&profile::HELPSCOUT_V2, s)
 }
 
 /// The key under `_embedded` in a GET customer: social profiles use an underscore there

@@ -32,10 +32,9 @@ pub(super) fn parse_path(path: &str) -> Result<PatchPath, PathError> {
     }
     if first == "address" {
         return match (second, third) {
-            (Some(name), None) => ADDRESS_FIELDS
-                .iter()
+            (Some(name), None) => address_fields()
                 .find(|(n, _)| *n == name)
-                .map(|(_, f)| PatchPath::Field(*f))
+                .map(|(_, f)| PatchPath::Field(f))
                 .ok_or(PathError::Grammar),
             _ => Err(PathError::Grammar),
         };
@@ -60,10 +59,9 @@ pub(super) fn parse_path(path: &str) -> Result<PatchPath, PathError> {
     if second.is_some() {
         return Err(PathError::Grammar);
     }
-    ENTITY_FIELDS
-        .iter()
+    entity_fields()
         .find(|(n, _)| *n == first)
-        .map(|(_, f)| PatchPath::Field(*f))
+        .map(|(_, f)| PatchPath::Field(f))
         .ok_or(PathError::Grammar)
 }
 
