@@ -32,56 +32,18 @@ const PREFIX: &str = "/api/resources/customers/";
 /// Longest external id accepted in the path, in characters.
 const MAX_ID_CHARS: usize = 256;
 
-/// What a `data` key maps to in the canonical model.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Field(Field),
-    Primary(Coll),
-}
+/// What a `data` key maps to in the canonical model: a field, or the one e-mail or phone.
+type Slot = super::fields::Canon;
 
-/// The `data` keys in the order the encoder writes them, with their body pointer.
-const KEYS: [(&str, &str, Slot); 9] = [
-    (
-        "firstName",
-        "/data/firstName",
-        Slot::Field(Field::FirstName),
-    ),
-    ("lastName", "/data/lastName", Slot::Field(Field::LastName)),
-    ("email", "/data/email", Slot::Primary(Coll::Emails)),
-    ("phone", "/data/phone", Slot::Primary(Coll::Phones)),
-    (
-        "emailOptOut",
-        "/data/emailOptOut",
-        Slot::Field(Field::EmailOptOut),
-    ),
-    (
-        "smsOptOut",
-        "/data/smsOptOut",
-        Slot::Field(Field::SmsOptOut),
-    ),
-    (
-        "customerId",
-        "/data/customerId",
-        Slot::Field(Field::ExternalId),
-    ),
-    (
-        "customerDetailUrl",
-        "/data/customerDetailUrl",
-        Slot::Field(Field::DetailUrl),
-    ),
-    (
-        "createdAt",
-        "/data/createdAt",
-        Slot::Field(Field::CreatedAt),
-    ),
-];
+/// The `data` keys, in the order the encoder writes them: the profile's field rows.
+const KEYS: &[super::fields::FieldRow] = profile::REACH.fields;
 
 fn key_index(key: &str) -> Option<usize> {
-    KEYS.iter().position(|(k, _, _)| *k == key)
+    KEYS.iter().position(|r| r.wire == key)
 }
 
 fn slot_index(slot: Slot) -> Option<usize> {
-    KEYS.iter().position(|(_, _, s)| *s == slot)
+    KEYS.iter().position(|r| r.canon == slot)
 }
 
 impl Wired for Reach {

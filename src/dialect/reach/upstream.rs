@@ -158,7 +158,7 @@ pub(super) fn encode_update(
         // A later change to the same slot wins, as when the changes are applied in order.
         let (slot, out) = match &change.op {
             Op::Set { field, value } => (Slot::Field(*field), Out::Json(value)),
-            Op::Primary { coll, value } => (Slot::Primary(*coll), Out::Str(value.as_deref())),
+            Op::Primary { coll, value } => (Slot::Coll(*coll), Out::Str(value.as_deref())),
             _ => {
                 unmappable.push(change);
                 continue;
@@ -180,7 +180,8 @@ pub(super) fn encode_update(
     out.open(b'{');
     out.key("data");
     out.open(b'{');
-    for ((key, _, _), slot) in KEYS.iter().zip(slots) {
+    for (row, slot) in KEYS.iter().zip(slots) {
+        let key = row.wire;
         match slot {
             Some(Out::Json(v)) => out.member(key, v),
             Some(Out::Str(s)) => out.member(key, &s),
