@@ -6,8 +6,8 @@
 use super::fields::{self, Canon, FieldRow, ValueRule};
 use super::profile::{PointerStyle, PropertyPointer};
 use super::routes::RouteKind;
-use super::{DialectId, EndpointKind, SubAction, SubResource, Target};
-use crate::canonical::{Coll, ErrorKind, Op};
+use super::{DialectId, EncodeCx, EndpointKind, SubAction, SubResource, Target};
+use crate::canonical::{Change, Coll, ErrorKind, Op};
 use serde_json::{json, Value};
 
 fn target_of(row: &FieldRow, entry: Option<u64>) -> Target {
@@ -280,5 +280,70 @@ fn every_route_row_is_what_the_matcher_recognises() {
             let err = dialect.route("TRACE", &path).err().map(|e| e.kind);
             assert_eq!(err, Some(ErrorKind::NotFound), "{d} {path}");
         }
+    }
+}
+
+#[test]
+fn every_field_row_is_what_the_upstream_encoder_writes() {
+    for d in DialectId::ALL {
+        let p = d.profile();
+        for row in p.fields {
+            let Canon::Field(field) = row.canon else {
+                continue;
+            };
+            let Some(value) = valid_value(row.rule) else {
+                continue;
+            };
+            // A joined name is written from both halves: every row of the wire name is set.
+            let changes: Vec<Change> = p
+                .fields
+                .iter()
+                .filter(|r| r.wire == row.wire)
+                .filter_map(|r| match r.canon {
+                    Canon::Field(f) => Some(Change::new(
+                        Op::Set {
+                            field: f,
+                            value: value.clone(),
+                        },
+                        "/x",
+                    )),
+                    Canon::Coll(_) => None,
+                })
+                .collect();
+            let requests = d
+                .dialect()
+                .encode_update("100", &changes, &EncodeCx::default())
+                .unwrap_or_else(|e| panic!("{d}: {field:?} not encoded: {e:?}"));
+            // The member's own name (the last token of its wire path) is in the body.
+            let name = row.wire.rsplit('/').next().unwrap_or(row.wire);
+            let written = requests.iter().any(|r| {
+                r.body
+                    .as_ref()
+                    .is_some_and(|b| String::from_utf8_lossy(b).contains(&format!("\"{name}\"")))
+                    || r.body.as_ref().is_some_and(|b| {
+                        String::from_utf8_lossy(b).contains(&format!("\"/{}\"", row.wire))
+                    })
+            });
+            assert!(written, "{d}: {field:?} as {}: {requests:?}", row.wire);
+        }
+    }
+}
+
+#[test]
+fn the_v2_patch_document_names_fields_as_the_v2_rows_do() {
+    let p = DialectId::HelpscoutV2.profile();
+    for (pointer, field) in super::document::FIELDS {
+        assert_eq!(
+            fields::field_wire(p, field).map(|w| format!("/{w}")),
+            Some(pointer.to_string()),
+            "{field:?}"
+        );
+    }
+    for c in Coll::ALL {
+        assert_eq!(
+            fields::coll_row(p, c).map(|r| r.wire),
+            Some(super::document::coll_key(c)),
+            "{c:?}"
+        );
     }
 }
