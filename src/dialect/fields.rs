@@ -285,7 +285,14 @@ pub fn locate(p: &Profile, upstream_path: &str) -> Option<Target> {
             ),
         });
     }
-    if tokens.len() > 1 {
+    // A member that only holds others (HelpCrunch's answer-only `location`, v2's `address`) is
+    // no field of its own, even where a canonical name is spelled the same.
+    let holds_others = p.fields.iter().any(|r| {
+        std::iter::once(r.wire)
+            .chain(r.aliases.iter().copied())
+            .any(|name| name.split('/').next() == Some(head))
+    });
+    if tokens.len() > 1 || holds_others {
         return None;
     }
     Field::ALL

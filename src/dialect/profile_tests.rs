@@ -347,3 +347,15 @@ fn the_v2_patch_document_names_fields_as_the_v2_rows_do() {
         );
     }
 }
+
+#[test]
+fn a_member_that_only_holds_others_is_not_located() {
+    // HelpCrunch answers `location/city`; `location` alone is not its free-text location.
+    assert_eq!(DialectId::Helpcrunch.dialect().locate("location"), None);
+    assert_eq!(DialectId::HelpscoutV2.dialect().locate("/address"), None);
+    // A canonical name (what `pointer_for` writes for a field the dialect lacks) is located.
+    assert_eq!(
+        DialectId::HelpscoutV1.dialect().locate("/blocked"),
+        Some(Target::Field(crate::canonical::Field::Blocked))
+    );
+}

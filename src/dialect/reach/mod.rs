@@ -3,7 +3,7 @@
 //! envelope (SPEC §1, `docs/dialects.md` § reach, `helpcrunch-reach.md` §2).
 //!
 //! Reach is the upstream side of the load benchmark, so the hot upstream paths
-//! ([`Reach::encode_update`], [`Reach::decode_customer`]) avoid building `serde_json::Value`
+//! (`upstream::encode_update`, `upstream::decode_customer`) avoid building `serde_json::Value`
 //! trees: bodies are written straight into a byte buffer and answers are read into borrowed
 //! structs.
 
