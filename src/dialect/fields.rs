@@ -191,7 +191,7 @@ pub fn check_value(rule: ValueRule, s: &str, pointer: &str) -> Result<(), Violat
 /// The pointer prefix of the dialect's body members: empty, or `/data` for Reach.
 fn body_prefix(p: &Profile) -> &'static str {
     match p.pointer_style {
-        PointerStyle::Wrapped(w) => w.strip_suffix('/').map_or(w, |w| w),
+        PointerStyle::Wrapped(w) => w.strip_suffix('/').unwrap_or(w),
         PointerStyle::PatchPath | PointerStyle::TopLevel => "",
     }
 }
@@ -244,8 +244,9 @@ fn entries_by_id(p: &Profile) -> bool {
 }
 
 /// Maps one of the dialect's upstream error field names (a JSON pointer, or a dotted path such
-/// as `emails[1].value` or `data.email`) to a canonical location: the rows' names (the wire
-/// name or an alias, followed by anything), the properties member, or a canonical field name.
+/// as `emails[1].value` or `data.email`) to a canonical location: a row's wire name or alias
+/// (followed by an item path for lists and collections), the properties member, or a canonical
+/// field name (what [`pointer_for`] writes for a field the dialect has no row for).
 pub fn locate(p: &Profile, upstream_path: &str) -> Option<Target> {
     // A slash path without its leading slash (`emails/1`) is a pointer too, not a dotted path.
     let pointer = if !upstream_path.starts_with('/')
