@@ -74,14 +74,14 @@ const COLLS: [(&str, &str, Coll); 5] = [
     ("websites", "/websites", Coll::Websites),
 ];
 
-/// The body key of a top-level scalar field.
+/// The body key of a top-level scalar field (the profile's row).
 fn scalar_key(field: Field) -> Option<&'static str> {
-    SCALARS.iter().find(|(_, _, f)| *f == field).map(|e| e.0)
+    super::fields::field_wire(&profile::HELPSCOUT_V1, field).filter(|w| !w.contains('/'))
 }
 
-/// The key inside `address` of an address field.
+/// The key inside `address` of an address field (the profile's row).
 fn address_key(field: Field) -> Option<&'static str> {
-    ADDRESS.iter().find(|(_, _, f)| *f == field).map(|e| e.0)
+    super::fields::field_wire(&profile::HELPSCOUT_V1, field)?.strip_prefix("address/")
 }
 
 fn coll_index(coll: Coll) -> usize {
