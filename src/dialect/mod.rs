@@ -11,16 +11,22 @@
 //! All methods are pure: no I/O, no clocks except where a vendor format demands a timestamp, no
 //! globals, so fixtures, benchmarks, fuzzers and the built-in sandbox call them directly.
 
+mod codec;
 pub mod document;
+pub mod fields;
 pub mod helpcrunch;
 pub mod helpscout_v1;
 pub mod helpscout_v2;
 mod http;
 pub mod profile;
+#[cfg(test)]
+mod profile_tests;
 pub mod reach;
+pub mod routes;
 pub mod rules;
 pub mod wire;
 
+pub use codec::{Codec, Wired};
 pub use http::{
     Endpoint, EndpointKind, Purpose, SubAction, SubResource, Synthetic, UpstreamRequest,
 };
@@ -245,8 +251,10 @@ pub trait Dialect: ClientSide + UpstreamSide + Send + Sync + 'static {
 
     // --- capabilities: the vendor's data model, the same in both roles ----------------------
 
-    /// Whether the dialect has a place for the scalar field.
-    fn holds(&self, field: Field) -> bool;
+    /// Whether the dialect has a place for the scalar field (from the [`Profile`]'s field rows).
+    fn holds(&self, field: Field) -> bool {
+        fields::holds(self.id().profile(), field)
+    }
     /// Whether the dialect has the collection (from the [`Profile`]). Single-slot dialects hold
     /// `Emails` and `Phones`.
     fn holds_coll(&self, coll: Coll) -> bool {

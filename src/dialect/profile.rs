@@ -7,8 +7,10 @@
 //! folder, not a match arm at each user. `Profile` deliberately has no `Default`: a dialect that
 //! forgets a capability does not compile.
 
-use super::DialectId;
-use crate::canonical::Coll;
+use super::fields::{FieldRow, ValueRule};
+use super::routes::{RouteErrors, RouteKind as R, RouteRow};
+use super::{DialectId, SubAction as A};
+use crate::canonical::{Coll, Field};
 
 /// How a vendor identifies customers in its paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +45,28 @@ pub enum PointerStyle {
     /// As [`PointerStyle::TopLevel`], inside a wrapper member that is not part of the name
     /// (Reach's `data/…`).
     Wrapped(&'static str),
+}
+
+/// Where the client names a custom property in its pointers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropertyPointer {
+    /// The properties have their own document (v2's properties endpoint): `/{slug}`, and the
+    /// empty pointer for the whole set.
+    OwnDocument,
+    /// The member as a whole (HelpCrunch's `customData` is an array in requests, so a slug has
+    /// no pointer of its own; an index in an error path names an item, not a slug).
+    Whole,
+    /// The member's child `/{wire}/{slug}`.
+    Child,
+}
+
+/// The member custom properties live in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Properties {
+    /// The member's name below the wrapper (`properties`, `customData`).
+    pub wire: &'static str,
+    /// How a property's pointer is formed.
+    pub pointer: PropertyPointer,
 }
 
 /// The part of the URL space a dialect's paths live in, used to answer a 404 for a path no route
@@ -121,7 +145,23 @@ pub struct Profile {
     pub positional_entry_errors: bool,
     /// How the vendor stores records.
     pub records: Records,
+    /// The fields the dialect has a place for: canonical field ↔ wire name ↔ value rule.
+    pub fields: &'static [FieldRow],
+    /// Where custom properties are named (also for dialects without properties: an upstream
+    /// error about one still needs a pointer).
+    pub properties: Properties,
+    /// The client endpoints.
+    pub routes: &'static [RouteRow],
+    /// How the router words its errors.
+    pub route_errors: RouteErrors,
 }
+
+/// Help Scout v2's customer endpoints.
+const V2_CUSTOMER: &str = "/v2/customers/{id}";
+const V2_PROPERTIES: &str = "/v2/customers/{id}/properties";
+const V2_ENTRIES: &str = "/v2/customers/{id}/{coll}";
+const V2_ENTRY: &str = "/v2/customers/{id}/{coll}/{entry}";
+const V2_ADDRESS: &str = "/v2/customers/{id}/address";
 
 /// Help Scout Mailbox API v2.
 pub const HELPSCOUT_V2: Profile = Profile {
@@ -145,6 +185,29 @@ pub const HELPSCOUT_V2: Profile = Profile {
     pointer_style: PointerStyle::PatchPath,
     positional_entry_errors: false,
     records: PATH_ID_RECORDS,
+    fields: HELPSCOUT_V2_FIELDS,
+    properties: Properties {
+        wire: "properties",
+        pointer: PropertyPointer::OwnDocument,
+    },
+    routes: &[
+        RouteRow::new("POST", "/v2/oauth2/token", R::Token),
+        RouteRow::new("GET", V2_CUSTOMER, R::Get),
+        RouteRow::new("PATCH", V2_CUSTOMER, R::Update { full: false }),
+        RouteRow::new("PUT", V2_CUSTOMER, R::Update { full: true }),
+        RouteRow::new("PATCH", V2_PROPERTIES, R::Properties),
+        RouteRow::new("POST", V2_ENTRIES, R::Entries(A::Create)),
+        RouteRow::new("PUT", V2_ENTRY, R::Entries(A::Update)),
+        RouteRow::new("DELETE", V2_ENTRY, R::Entries(A::Delete)),
+        RouteRow::new("POST", V2_ADDRESS, R::Address(A::Create)),
+        RouteRow::new("PUT", V2_ADDRESS, R::Address(A::Update)),
+        RouteRow::new("DELETE", V2_ADDRESS, R::Address(A::Delete)),
+    ],
+    route_errors: RouteErrors {
+        not_found: "Not found",
+        method_not_allowed: "Method {method} not allowed; allowed: {allowed}",
+        reserved_ids: &[],
+    },
 };
 
 /// Help Scout legacy API v1.
@@ -169,6 +232,20 @@ pub const HELPSCOUT_V1: Profile = Profile {
     pointer_style: PointerStyle::TopLevel,
     positional_entry_errors: true,
     records: PATH_ID_RECORDS,
+    fields: HELPSCOUT_V1_FIELDS,
+    properties: Properties {
+        wire: "properties",
+        pointer: PropertyPointer::Child,
+    },
+    routes: &[
+        RouteRow::new("GET", "/v1/customers/{id}.json", R::Get),
+        RouteRow::new("PUT", "/v1/customers/{id}.json", R::Update { full: false }),
+    ],
+    route_errors: RouteErrors {
+        not_found: "The specified resource was not found",
+        method_not_allowed: "Invalid method type",
+        reserved_ids: &[],
+    },
 };
 
 /// HelpCrunch REST API v1.
@@ -193,6 +270,22 @@ pub const HELPCRUNCH: Profile = Profile {
     pointer_style: PointerStyle::TopLevel,
     positional_entry_errors: false,
     records: PATH_ID_RECORDS,
+    fields: HELPCRUNCH_FIELDS,
+    properties: Properties {
+        wire: "customData",
+        pointer: PropertyPointer::Whole,
+    },
+    routes: &[
+        RouteRow::new("GET", "/v1/customers/{id}", R::Get),
+        RouteRow::new("PATCH", "/v1/customers/{id}", R::Update { full: false }),
+        RouteRow::new("PUT", "/v1/customers/{id}", R::Update { full: true }),
+    ],
+    // `batch` and `search` are HelpCrunch endpoints the gateway does not serve.
+    route_errors: RouteErrors {
+        not_found: "Not found",
+        method_not_allowed: "Method not allowed",
+        reserved_ids: &["", "batch", "search"],
+    },
 };
 
 /// Reach.
@@ -221,6 +314,25 @@ pub const REACH: Profile = Profile {
         upsert: true,
         tenant_meta: true,
     },
+    fields: REACH_FIELDS,
+    properties: Properties {
+        wire: "properties",
+        pointer: PropertyPointer::Child,
+    },
+    routes: &[
+        RouteRow::new("GET", "/api/resources/customers/{id}", R::Get),
+        RouteRow::new(
+            "PATCH",
+            "/api/resources/customers/{id}",
+            R::Update { full: false },
+        ),
+    ],
+    // The vendor's batch endpoint shares the prefix; the gateway does not serve it.
+    route_errors: RouteErrors {
+        not_found: "Not found",
+        method_not_allowed: "Method not allowed",
+        reserved_ids: &["batch"],
+    },
 };
 
 /// Records keyed by the id in the path, no upsert, no tenant metadata.
@@ -229,6 +341,154 @@ const PATH_ID_RECORDS: Records = Records {
     upsert: false,
     tenant_meta: false,
 };
+
+/// Help Scout's genders (both API versions).
+pub const HELPSCOUT_GENDERS: &[&str] = &["male", "female", "unknown"];
+
+/// Help Scout v2's photo types.
+pub const HELPSCOUT_V2_PHOTO_TYPES: &[&str] = &[
+    "unknown",
+    "gravatar",
+    "twitter",
+    "facebook",
+    "googleprofile",
+    "googleplus",
+    "linkedin",
+    "instagram",
+];
+
+/// Help Scout v1's photo types (L4): v2's list without `instagram`.
+pub const HELPSCOUT_V1_PHOTO_TYPES: &[&str] = &[
+    "unknown",
+    "gravatar",
+    "twitter",
+    "facebook",
+    "googleprofile",
+    "googleplus",
+    "linkedin",
+];
+
+const fn len(min: usize, max: usize) -> ValueRule {
+    ValueRule::Length { min, max }
+}
+
+const fn one_of(values: &'static [&'static str], ignore_case: bool) -> ValueRule {
+    ValueRule::OneOf {
+        values,
+        ignore_case,
+    }
+}
+
+/// helpscout.md §2.1: the entity fields in the vendor's order, the address members (which the
+/// vendor's errors also name bare), the collections.
+const HELPSCOUT_V2_FIELDS: &[FieldRow] = &[
+    FieldRow::field(Field::FirstName, "firstName", len(1, 40)),
+    FieldRow::field(Field::LastName, "lastName", len(1, 40)),
+    FieldRow::field(Field::PhotoUrl, "photoUrl", len(0, 200)),
+    FieldRow::field(
+        Field::PhotoType,
+        "photoType",
+        one_of(HELPSCOUT_V2_PHOTO_TYPES, false),
+    ),
+    FieldRow::field(Field::JobTitle, "jobTitle", len(0, 60)),
+    FieldRow::field(Field::Location, "location", len(0, 60)),
+    FieldRow::field(Field::Notes, "background", len(0, 200)),
+    FieldRow::field(Field::Age, "age", ValueRule::Text),
+    FieldRow::field(Field::Gender, "gender", one_of(HELPSCOUT_GENDERS, true)),
+    FieldRow::field(Field::Organization, "organization", len(0, 60)),
+    FieldRow::field(Field::AddressLines, "address/lines", ValueRule::Lines).aka(&["lines"]),
+    FieldRow::field(Field::AddressCity, "address/city", ValueRule::Text).aka(&["city"]),
+    FieldRow::field(Field::AddressState, "address/state", ValueRule::Text).aka(&["state"]),
+    FieldRow::field(
+        Field::AddressPostalCode,
+        "address/postalCode",
+        ValueRule::Text,
+    )
+    .aka(&["postalCode"]),
+    FieldRow::field(Field::AddressCountry, "address/country", ValueRule::Text).aka(&["country"]),
+    FieldRow::coll(Coll::Emails, "emails"),
+    FieldRow::coll(Coll::Phones, "phones"),
+    FieldRow::coll(Coll::Chats, "chats"),
+    // The GET answer embeds `social_profiles`; error bodies may say `socialProfiles`.
+    FieldRow::coll(Coll::SocialProfiles, "social-profiles")
+        .aka(&["socialProfiles", "social_profiles"]),
+    FieldRow::coll(Coll::Websites, "websites"),
+];
+
+/// helpscout.md §3: the person object ("must be shorter than 40 characters"), its address, the
+/// entry arrays.
+const HELPSCOUT_V1_FIELDS: &[FieldRow] = &[
+    FieldRow::field(Field::FirstName, "firstName", len(0, 39)),
+    FieldRow::field(Field::LastName, "lastName", len(0, 39)),
+    FieldRow::field(Field::Organization, "organization", ValueRule::Text),
+    FieldRow::field(Field::JobTitle, "jobTitle", ValueRule::Text),
+    FieldRow::field(Field::Notes, "background", ValueRule::Text),
+    FieldRow::field(Field::PhotoUrl, "photoUrl", ValueRule::Text),
+    FieldRow::field(
+        Field::PhotoType,
+        "photoType",
+        one_of(HELPSCOUT_V1_PHOTO_TYPES, false),
+    ),
+    FieldRow::field(Field::Gender, "gender", one_of(HELPSCOUT_GENDERS, true)),
+    FieldRow::field(Field::Age, "age", ValueRule::Text),
+    FieldRow::field(Field::Location, "location", ValueRule::Text),
+    FieldRow::field(Field::AddressLines, "address/lines", ValueRule::Lines),
+    FieldRow::field(Field::AddressCity, "address/city", ValueRule::Text),
+    FieldRow::field(Field::AddressState, "address/state", ValueRule::Text),
+    FieldRow::field(
+        Field::AddressPostalCode,
+        "address/postalCode",
+        ValueRule::Text,
+    ),
+    FieldRow::field(Field::AddressCountry, "address/country", ValueRule::Text),
+    FieldRow::coll(Coll::Emails, "emails"),
+    FieldRow::coll(Coll::Phones, "phones"),
+    FieldRow::coll(Coll::Chats, "chats"),
+    FieldRow::coll(Coll::SocialProfiles, "socialProfiles"),
+    FieldRow::coll(Coll::Websites, "websites"),
+];
+
+/// helpcrunch-reach.md §1.5–§1.6: the joined `name` (first row wins when an error names it),
+/// the single slots, `tags`, then the plain keys in the Customer model's order; the address
+/// keys are flat in requests but nested under `location` in answers.
+const HELPCRUNCH_FIELDS: &[FieldRow] = &[
+    FieldRow::field(Field::FirstName, "name", ValueRule::Text),
+    FieldRow::field(Field::LastName, "name", ValueRule::Text),
+    FieldRow::coll(Coll::Emails, "email"),
+    FieldRow::coll(Coll::Phones, "phone"),
+    FieldRow::field(Field::Tags, "tags", ValueRule::Tags),
+    FieldRow::field(Field::ExternalId, "userId", ValueRule::Text),
+    FieldRow::field(Field::Organization, "company", ValueRule::Text),
+    FieldRow::field(Field::FirstSeen, "firstSeen", ValueRule::UnixSeconds),
+    FieldRow::field(Field::LastSeen, "lastSeen", ValueRule::UnixSeconds),
+    FieldRow::field(Field::AddressCity, "city", ValueRule::Text).aka(&["location/city"]),
+    FieldRow::field(Field::AddressState, "regionCode", ValueRule::Text)
+        .aka(&["location/regionCode"]),
+    FieldRow::field(Field::AddressCountry, "countryCode", ValueRule::Text)
+        .aka(&["location/countryCode"]),
+    FieldRow::field(Field::EmailOptOut, "unsubscribed", ValueRule::Boolean),
+    FieldRow::field(Field::Blocked, "blocked", ValueRule::Boolean),
+    FieldRow::field(Field::Source, "source", ValueRule::Text),
+    FieldRow::field(Field::Referer, "referer", ValueRule::Text),
+    FieldRow::field(Field::LastPage, "lastPage", ValueRule::Text),
+    FieldRow::field(Field::Locale, "locale", ValueRule::Locale),
+    FieldRow::field(Field::CreatedFrom, "createdFrom", ValueRule::Text),
+    FieldRow::field(Field::IntegrationId, "integrationId", ValueRule::Text),
+    FieldRow::field(Field::Notes, "notes", ValueRule::Text),
+];
+
+/// helpcrunch-reach.md §2: the `data` members in the order the encoder writes them.
+const REACH_FIELDS: &[FieldRow] = &[
+    FieldRow::field(Field::FirstName, "firstName", ValueRule::Text),
+    FieldRow::field(Field::LastName, "lastName", ValueRule::Text),
+    FieldRow::coll(Coll::Emails, "email"),
+    FieldRow::coll(Coll::Phones, "phone"),
+    FieldRow::field(Field::EmailOptOut, "emailOptOut", ValueRule::Boolean),
+    FieldRow::field(Field::SmsOptOut, "smsOptOut", ValueRule::Boolean),
+    FieldRow::field(Field::ExternalId, "customerId", ValueRule::RequiredId),
+    FieldRow::field(Field::DetailUrl, "customerDetailUrl", ValueRule::Text),
+    FieldRow::field(Field::CreatedAt, "createdAt", ValueRule::DateTime),
+];
 
 /// Whether any dialect passes the header through: such a header reaches only the upstreams
 /// whose profile lists it.

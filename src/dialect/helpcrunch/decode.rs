@@ -518,35 +518,6 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
     out
 }
 
-pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
-    let Some(raw_id) = path.strip_prefix("/v1/customers/") else {
-        return Err(not_found());
-    };
-    // `.json` is helpscout-v1; `batch` and `search` are HelpCrunch endpoints the gateway
-    // does not serve, not malformed customer ids.
-    if raw_id.is_empty()
-        || raw_id.contains('/')
-        || raw_id.ends_with(".json")
-        || raw_id == "batch"
-        || raw_id == "search"
-    {
-        return Err(not_found());
-    }
-    let kind = match method {
-        "PATCH" => EndpointKind::Update { full: false },
-        "PUT" => EndpointKind::Update { full: true },
-        "GET" => EndpointKind::Get,
-        _ => {
-            return Err(ApiError::method_not_allowed(
-                "Method not allowed",
-                "GET, PATCH, PUT",
-            ))
-        }
-    };
-    let customer_id = rules::numeric_path_id(raw_id, "This value should be of type numeric.")?;
-    Ok(Endpoint { kind, customer_id })
-}
-
 pub(super) fn decode_request(ep: &Endpoint, body: &[u8]) -> Result<ClientRequest, ApiError> {
     // Updates check duplicate keys while parsing (`decode_body`); other endpoints only here.
     if !matches!(ep.kind, EndpointKind::Update { .. }) {

@@ -71,10 +71,6 @@ pub(super) fn violation_code(v: &Violation) -> String {
     }
 }
 
-pub(super) fn not_found() -> ApiError {
-    ApiError::new(ErrorKind::NotFound, "Not found")
-}
-
 pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     let mut errors = Vec::with_capacity(err.violations.len() + 2);
     errors.push(json!({"code": "invalid_request", "message": "Invalid request"}));
@@ -93,20 +89,6 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     let reply = Synthetic::json(err.status, "application/json", &json!({ "errors": errors }))
         .with_error_headers(err);
     wire::with_retry_after(reply, err, profile::HELPCRUNCH.retry_header)
-}
-
-pub(super) fn pointer_for(target: &Target) -> String {
-    match target {
-        Target::Field(Field::FirstName | Field::LastName) => "/name".to_string(),
-        Target::Field(field) => match wire_key(*field) {
-            Some(key) => child("", key),
-            None => child("", field.as_str()),
-        },
-        Target::Coll(Coll::Emails, _) => "/email".to_string(),
-        Target::Coll(Coll::Phones, _) => "/phone".to_string(),
-        Target::Coll(coll, _) => child("", coll.as_str()),
-        Target::Property(_) => "/customData".to_string(),
-    }
 }
 
 pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
@@ -135,34 +117,4 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| wire::status_reason(status));
     ApiError::upstream(status, message, violations)
-}
-
-pub(super) fn locate(upstream_path: &str) -> Option<Target> {
-    let pointer = rules::undotted(upstream_path);
-    let mut tokens = pointer.split('/').skip(1);
-    let head = tokens.next()?;
-    let target = match head {
-        "name" => Target::Field(Field::FirstName),
-        "email" => Target::Coll(Coll::Emails, Some(1)),
-        "phone" => Target::Coll(Coll::Phones, Some(1)),
-        "tags" => Target::Field(Field::Tags),
-        "customData" => match tokens.next() {
-            // An index names an item of the request array, not a slug.
-            Some(t) if !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()) => {
-                Target::Property(t.replace("~1", "/").replace("~0", "~"))
-            }
-            _ => Target::Property(String::new()),
-        },
-        "location" => match tokens.next()? {
-            "city" => Target::Field(Field::AddressCity),
-            "regionCode" => Target::Field(Field::AddressState),
-            "countryCode" => Target::Field(Field::AddressCountry),
-            _ => return None,
-        },
-        key => {
-            let (_, field, _) = SCALARS.iter().find(|(k, _, _)| *k == key)?;
-            Target::Field(*field)
-        }
-    };
-    Some(target)
 }

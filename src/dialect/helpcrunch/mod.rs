@@ -20,8 +20,8 @@ mod upstream;
 use super::rules;
 use super::wire::{self, JsonWriter};
 use super::{
-    AnswerCx, ClientRequest, ClientSide, Dialect, DialectId, EncodeCx, Endpoint, EndpointKind,
-    Synthetic, Target, UpstreamRequest, UpstreamSide,
+    AnswerCx, ClientRequest, Codec, DialectId, EncodeCx, Endpoint, EndpointKind, Synthetic,
+    UpstreamRequest, Wired,
 };
 use crate::canonical::time::{self, Style};
 use crate::canonical::{
@@ -29,11 +29,12 @@ use crate::canonical::{
     Op, Rule, Tag, Violation,
 };
 use bytes::Bytes;
+// The unit tests call the codec through the traits and name canonical locations.
+#[cfg(test)]
+use super::{ClientSide, Dialect, Target, UpstreamSide};
 use decode::*;
-use error::*;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
-use upstream::*;
 
 /// HelpCrunch REST API v1.
 pub struct Helpcrunch;
@@ -110,79 +111,20 @@ const UNEXPECTED: &str = "This field was not expected.";
 const MISSING: &str = "This field is missing.";
 const BLANK: &str = "This value should not be blank.";
 
-impl Dialect for Helpcrunch {
-    fn id(&self) -> DialectId {
-        DialectId::Helpcrunch
-    }
-
-    fn holds(&self, field: Field) -> bool {
-        matches!(field, Field::FirstName | Field::LastName) || wire_key(field).is_some()
-    }
-}
-
-impl ClientSide for Helpcrunch {
-    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
-        decode::route(method, path)
-    }
-
-    fn decode_request(
-        &self,
-        ep: &Endpoint,
-        _query: Option<&str>,
-        body: &[u8],
-    ) -> Result<ClientRequest, ApiError> {
-        decode::decode_request(ep, body)
-    }
-
-    fn answer_needs_customer(&self, ep: &Endpoint, _req: &ClientRequest) -> bool {
-        matches!(ep.kind, EndpointKind::Update { .. } | EndpointKind::Get)
-    }
-
-    fn encode_success(
-        &self,
-        _ep: &Endpoint,
-        customer: Option<&Customer>,
-        cx: &AnswerCx<'_>,
-    ) -> Synthetic {
-        model::encode_success(customer, cx)
-    }
-
-    fn encode_error(&self, err: &ApiError) -> Synthetic {
-        error::encode_error(err)
-    }
-
-    fn pointer_for(&self, target: &Target) -> String {
-        error::pointer_for(target)
-    }
-}
-
-impl UpstreamSide for Helpcrunch {
-    fn check_target(&self, changes: &[Change]) -> Vec<Violation> {
-        decode::check_target(changes)
-    }
-
-    fn encode_update(
-        &self,
-        customer_id: &str,
-        changes: &[Change],
-        cx: &EncodeCx,
-    ) -> Result<Vec<UpstreamRequest>, ApiError> {
-        upstream::encode_update(customer_id, changes, cx)
-    }
-
-    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
-        upstream::encode_get(customer_id, cx)
-    }
-
-    fn decode_customer(&self, body: &[u8]) -> Option<Customer> {
-        model::decode_customer(body)
-    }
-
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
-        error::decode_error(status, body)
-    }
-
-    fn locate(&self, upstream_path: &str) -> Option<Target> {
-        error::locate(upstream_path)
-    }
+impl Wired for Helpcrunch {
+    const CODEC: Codec = Codec {
+        id: DialectId::Helpcrunch,
+        customer_id: |raw| rules::numeric_path_id(raw, "This value should be of type numeric."),
+        decode_request: |ep, _query, body| decode::decode_request(ep, body),
+        answer_needs_customer: |ep, _req| {
+            matches!(ep.kind, EndpointKind::Update { .. } | EndpointKind::Get)
+        },
+        encode_success: |_ep, customer, cx| model::encode_success(customer, cx),
+        encode_error: error::encode_error,
+        check_target: decode::check_target,
+        encode_update: upstream::encode_update,
+        encode_get: upstream::encode_get,
+        decode_customer: model::decode_customer,
+        decode_error: error::decode_error,
+    };
 }

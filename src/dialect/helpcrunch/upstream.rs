@@ -12,14 +12,9 @@ pub(super) enum Slot<'a> {
     Prop(&'a str),
 }
 
+/// The body key of a field (the profile's row; the joined name's halves are `slot_of`'s own case).
 pub(super) fn wire_key(field: Field) -> Option<&'static str> {
-    match field {
-        Field::Tags => Some("tags"),
-        f => SCALARS
-            .iter()
-            .find(|(_, sf, _)| *sf == f)
-            .map(|(key, _, _)| *key),
-    }
+    crate::dialect::fields::field_wire(&crate::dialect::profile::HELPCRUNCH, field)
 }
 
 pub(super) fn slot_of(op: &Op) -> Option<Slot<'_>> {

@@ -5,12 +5,8 @@
 use super::*;
 /// Rules v1 applies to scalar values, on both sides (client validation and target check).
 pub(super) fn check_scalar(field: Field, s: &str, pointer: &str) -> Option<Violation> {
-    match field {
-        Field::FirstName | Field::LastName => rules::length(s, 0, NAME_MAX, pointer).err(),
-        Field::Gender => rules::one_of(s, GENDERS, true, pointer).err(),
-        Field::PhotoType => rules::one_of(s, PHOTO_TYPES, false, pointer).err(),
-        _ => None,
-    }
+    let rule = super::fields::rule_of(&super::profile::HELPSCOUT_V1, field)?;
+    super::fields::check_value(rule, s, pointer).err()
 }
 
 /// Rules v1 applies to an entry's type and value; each failure is pushed at `pointer(leaf)`.
@@ -618,28 +614,6 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
         }
     }
     out
-}
-
-pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
-    let raw_id = path
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.strip_suffix(SUFFIX))
-        .filter(|id| !id.contains('/'))
-        .ok_or_else(|| {
-            ApiError::new(ErrorKind::NotFound, "The specified resource was not found")
-        })?;
-    let kind = match method {
-        "PUT" => EndpointKind::Update { full: false },
-        "GET" => EndpointKind::Get,
-        _ => {
-            return Err(ApiError::method_not_allowed(
-                "Invalid method type",
-                "GET, PUT",
-            ))
-        }
-    };
-    let customer_id = rules::numeric_path_id(raw_id, "The customer id must be a positive integer")?;
-    Ok(Endpoint { kind, customer_id })
 }
 
 pub(super) fn decode_request(

@@ -59,17 +59,6 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
     wire::with_retry_after(out, err, profile::HELPSCOUT_V1.retry_header)
 }
 
-pub(super) fn pointer_for(target: &Target) -> String {
-    match target {
-        Target::Field(f) => {
-            field_pointer(*f).map_or_else(|| format!("/{}", f.as_str()), str::to_owned)
-        }
-        Target::Coll(c, _) => COLLS[coll_index(*c)].1.to_owned(),
-        Target::Property(slug) if slug.is_empty() => "/properties".to_owned(),
-        Target::Property(slug) => format!("/properties/{}", pointer_token(slug)),
-    }
-}
-
 pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
     let doc: Option<Value> = serde_json::from_slice(body).ok();
     let obj = doc.as_ref().and_then(Value::as_object);

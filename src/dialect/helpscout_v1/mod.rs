@@ -17,7 +17,7 @@ mod upstream;
 use super::rules;
 use super::*;
 use crate::canonical::time::{self, Style};
-use crate::canonical::{pointer_token, Address, Change, Entry, ErrorKind, Meta, Op, Rule};
+use crate::canonical::{Address, Change, Entry, ErrorKind, Meta, Op, Rule};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
@@ -31,19 +31,6 @@ const SUFFIX: &str = ".json";
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// Error bodies use the plain media type (docs/dialects.md, error bodies).
 const JSON: &str = "application/json";
-/// v1 person object: "Must be shorter than 40 characters".
-const NAME_MAX: usize = 39;
-/// v1 photoType list (L4): v2's list without `instagram`.
-const PHOTO_TYPES: &[&str] = &[
-    "unknown",
-    "gravatar",
-    "twitter",
-    "facebook",
-    "googleprofile",
-    "googleplus",
-    "linkedin",
-];
-const GENDERS: &[&str] = &["male", "female", "unknown"];
 /// Keeps a path id a single segment when an id from another dialect is not numeric.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -87,44 +74,14 @@ const COLLS: [(&str, &str, Coll); 5] = [
     ("websites", "/websites", Coll::Websites),
 ];
 
-fn scalar_by_key(key: &str) -> Option<(&'static str, Field)> {
-    SCALARS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, p, f)| (*p, *f))
-}
-
-fn address_by_key(key: &str) -> Option<(&'static str, Field)> {
-    ADDRESS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, p, f)| (*p, *f))
-}
-
-fn coll_by_key(key: &str) -> Option<(&'static str, Coll)> {
-    COLLS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, p, c)| (*p, *c))
-}
-
-/// The body key of a top-level scalar field.
+/// The body key of a top-level scalar field (the profile's row).
 fn scalar_key(field: Field) -> Option<&'static str> {
-    SCALARS.iter().find(|(_, _, f)| *f == field).map(|e| e.0)
+    super::fields::field_wire(&profile::HELPSCOUT_V1, field).filter(|w| !w.contains('/'))
 }
 
-/// The key inside `address` of an address field.
+/// The key inside `address` of an address field (the profile's row).
 fn address_key(field: Field) -> Option<&'static str> {
-    ADDRESS.iter().find(|(_, _, f)| *f == field).map(|e| e.0)
-}
-
-/// The JSON pointer of any field v1 holds (top-level or inside `address`).
-fn field_pointer(field: Field) -> Option<&'static str> {
-    SCALARS
-        .iter()
-        .chain(ADDRESS.iter())
-        .find(|(_, _, f)| *f == field)
-        .map(|e| e.1)
+    super::fields::field_wire(&profile::HELPSCOUT_V1, field)?.strip_prefix("address/")
 }
 
 fn coll_index(coll: Coll) -> usize {
@@ -147,85 +104,26 @@ fn type_key(coll: Coll) -> Option<&'static str> {
     }
 }
 
-impl Dialect for HelpscoutV1 {
-    fn id(&self) -> DialectId {
-        DialectId::HelpscoutV1
-    }
-
-    fn holds(&self, field: Field) -> bool {
-        field_pointer(field).is_some()
-    }
-}
-
-impl ClientSide for HelpscoutV1 {
-    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
-        decode::route(method, path)
-    }
-
-    fn decode_request(
-        &self,
-        ep: &Endpoint,
-        query: Option<&str>,
-        body: &[u8],
-    ) -> Result<ClientRequest, ApiError> {
-        decode::decode_request(ep, query, body)
-    }
-
-    fn answer_needs_customer(&self, ep: &Endpoint, req: &ClientRequest) -> bool {
-        match ep.kind {
+impl Wired for HelpscoutV1 {
+    const CODEC: Codec = Codec {
+        id: DialectId::HelpscoutV1,
+        customer_id: |raw| {
+            rules::numeric_path_id(raw, "The customer id must be a positive integer")
+        },
+        decode_request: decode::decode_request,
+        answer_needs_customer: |ep, req| match ep.kind {
             EndpointKind::Get => true,
             EndpointKind::Update { .. } => req.reload,
             EndpointKind::Properties | EndpointKind::Token | EndpointKind::SubResource { .. } => {
                 false
             }
-        }
-    }
-
-    fn encode_success(
-        &self,
-        ep: &Endpoint,
-        customer: Option<&Customer>,
-        cx: &AnswerCx<'_>,
-    ) -> Synthetic {
-        answer::encode_success(ep, customer, cx)
-    }
-
-    fn encode_error(&self, err: &ApiError) -> Synthetic {
-        error::encode_error(err)
-    }
-
-    fn pointer_for(&self, target: &Target) -> String {
-        error::pointer_for(target)
-    }
-}
-
-impl UpstreamSide for HelpscoutV1 {
-    fn check_target(&self, changes: &[Change]) -> Vec<Violation> {
-        decode::check_target(changes)
-    }
-
-    fn encode_update(
-        &self,
-        customer_id: &str,
-        changes: &[Change],
-        cx: &EncodeCx,
-    ) -> Result<Vec<UpstreamRequest>, ApiError> {
-        upstream::encode_update(customer_id, changes, cx)
-    }
-
-    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
-        upstream::encode_get(customer_id, cx)
-    }
-
-    fn decode_customer(&self, body: &[u8]) -> Option<Customer> {
-        upstream::decode_customer(body)
-    }
-
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
-        error::decode_error(status, body)
-    }
-
-    fn locate(&self, upstream_path: &str) -> Option<Target> {
-        upstream::locate(upstream_path)
-    }
+        },
+        encode_success: answer::encode_success,
+        encode_error: error::encode_error,
+        check_target: decode::check_target,
+        encode_update: upstream::encode_update,
+        encode_get: upstream::encode_get,
+        decode_customer: upstream::decode_customer,
+        decode_error: error::decode_error,
+    };
 }

@@ -244,17 +244,3 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     }
     Some(c)
 }
-
-pub(super) fn locate(upstream_path: &str) -> Option<Target> {
-    let pointer = rules::undotted(upstream_path);
-    let mut parts = pointer.strip_prefix('/')?.split('/');
-    let head = parts.next()?;
-    if head == "address" {
-        return address_by_key(parts.next()?).map(|(_, f)| Target::Field(f));
-    }
-    if let Some((_, field)) = scalar_by_key(head) {
-        return Some(Target::Field(field));
-    }
-    // An index in an entry path is the array position, not the entry id.
-    coll_by_key(head).map(|(_, coll)| Target::Coll(coll, None))
-}

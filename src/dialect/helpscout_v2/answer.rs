@@ -189,15 +189,3 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
         Synthetic::json(err.status, "application/vnd.error+json", &body).with_error_headers(err);
     wire::with_retry_after(out, err, profile::HELPSCOUT_V2.retry_header)
 }
-
-pub(super) fn pointer_for(target: &Target) -> String {
-    match target {
-        Target::Field(f) => {
-            field_pointer(*f).map_or_else(|| format!("/{}", f.as_str()), str::to_string)
-        }
-        Target::Coll(c, None) => format!("/{}", document::coll_key(*c)),
-        Target::Coll(c, Some(id)) => format!("/{}/{id}", document::coll_key(*c)),
-        Target::Property(slug) if slug.is_empty() => String::new(),
-        Target::Property(slug) => format!("/{}", pointer_token(slug)),
-    }
-}

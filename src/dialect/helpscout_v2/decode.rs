@@ -581,11 +581,11 @@ pub(super) fn canonical_test_value(path: &PatchPath, value: &Value) -> Value {
 pub(super) fn decode_put(doc: &Value) -> Result<ClientRequest, ApiError> {
     let obj = rules::object(doc, "").map_err(ApiError::invalid_one)?;
     let mut out = Decoded {
-        changes: Vec::with_capacity(ENTITY_FIELDS.len()),
+        changes: Vec::with_capacity(entity_fields().count()),
         errors: Vec::new(),
     };
     let mut ptr = String::with_capacity(16);
-    for (key, field) in ENTITY_FIELDS {
+    for (key, field) in entity_fields() {
         ptr.clear();
         ptr.push('/');
         ptr.push_str(key);

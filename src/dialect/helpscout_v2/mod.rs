@@ -37,41 +37,20 @@ use upstream::*;
 pub struct HelpscoutV2;
 
 /// The entity fields of the overwrite `PUT` (D2) and the top-level PATCH paths, in the order the
-/// vendor lists them.
-const ENTITY_FIELDS: [(&str, Field); 10] = [
-    ("firstName", Field::FirstName),
-    ("lastName", Field::LastName),
-    ("photoUrl", Field::PhotoUrl),
-    ("photoType", Field::PhotoType),
-    ("jobTitle", Field::JobTitle),
-    ("location", Field::Location),
-    ("background", Field::Notes),
-    ("age", Field::Age),
-    ("gender", Field::Gender),
-    ("organization", Field::Organization),
-];
+/// vendor lists them: the profile's top-level field rows.
+fn entity_fields() -> impl Iterator<Item = (&'static str, Field)> {
+    super::fields::scalar_fields(&profile::HELPSCOUT_V2).filter(|(wire, _)| !wire.contains('/'))
+}
 
-/// `/address/<name>` members.
-const ADDRESS_FIELDS: [(&str, Field); 5] = [
-    ("lines", Field::AddressLines),
-    ("city", Field::AddressCity),
-    ("state", Field::AddressState),
-    ("postalCode", Field::AddressPostalCode),
-    ("country", Field::AddressCountry),
-];
+/// `/address/<name>` members: the profile's rows below `address`.
+fn address_fields() -> impl Iterator<Item = (&'static str, Field)> {
+    super::fields::scalar_fields(&profile::HELPSCOUT_V2)
+        .filter_map(|(wire, f)| Some((wire.strip_prefix("address/")?, f)))
+}
 
-const GENDERS: &[&str] = &["male", "female", "unknown"];
-
-const PHOTO_TYPES: &[&str] = &[
-    "unknown",
-    "gravatar",
-    "twitter",
-    "facebook",
-    "googleprofile",
-    "googleplus",
-    "linkedin",
-    "instagram",
-];
+/// The photo types (the unit tests walk them).
+#[cfg(test)]
+const PHOTO_TYPES: &[&str] = profile::HELPSCOUT_V2_PHOTO_TYPES;
 
 const PATCH_OPS: &[&str] = &["add", "remove", "replace"];
 const PROPERTY_OPS: &[&str] = &["replace", "remove"];
@@ -94,15 +73,9 @@ const ERRORS_ABOUT: &str = "http://developer.helpscout.net/mailbox-api/overview/
 
 // === names ===
 
+/// The collection of a path segment (`social-profiles`): the profile's collection rows.
 fn coll_from_segment(s: &str) -> Option<Coll> {
-    match s {
-        "emails" => Some(Coll::Emails),
-        "phones" => Some(Coll::Phones),
-        "chats" => Some(Coll::Chats),
-        "social-profiles" => Some(Coll::SocialProfiles),
-        "websites" => Some(Coll::Websites),
-        _ => None,
-    }
+    super::fields::coll_by_wire(&profile::HELPSCOUT_V2, s)
 }
 
 /// The key under `_embedded` in a GET customer: social profiles use an underscore there
@@ -177,16 +150,11 @@ fn capitalised(s: &str) -> String {
 
 // === value rules ===
 
-/// The rules v2 enforces on a scalar string value (helpscout.md §2.1).
+/// The rules v2 enforces on a scalar string value (helpscout.md §2.1): the value rule of the
+/// field's row in the profile.
 fn check_field_value(field: Field, s: &str, pointer: &str) -> Result<(), Violation> {
-    match field {
-        Field::FirstName | Field::LastName => rules::length(s, 1, 40, pointer),
-        Field::JobTitle | Field::Location | Field::Organization => rules::length(s, 0, 60, pointer),
-        Field::PhotoUrl | Field::Notes => rules::length(s, 0, 200, pointer),
-        Field::Gender => rules::one_of(s, GENDERS, true, pointer),
-        Field::PhotoType => rules::one_of(s, PHOTO_TYPES, false, pointer),
-        _ => Ok(()),
-    }
+    super::fields::rule_of(&profile::HELPSCOUT_V2, field)
+        .map_or(Ok(()), |rule| super::fields::check_value(rule, s, pointer))
 }
 
 /// Entry type from the v2 enumeration; `foursquare` is accepted next to the documented
@@ -224,79 +192,18 @@ fn check_entry_value(coll: Coll, value: &str, pointer: &str) -> Result<(), Viola
     Ok(())
 }
 
-impl Dialect for HelpscoutV2 {
-    fn id(&self) -> DialectId {
-        DialectId::HelpscoutV2
-    }
-
-    fn holds(&self, field: Field) -> bool {
-        field_pointer(field).is_some()
-    }
-}
-
-impl ClientSide for HelpscoutV2 {
-    fn route(&self, method: &str, path: &str) -> Result<Endpoint, ApiError> {
-        route::route(method, path)
-    }
-
-    fn decode_request(
-        &self,
-        ep: &Endpoint,
-        _query: Option<&str>,
-        body: &[u8],
-    ) -> Result<ClientRequest, ApiError> {
-        decode::decode_request(ep, body)
-    }
-
-    fn answer_needs_customer(&self, ep: &Endpoint, _req: &ClientRequest) -> bool {
-        answer::answer_needs_customer(ep)
-    }
-
-    fn encode_success(
-        &self,
-        ep: &Endpoint,
-        customer: Option<&Customer>,
-        cx: &AnswerCx<'_>,
-    ) -> Synthetic {
-        answer::encode_success(ep, customer, cx)
-    }
-
-    fn encode_error(&self, err: &ApiError) -> Synthetic {
-        answer::encode_error(err)
-    }
-
-    fn pointer_for(&self, target: &Target) -> String {
-        answer::pointer_for(target)
-    }
-}
-
-impl UpstreamSide for HelpscoutV2 {
-    fn check_target(&self, changes: &[Change]) -> Vec<Violation> {
-        decode::check_target(changes)
-    }
-
-    fn encode_update(
-        &self,
-        customer_id: &str,
-        changes: &[Change],
-        cx: &EncodeCx,
-    ) -> Result<Vec<UpstreamRequest>, ApiError> {
-        upstream::encode_update(customer_id, changes, cx)
-    }
-
-    fn encode_get(&self, customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
-        upstream::encode_get(customer_id, cx)
-    }
-
-    fn decode_customer(&self, body: &[u8]) -> Option<Customer> {
-        upstream::decode_customer(body)
-    }
-
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
-        upstream::decode_error(status, body)
-    }
-
-    fn locate(&self, upstream_path: &str) -> Option<Target> {
-        upstream::locate(upstream_path)
-    }
+impl Wired for HelpscoutV2 {
+    const CODEC: Codec = Codec {
+        id: DialectId::HelpscoutV2,
+        customer_id: route::customer_id,
+        decode_request: |ep, _query, body| decode::decode_request(ep, body),
+        answer_needs_customer: |ep, _req| answer::answer_needs_customer(ep),
+        encode_success: answer::encode_success,
+        encode_error: answer::encode_error,
+        check_target: decode::check_target,
+        encode_update: upstream::encode_update,
+        encode_get: upstream::encode_get,
+        decode_customer: upstream::decode_customer,
+        decode_error: upstream::decode_error,
+    };
 }

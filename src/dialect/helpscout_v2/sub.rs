@@ -87,10 +87,10 @@ pub(super) fn decode_entry_body(
 pub(super) fn decode_address_body(doc: &Value) -> Result<ClientRequest, ApiError> {
     let obj = rules::object(doc, "").map_err(ApiError::invalid_one)?;
     let mut out = Decoded {
-        changes: Vec::with_capacity(ADDRESS_FIELDS.len()),
+        changes: Vec::with_capacity(address_fields().count()),
         errors: Vec::new(),
     };
-    for (key, field) in ADDRESS_FIELDS {
+    for (key, field) in address_fields() {
         let ptr = format!("/{key}");
         let value = match (field, obj.get(key)) {
             (Field::AddressLines, None) => Ok(Value::Null),
@@ -123,7 +123,7 @@ pub(super) fn decode_address_body(doc: &Value) -> Result<ClientRequest, ApiError
 /// equivalent patch ops).
 pub(super) fn clear_address() -> ClientRequest {
     let mut changes = ChangeSet::new();
-    for (key, field) in ADDRESS_FIELDS {
+    for (key, field) in address_fields() {
         changes.push(
             Op::Set {
                 field,

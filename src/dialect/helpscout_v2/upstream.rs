@@ -108,42 +108,6 @@ pub(super) fn decode_address(v: Option<&Value>) -> Option<crate::canonical::Addr
     (!addr.is_empty()).then_some(addr)
 }
 
-/// Where an error `path` of the vendor (with or without leading slash, `/` or `.` separated)
-/// lives in the canonical model.
-pub(super) fn locate_path(path: &str) -> Option<Target> {
-    let path = path.strip_prefix('/').unwrap_or(path);
-    let mut segs = path.split(['/', '.']);
-    let first = segs.next()?;
-    let second = segs.next();
-    if first == "properties" {
-        return Some(Target::Property(second.unwrap_or_default().to_string()));
-    }
-    if first == "address" {
-        let name = second?;
-        return ADDRESS_FIELDS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| Target::Field(*f));
-    }
-    let coll = match first {
-        "socialProfiles" | "social_profiles" => Some(Coll::SocialProfiles),
-        other => coll_from_segment(other),
-    };
-    if let Some(coll) = coll {
-        return Some(Target::Coll(coll, second.and_then(entry_id)));
-    }
-    if second.is_some() {
-        return None;
-    }
-    ENTITY_FIELDS
-        .iter()
-        .chain(ADDRESS_FIELDS.iter())
-        .find(|(n, _)| *n == first)
-        .map(|(_, f)| *f)
-        .or_else(|| Field::ALL.into_iter().find(|f| f.as_str() == first))
-        .map(Target::Field)
-}
-
 pub(super) fn encode_update(
     customer_id: &str,
     changes: &[Change],
@@ -342,8 +306,4 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
         })
         .unwrap_or_default();
     ApiError::upstream(status, message, violations)
-}
-
-pub(super) fn locate(upstream_path: &str) -> Option<Target> {
-    locate_path(upstream_path)
 }

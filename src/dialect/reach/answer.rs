@@ -123,20 +123,3 @@ pub(super) fn encode_error(err: &ApiError) -> Synthetic {
         None => answer,
     }
 }
-
-pub(super) fn pointer_for(target: &Target) -> String {
-    let slot = match target {
-        Target::Field(f) => Slot::Field(*f),
-        Target::Coll(c, _) => Slot::Primary(*c),
-        Target::Property(slug) if slug.is_empty() => return "/data/properties".into(),
-        Target::Property(slug) => return format!("/data/properties/{}", pointer_token(slug)),
-    };
-    match slot_index(slot) {
-        Some(i) => KEYS[i].1.to_string(),
-        None => match target {
-            Target::Field(f) => format!("/data/{}", f.as_str()),
-            Target::Coll(c, _) => format!("/data/{}", c.as_str()),
-            Target::Property(_) => String::new(),
-        },
-    }
-}

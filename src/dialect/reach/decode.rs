@@ -139,8 +139,10 @@ pub(super) fn decode_data(
             }
             continue;
         };
-        let (_, pointer, slot) = KEYS[i];
-        match slot {
+        let row = &KEYS[i];
+        // Owned once: it moves into the change.
+        let pointer = format!("/data/{}", row.wire);
+        match row.canon {
             Slot::Field(field) => {
                 // `customerId: null` breaks a rule of Reach's storage (a required field), which
                 // `check_target` enforces where Reach is the target (`dialect::vendor_rules` on
@@ -149,14 +151,14 @@ pub(super) fn decode_data(
                 let bad = if field == Field::ExternalId && value.is_null() {
                     None
                 } else {
-                    field_violation(field, &value, pointer)
+                    field_violation(field, &value, &pointer)
                 };
                 match bad {
                     None => changes.push(Op::Set { field, value }, pointer),
                     Some(v) => violations.push(v),
                 }
             }
-            Slot::Primary(coll) => match value {
+            Slot::Coll(coll) => match value {
                 Value::String(s) => changes.push(
                     Op::Primary {
                         coll,
@@ -165,7 +167,7 @@ pub(super) fn decode_data(
                     pointer,
                 ),
                 Value::Null => changes.push(Op::Primary { coll, value: None }, pointer),
-                other => violations.extend(rules::string(&other, pointer).err()),
+                other => violations.extend(rules::string(&other, &pointer).err()),
             },
         }
     }
@@ -181,36 +183,6 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
             _ => None,
         })
         .collect()
-}
-
-pub(super) fn route(method: &str, path: &str) -> Result<Endpoint, ApiError> {
-    let not_found = || ApiError::new(ErrorKind::NotFound, "Not found");
-    let Some(raw) = path.strip_prefix(PREFIX) else {
-        return Err(not_found());
-    };
-    if raw.contains('/') {
-        return Err(not_found());
-    }
-    let id = decode_id(raw);
-    if matches!(&id, Ok(id) if id == BATCH) {
-        return Err(not_found());
-    }
-    let kind = match method {
-        "PATCH" => EndpointKind::Update { full: false },
-        "GET" => EndpointKind::Get,
-        _ => {
-            return Err(ApiError::method_not_allowed(
-                "Method not allowed",
-                "GET, PATCH",
-            ))
-        }
-    };
-    let id = id?;
-    check_id(&id)?;
-    Ok(Endpoint {
-        kind,
-        customer_id: id.into_owned(),
-    })
 }
 
 pub(super) fn decode_request(query: Option<&str>, body: &[u8]) -> Result<ClientRequest, ApiError> {

@@ -158,7 +158,7 @@ pub(super) fn encode_update(
         // A later change to the same slot wins, as when the changes are applied in order.
         let (slot, out) = match &change.op {
             Op::Set { field, value } => (Slot::Field(*field), Out::Json(value)),
-            Op::Primary { coll, value } => (Slot::Primary(*coll), Out::Str(value.as_deref())),
+            Op::Primary { coll, value } => (Slot::Coll(*coll), Out::Str(value.as_deref())),
             _ => {
                 unmappable.push(change);
                 continue;
@@ -180,7 +180,8 @@ pub(super) fn encode_update(
     out.open(b'{');
     out.key("data");
     out.open(b'{');
-    for ((key, _, _), slot) in KEYS.iter().zip(slots) {
+    for (row, slot) in KEYS.iter().zip(slots) {
+        let key = row.wire;
         match slot {
             Some(Out::Json(v)) => out.member(key, v),
             Some(Out::Str(s)) => out.member(key, &s),
@@ -271,15 +272,4 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
         })
         .unwrap_or_default();
     ApiError::upstream(status, message, violations)
-}
-
-pub(super) fn locate(upstream_path: &str) -> Option<Target> {
-    let key = ["/data/", "data.", "/"]
-        .iter()
-        .find_map(|p| upstream_path.strip_prefix(p))
-        .unwrap_or(upstream_path);
-    match KEYS[key_index(key)?].2 {
-        Slot::Field(f) => Some(Target::Field(f)),
-        Slot::Primary(c) => Some(Target::Coll(c, Some(1))),
-    }
 }

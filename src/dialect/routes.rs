@@ -1,0 +1,199 @@
+//! Route rows: each dialect's client endpoints as data ([`RouteRow`] lists in the
+//! [`Profile`]s), and the one matcher that recognises them ([`route`]).
+//!
+//! The matcher keeps the answers the vendors give for paths that are almost right: a path that
+//! is not one of the dialect's is 404 in the dialect's words; a path of the right shape with
+//! the wrong method is 405 with `Allow` listing the methods of every row of that shape; the
+//! method is checked before any id, so a wrong method on a bad id is still 405.
+
+use super::fields;
+use super::profile::Profile;
+use super::{namespace_of, DialectId, Endpoint, EndpointKind, SubAction, SubResource};
+use crate::canonical::{ApiError, Coll, ErrorKind, Rule, Violation};
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+/// What a route row's endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteKind {
+    /// An update of the customer; `full` for full replacement.
+    Update {
+        /// Full replacement.
+        full: bool,
+    },
+    /// Read the customer.
+    Get,
+    /// The properties endpoint.
+    Properties,
+    /// The token endpoint (answered by the gateway).
+    Token,
+    /// The entries of the `{coll}` in the path, one of them when the path has `{entry}`.
+    Entries(SubAction),
+    /// The address sub-resource.
+    Address(SubAction),
+}
+
+/// One endpoint of a dialect: a method and a path pattern. Pattern segments are literals or
+/// placeholders: `{id}` (the customer id, optionally followed by a literal suffix such as
+/// `{id}.json`), `{coll}` (a collection by its wire name in the field rows) and `{entry}` (an
+/// entry id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteRow {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path pattern.
+    pub path: &'static str,
+    /// The endpoint.
+    pub kind: RouteKind,
+}
+
+impl RouteRow {
+    /// A row.
+    pub const fn new(method: &'static str, path: &'static str, kind: RouteKind) -> RouteRow {
+        RouteRow { method, path, kind }
+    }
+}
+
+/// How a dialect words the errors of its router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteErrors {
+    /// The message of a 404.
+    pub not_found: &'static str,
+    /// The message of a 405; `{method}` and `{allowed}` are replaced.
+    pub method_not_allowed: &'static str,
+    /// Path ids that name vendor endpoints the gateway does not serve (HelpCrunch `batch`),
+    /// answered 404 rather than as a malformed customer id.
+    pub reserved_ids: &'static [&'static str],
+}
+
+/// What a path's placeholders captured.
+#[derive(Default)]
+struct Captures<'a> {
+    id: Option<&'a str>,
+    coll: Option<Coll>,
+    entry: Option<&'a str>,
+}
+
+/// Matches `path` against a pattern's segments; `None` when the shape differs.
+fn shape<'a>(p: &Profile, pattern: &str, path: &'a str) -> Option<Captures<'a>> {
+    let mut caps = Captures::default();
+    let mut want = pattern.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return Some(caps),
+            (Some(w), Some(h)) => {
+                if let Some(suffix) = w.strip_prefix("{id}") {
+                    caps.id = Some(h.strip_suffix(suffix)?);
+                } else if w == "{coll}" {
+                    caps.coll = Some(fields::coll_by_wire(p, h)?);
+                } else if w == "{entry}" {
+                    caps.entry = Some(h).filter(|e| !e.is_empty());
+                    caps.entry?;
+                } else if w != h {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Whether the raw path id names a vendor endpoint the gateway does not serve. String ids are
+/// compared decoded (Reach's `%62atch` is its batch endpoint); numeric ones as written.
+fn reserved(p: &Profile, raw: &str) -> bool {
+    let ids = p.route_errors.reserved_ids;
+    if ids.contains(&raw) {
+        return true;
+    }
+    p.id_kind == super::profile::IdKind::String
+        && raw.contains('%')
+        && percent_decode_str(raw)
+            .decode_utf8()
+            .is_ok_and(|id| ids.contains(&id.as_ref()))
+}
+
+/// Recognises one of the dialect's client endpoints in `path` (after the route prefix; no
+/// query). `customer_id` validates and decodes the raw `{id}` in the vendor's own words.
+pub fn route(
+    id: DialectId,
+    customer_id: fn(&str) -> Result<String, ApiError>,
+    method: &str,
+    path: &str,
+) -> Result<Endpoint, ApiError> {
+    let p = id.profile();
+    let errors = p.route_errors;
+    let not_found = || ApiError::new(ErrorKind::NotFound, errors.not_found);
+    // Under a root two dialects share, the other one's paths (`/v1/….json`) are not ours.
+    if namespace_of(path) != Some(id) {
+        return Err(not_found());
+    }
+    let mut allowed: Vec<&str> = Vec::new();
+    let mut hit = None;
+    for row in p.routes {
+        let Some(caps) = shape(p, row.path, path) else {
+            continue;
+        };
+        if caps.id.is_some_and(|raw| reserved(p, raw)) {
+            return Err(not_found());
+        }
+        if row.method == method {
+            hit = Some((row, caps));
+            break;
+        }
+        allowed.push(row.method);
+    }
+    let Some((row, caps)) = hit else {
+        if allowed.is_empty() {
+            return Err(not_found());
+        }
+        let allowed = allowed.join(", ");
+        let message = errors
+            .method_not_allowed
+            .replace("{method}", method)
+            .replace("{allowed}", &allowed);
+        return Err(ApiError::method_not_allowed(message, &allowed));
+    };
+    let entry = match (caps.coll, caps.entry) {
+        (Some(coll), Some(raw)) => Some(entry_id(coll, raw)?),
+        _ => None,
+    };
+    let kind = match row.kind {
+        RouteKind::Update { full } => EndpointKind::Update { full },
+        RouteKind::Get => EndpointKind::Get,
+        RouteKind::Properties => EndpointKind::Properties,
+        RouteKind::Token => EndpointKind::Token,
+        RouteKind::Entries(action) => EndpointKind::SubResource {
+            sub: SubResource::Entries(caps.coll.ok_or_else(not_found)?),
+            entry,
+            action,
+        },
+        RouteKind::Address(action) => EndpointKind::SubResource {
+            sub: SubResource::Address,
+            entry: None,
+            action,
+        },
+    };
+    let customer_id = match caps.id {
+        Some(raw) => customer_id(raw)?,
+        None => String::new(),
+    };
+    Ok(Endpoint { kind, customer_id })
+}
+
+/// An entry id from a path; a 400 named like the equivalent patch path (`/emails/0`).
+fn entry_id(coll: Coll, raw: &str) -> Result<u64, ApiError> {
+    super::rules::positive_id(raw)
+        .then(|| raw.parse().ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::invalid_one(
+                Violation::new(
+                    format!("/{}/{raw}", super::document::coll_key(coll)),
+                    Rule::EntryId,
+                    "Value is not a valid entity identifier.",
+                )
+                .with_value(Value::String(raw.to_string())),
+            )
+        })
+}
