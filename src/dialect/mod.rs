@@ -11,6 +11,8 @@
 //! All methods are pure: no I/O, no clocks except where a vendor format demands a timestamp, no
 //! globals, so fixtures, benchmarks, fuzzers and the built-in sandbox call them directly.
 
+#[cfg(test)]
+mod contract;
 pub mod document;
 pub mod helpcrunch;
 pub mod helpscout_v1;

@@ -1,52 +1,6 @@
-//! Routes, the PUT body decoder and every validation rule.
+//! The PUT body decoder and every validation rule (routes are contract cases).
 
 use super::*;
-
-#[test]
-fn route_recognises_put_and_get_with_json_suffix() {
-    let ep = V1.route("PUT", "/v1/customers/100.json").expect("PUT");
-    assert_eq!(ep.kind, EndpointKind::Update { full: false });
-    assert_eq!(ep.customer_id, "100");
-    let ep = V1
-        .route("GET", "/v1/customers/%31%30%30.json")
-        .expect("GET");
-    assert_eq!(ep.kind, EndpointKind::Get);
-    assert_eq!(ep.customer_id, "100");
-}
-
-#[test]
-fn route_leaves_other_paths_to_other_dialects() {
-    for path in [
-        "/v1/customers/100",
-        "/v2/customers/100",
-        "/v1/customers/100/emails.json",
-        "/v1/customers.json",
-        "/v1/customers/100.json/",
-    ] {
-        let err = V1.route("PUT", path).expect_err(path);
-        assert_eq!(err.kind, ErrorKind::NotFound, "{path}");
-    }
-}
-
-#[test]
-fn route_rejects_wrong_method_and_bad_ids() {
-    let err = V1
-        .route("PATCH", "/v1/customers/100.json")
-        .expect_err("405");
-    assert_eq!(err.status, 405);
-    for path in [
-        "/v1/customers/abc.json",
-        "/v1/customers/0.json",
-        "/v1/customers/-1.json",
-        "/v1/customers/.json",
-        "/v1/customers/1%2F2.json",
-    ] {
-        let err = V1.route("GET", path).expect_err(path);
-        assert_eq!(err.status, 400, "{path}");
-        assert_eq!(err.violations[0].pointer, "id");
-        assert_eq!(err.violations[0].rule, Rule::CustomerId);
-    }
-}
 
 // --- decode_request ---
 
