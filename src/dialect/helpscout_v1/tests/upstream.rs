@@ -121,7 +121,7 @@ fn refuses_what_v1_cannot_hold() {
     );
 }
 
-// --- decode_customer / decode_error ---
+// --- decode_customer ---
 
 #[test]
 fn decodes_the_real_get_answer() {
@@ -196,51 +196,6 @@ fn decodes_the_real_reload_answer_and_a_full_item() {
             value: "z".into()
         }]
     );
-}
-
-#[test]
-fn no_customer_in_empty_or_foreign_bodies() {
-    assert_eq!(V1.decode_customer(b""), None);
-    assert_eq!(V1.decode_customer(b" \n"), None);
-    assert_eq!(V1.decode_customer(br#"{"item": null}"#), None);
-    assert_eq!(V1.decode_customer(b"<html>"), None);
-}
-
-#[test]
-fn decodes_real_error_bodies() {
-    let e = V1.decode_error(
-        400,
-        br#"{"code":400,"error":"Input could not be validated","validationErrors":[{"property":"emails[0].location","value":"2562545","message":"The specified location is not valid"}]}"#,
-    );
-    assert_eq!(e.kind, ErrorKind::Invalid);
-    assert_eq!(e.status, 400);
-    assert_eq!(e.message, "Input could not be validated");
-    assert_eq!(e.violations.len(), 1);
-    assert_eq!(e.violations[0].pointer, "/emails/0/location");
-    assert_eq!(e.violations[0].rule, Rule::Upstream);
-    assert_eq!(
-        e.violations[0].message,
-        "The specified location is not valid"
-    );
-    assert_eq!(e.violations[0].rejected, Some(json!("2562545")));
-    let e = V1.decode_error(
-        404,
-        br#"{"code":404,"error":"The specified conversation was not found: 1560007"}"#,
-    );
-    assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(
-        e.message,
-        "The specified conversation was not found: 1560007"
-    );
-    assert!(e.violations.is_empty());
-    let e = V1.decode_error(403, br#"{"status": 403, "message": "Access denied"}"#);
-    assert_eq!(
-        (e.kind, e.message.as_str()),
-        (ErrorKind::Forbidden, "Access denied")
-    );
-    let e = V1.decode_error(503, b"<html>Service Temporarily Unavailable</html>");
-    assert_eq!((e.status, e.message.as_str()), (503, "Service Unavailable"));
-    assert_eq!(V1.decode_error(429, b"").kind, ErrorKind::RateLimited);
 }
 
 #[test]
