@@ -73,17 +73,6 @@ fn ok(body: &str) -> Vec<Change> {
     }
 }
 
-/// The (pointer, rule) pairs of a rejected body.
-fn rejected(body: &str) -> Vec<(String, Rule)> {
-    match patch(body) {
-        Ok(c) => panic!("{body} accepted: {c:?}"),
-        Err(e) => {
-            assert_eq!((e.status, e.kind), (400, ErrorKind::Invalid));
-            pointer_rules(e.violations)
-        }
-    }
-}
-
 fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {
     vec![(pointer.to_string(), rule)]
 }
