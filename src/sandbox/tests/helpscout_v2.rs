@@ -88,8 +88,7 @@ async fn sandbox_v2_token_errors_use_the_oauth_body() {
         assert_eq!(v["error"], error, "{body}");
         assert!(v["error_description"].is_string());
     }
-    let s = call(&b, "GET", "/v2/oauth2/token", &form, "").await;
-    assert_eq!(s.status, 405);
+    write(&b, &form, "GET /v2/oauth2/token", "", 405).await;
     // A percent-encoded secret decodes before comparison.
     let b2 = Backend::new(DialectId::HelpscoutV2, "a b&c".into());
     let body = format!(
@@ -128,8 +127,7 @@ async fn v2_patch(b: &Backend, h: &[(String, String)], id: &str, ops: Value) -> 
 async fn sandbox_v2_get_seeded_customer_as_hal() {
     let b = backend(DialectId::HelpscoutV2);
     let h = creds(&b).await;
-    let s = call(&b, "GET", "/v2/customers/100", &h, "").await;
-    assert_eq!(s.status, 200);
+    let s = write(&b, &h, "GET /v2/customers/100", "", 200).await;
     assert_eq!(s.header("content-type"), Some("application/hal+json"));
     let v = json_of(&s);
     assert_eq!(v["firstName"], "Vernon");
@@ -238,15 +236,14 @@ async fn sandbox_v2_unknown_customer_put_overwrite_and_properties() {
     );
 
     let created = b.customer("101").and_then(|c| c.meta.record_created_at);
-    let s = call(
+    write(
         &b,
-        "PUT",
-        "/v2/customers/101",
         &h,
+        "PUT /v2/customers/101",
         r#"{"firstName": "Mary", "lastName": "Jones"}"#,
+        204,
     )
     .await;
-    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
     let c = b.customer("101").unwrap_or_default();
     assert_eq!(c.first_name.as_deref(), Some("Mary"));
     assert_eq!(c.organization, None, "PUT clears what it leaves out");
@@ -256,15 +253,7 @@ async fn sandbox_v2_unknown_customer_put_overwrite_and_properties() {
 
     let props = json!([{"op": "replace", "path": "/plan", "value": "platinum"},
                        {"op": "remove", "path": "/seats"}]);
-    let s = call(
-        &b,
-        "PATCH",
-        "/v2/customers/100/properties",
-        &h,
-        &props.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
+    write(&b, &h, "PATCH /v2/customers/100/properties", &props, 204).await;
     let stored = json_of(&call(&b, "GET", "/__sandbox/customers/100", &[], "").await);
     assert_eq!(stored["properties"], json!({"plan": "platinum"}));
 }

@@ -38,6 +38,24 @@ async fn call(
     }
 }
 
+/// Sends `"METHOD /path"` with a body and checks the status it is answered with, showing the
+/// body when it differs.
+async fn write(
+    b: &Backend,
+    headers: &[(String, String)],
+    request_line: &str,
+    body: impl std::fmt::Display,
+    status: u16,
+) -> Synthetic {
+    let (method, path) = request_line
+        .split_once(' ')
+        .unwrap_or(("GET", request_line));
+    let s = call(b, method, path, headers, &body.to_string()).await;
+    let text = String::from_utf8_lossy(&s.body);
+    assert_eq!(s.status, status, "{request_line}: {text}");
+    s
+}
+
 fn json_of(s: &Synthetic) -> Value {
     s.json_body()
         .unwrap_or_else(|| panic!("not JSON: {}", String::from_utf8_lossy(&s.body)))
