@@ -56,6 +56,16 @@ async fn write(
     s
 }
 
+/// A freshly seeded backend of `d`, the vendor's credentials for it, and its answer to a read
+/// of the seeded customer (checked to be a 200).
+async fn seeded_read(d: DialectId) -> (Backend, Vec<(String, String)>, Synthetic) {
+    let b = backend(d);
+    let h = creds(&b).await;
+    let read = format!("GET {}", get_path(d, seeded_id(d)));
+    let s = write(&b, &h, &read, "", 200).await;
+    (b, h, s)
+}
+
 fn json_of(s: &Synthetic) -> Value {
     s.json_body()
         .unwrap_or_else(|| panic!("not JSON: {}", String::from_utf8_lossy(&s.body)))

@@ -6,9 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn sandbox_reach_get_update_and_read_back() {
-    let b = backend(DialectId::Reach);
-    let h = creds(&b).await;
-    let s = write(&b, &h, "GET /api/resources/customers/12345", "", 200).await;
+    let (b, h, s) = seeded_read(DialectId::Reach).await;
     let v = json_of(&s);
     assert_eq!(v["data"]["result"]["data"]["firstName"], "Priya");
     assert_eq!(v["data"]["result"]["resource_external_id"], "12345");
@@ -131,9 +129,7 @@ async fn sandbox_v1_update_reload_and_entry_semantics() {
 
 #[tokio::test]
 async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
-    let b = backend(DialectId::Helpcrunch);
-    let h = creds(&b).await;
-    let s = write(&b, &h, "GET /v1/customers/12345", "", 200).await;
+    let (b, h, s) = seeded_read(DialectId::Helpcrunch).await;
     let v = json_of(&s);
     assert_eq!(v["id"], 12345);
     assert_eq!(v["name"], "Alex Rivera");
@@ -162,7 +158,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
         &b,
         &h,
         "PATCH /v1/customers/12345",
-        r#"{"email": "x@initech.example"}"#,
+        json!({"email": "x@initech.example"}),
         200,
     )
     .await;
@@ -176,7 +172,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
         &b,
         &h,
         "PATCH /v1/customers/12345",
-        r#"{"name": "Cher"}"#,
+        json!({"name": "Cher"}),
         200,
     )
     .await;
@@ -190,7 +186,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
         &b,
         &h,
         "PUT /v1/customers/12345",
-        r#"{"name": "Solo"}"#,
+        json!({"name": "Solo"}),
         200,
     )
     .await;
@@ -202,7 +198,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
         &b,
         &h,
         "PATCH /v1/customers/777",
-        r#"{"name": "Nobody"}"#,
+        json!({"name": "Nobody"}),
         404,
     )
     .await;
@@ -211,7 +207,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
         &b,
         &h,
         "PATCH /v1/customers/12345",
-        r#"{"email": "not-an-email"}"#,
+        json!({"email": "not-an-email"}),
         400,
     )
     .await;
