@@ -130,6 +130,7 @@ async fn sandbox_v1_update_reload_and_entry_semantics() {
 #[tokio::test]
 async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
     let (b, h, s) = seeded_read(DialectId::Helpcrunch).await;
+    let (patch, put) = ("PATCH /v1/customers/12345", "PUT /v1/customers/12345");
     let v = json_of(&s);
     assert_eq!(v["id"], 12345);
     assert_eq!(v["name"], "Alex Rivera");
@@ -137,7 +138,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
 
     let body = json!({"name": "Alexandra Maria Rivera", "email": "amr@initech.example",
         "phone": null, "customData": [{"property": "plan", "value": "enterprise"}]});
-    let s = write(&b, &h, "PATCH /v1/customers/12345", &body, 200).await;
+    let s = write(&b, &h, patch, &body, 200).await;
     let v = json_of(&s);
     assert_eq!(v["name"], "Alexandra Maria Rivera");
     assert_eq!(v["email"], "amr@initech.example");
@@ -154,42 +155,21 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
     assert!(c.chats.is_empty() && c.websites.is_empty());
 
     // Setting the slot again replaces its value, still one entry with id 1.
-    write(
-        &b,
-        &h,
-        "PATCH /v1/customers/12345",
-        json!({"email": "x@initech.example"}),
-        200,
-    )
-    .await;
+    write(&b, &h, patch, json!({"email": "x@initech.example"}), 200).await;
     let c = b.customer("12345").unwrap_or_default();
     assert_eq!(c.emails.len(), 1);
     assert_eq!(c.emails[0].value, "x@initech.example");
 
     // HelpCrunch stores `name` as one string: a one-word name reads back as exactly that word,
     // not followed by the last name the record had (it used to read "Cher Rivera").
-    let s = write(
-        &b,
-        &h,
-        "PATCH /v1/customers/12345",
-        json!({"name": "Cher"}),
-        200,
-    )
-    .await;
+    let s = write(&b, &h, patch, json!({"name": "Cher"}), 200).await;
     assert_eq!(json_of(&s)["name"], "Cher");
     let c = b.customer("12345").unwrap_or_default();
     assert_eq!((c.first_name.as_deref(), c.last_name), (Some("Cher"), None));
     let s = call(&b, "GET", "/v1/customers/12345", &h, "").await;
     assert_eq!(json_of(&s)["name"], "Cher");
 
-    write(
-        &b,
-        &h,
-        "PUT /v1/customers/12345",
-        json!({"name": "Solo"}),
-        200,
-    )
-    .await;
+    write(&b, &h, put, json!({"name": "Solo"}), 200).await;
     let c = b.customer("12345").unwrap_or_default();
     assert_eq!(c.organization, None, "PUT clears what it leaves out");
     assert!(c.emails.is_empty());
@@ -203,14 +183,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
     )
     .await;
     assert_eq!(json_of(&s)["errors"][1]["code"], "not_found");
-    write(
-        &b,
-        &h,
-        "PATCH /v1/customers/12345",
-        json!({"email": "not-an-email"}),
-        400,
-    )
-    .await;
+    write(&b, &h, patch, json!({"email": "not-an-email"}), 400).await;
 }
 
 #[tokio::test]
