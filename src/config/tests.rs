@@ -724,6 +724,15 @@ fn k8s_secret(d: &std::path::Path, name: &str, value: &str) {
     symlink(format!("..data/{name}"), d.join(name)).expect("symlink");
 }
 
+/// A directory with a Kubernetes-style mounted secret `s` holding `secret`, and a config (in
+/// `gateway.toml`) that reads it.
+fn k8s_config_dir(secret: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    k8s_secret(dir.path(), "s", secret);
+    write_config(&dir.path().join("gateway.toml"), "127.0.0.1:18080", "info");
+    dir
+}
+
 fn k8s_swap(d: &std::path::Path, version: &str, name: &str, value: &str) {
     use std::os::unix::fs::symlink;
     std::fs::create_dir_all(d.join(version)).expect("mkdir");
@@ -734,10 +743,8 @@ fn k8s_swap(d: &std::path::Path, version: &str, name: &str, value: &str) {
 
 #[test]
 fn secret_watcher_sees_a_secret_swap_once_and_a_refused_one_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = k8s_config_dir("secret\n");
     let d = dir.path();
-    k8s_secret(d, "s", "secret\n");
-    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
     let snap = load(&d.join("gateway.toml"), 1).expect("valid").snapshot;
     let mut w = SecretWatcher::new();
     assert!(w.changed(&snap).is_empty());
@@ -753,10 +760,8 @@ fn secret_watcher_sees_a_secret_swap_once_and_a_refused_one_once() {
 
 #[test]
 fn secret_rotated_before_the_first_poll_is_not_missed() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = k8s_config_dir("secret\n");
     let d = dir.path();
-    k8s_secret(d, "s", "secret\n");
-    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
     let snap = load(&d.join("gateway.toml"), 1).expect("valid").snapshot;
     k8s_swap(d, "..v2", "s", "rotated\n");
     let mut w = SecretWatcher::new();
@@ -766,10 +771,8 @@ fn secret_rotated_before_the_first_poll_is_not_missed() {
 #[test]
 fn watcher_thread_reloads_on_a_secret_swap_and_keeps_the_old_on_an_empty_secret() {
     let _g = crate::logging::TEST_LEVEL_LOCK.lock();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = k8s_config_dir("secret-one\n");
     let d = dir.path();
-    k8s_secret(d, "s", "secret-one\n");
-    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
     let store = Arc::new(Store::open(d.join("gateway.toml")).expect("valid").0);
     let handle = spawn_file_watcher(store.clone(), Duration::from_millis(20)).expect("spawn");
     let bearer = |s: &Snapshot| match &s.upstream("up").expect("up").auth {
