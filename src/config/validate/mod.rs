@@ -75,6 +75,33 @@ impl Cx {
     /// Deserializes one table into its raw type, reporting every unknown key and every
     /// wrongly typed key separately. `None` when a known key has a bad value; unknown keys
     /// are reported but the known ones are still returned for validation.
+    /// An array of tables at `path`, each entry parsed as a section `T` and reported at its
+    /// own index; `None` when the value is not an array or any entry failed.
+    fn section_array<T: Section>(&mut self, value: Value, path: &str) -> Option<Vec<T>> {
+        let Value::Array(items) = value else {
+            let found = type_name(&value);
+            self.err(path, format!("expected an array of tables, found {found}"));
+            return None;
+        };
+        let mut list = Vec::new();
+        let mut ok = true;
+        for (j, v) in items.iter().enumerate() {
+            let p = format!("{path}[{j}]");
+            let parsed = match v {
+                Value::Table(t) => self.section::<T>(t, &p),
+                other => {
+                    self.err(p, format!("expected a table, found {}", type_name(other)));
+                    None
+                }
+            };
+            match parsed {
+                Some(x) => list.push(x),
+                None => ok = false,
+            }
+        }
+        ok.then_some(list)
+    }
+
     fn section<T: Section>(&mut self, table: &Table, path: &str) -> Option<T> {
         let mut clean = Table::new();
         for (k, v) in table {

@@ -1,10 +1,10 @@
 //! `[server]`: listeners, limits, log level, trusted proxies and the token-signing keys.
 
-use super::{join, type_name, Cx, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID};
+use super::{join, Cx, DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_TOKEN_KEY_ID};
 use crate::config::raw::{RawServer, RawTokenKey};
 use crate::config::{SandboxConf, ServerConf, TokenKey, MAX_BODY_BYTES_CAP};
 use std::collections::HashMap;
-use toml::{Table, Value};
+use toml::Table;
 
 /// `[server]` as far as its raw form; `token_keys` (an array of tables) is parsed entry by
 /// entry so that each entry's unknown or mistyped keys are reported at their own path.
@@ -13,32 +13,12 @@ pub(super) fn raw_server(cx: &mut Cx, t: &Table) -> Option<RawServer> {
     let keys = rest.remove("token_keys");
     let mut server = cx.section::<RawServer>(&rest, "server");
     let Some(keys) = keys else { return server };
-    let Value::Array(items) = keys else {
-        cx.err(
-            "server.token_keys",
-            format!("expected an array of tables, found {}", type_name(&keys)),
-        );
-        return None;
-    };
-    let mut list = Vec::new();
-    let mut ok = true;
-    for (j, v) in items.iter().enumerate() {
-        let p = format!("server.token_keys[{j}]");
-        match v {
-            Value::Table(kt) => match cx.section::<RawTokenKey>(kt, &p) {
-                Some(k) => list.push(k),
-                None => ok = false,
-            },
-            other => {
-                cx.err(p, format!("expected a table, found {}", type_name(other)));
-                ok = false;
-            }
-        }
+    let list = cx.section_array::<RawTokenKey>(keys, "server.token_keys");
+    match (server.as_mut(), list) {
+        (Some(s), Some(list)) => s.token_keys = Some(list),
+        _ => return None,
     }
-    if let Some(s) = server.as_mut() {
-        s.token_keys = Some(list);
-    }
-    server.filter(|_| ok)
+    server
 }
 
 /// The token-signing keys: `token_keys`, or the single key of `token_secret_file` / `_env`
@@ -51,10 +31,9 @@ pub(super) fn token_keys(
     let single_given = s.token_secret_env.is_some() || s.token_secret_file.is_some();
     let single = cx.secret(
         "server",
-        "token_secret_env",
-        s.token_secret_env.as_deref(),
-        "token_secret_file",
-        s.token_secret_file.as_deref(),
+        "token_secret",
+        &s.token_secret_env,
+        &s.token_secret_file,
     );
     let Some(list) = &s.token_keys else {
         if let (Some(i), false) = (oauth_route, single_given) {
@@ -104,13 +83,7 @@ pub(super) fn token_keys(
         if k.secret_env.is_none() && k.secret_file.is_none() {
             cx.err(join(&p, "secret_file"), "required (or secret_env)");
         }
-        let secret = cx.secret(
-            &p,
-            "secret_env",
-            k.secret_env.as_deref(),
-            "secret_file",
-            k.secret_file.as_deref(),
-        );
+        let secret = cx.secret(&p, "secret", &k.secret_env, &k.secret_file);
         match (id, secret) {
             (Some(id), Some(secret)) => keys.push(TokenKey { id, secret }),
             _ => ok = false,

@@ -239,10 +239,9 @@ pub(super) fn upstream_auth(
     }
     let secret = cx.secret(
         path,
-        "oauth_secret_env",
-        a.oauth_secret_env.as_deref(),
-        "oauth_secret_file",
-        a.oauth_secret_file.as_deref(),
+        "oauth_secret",
+        &a.oauth_secret_env,
+        &a.oauth_secret_file,
     );
     let token_path = a
         .token_path
