@@ -409,11 +409,7 @@ fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Sna
     let mut all_upstreams_ok = true;
     for (i, parsed) in raw_upstreams {
         let path = format!("upstream[{i}]");
-        let Some((raw, auth)) = parsed else {
-            all_upstreams_ok = false;
-            continue;
-        };
-        let Some(u) = upstream(cx, &path, raw, auth) else {
+        let Some(u) = parsed.and_then(|(raw, auth)| upstream(cx, &path, raw, auth)) else {
             all_upstreams_ok = false;
             continue;
         };
