@@ -3,8 +3,8 @@
 //!
 //! Each dialect has a case file `src/dialect/contract/cases/<dialect>.json` (its
 //! [`Profile::name`](super::Profile)). A case names the job it exercises — `route`,
-//! `decode_request`, `encode_error`, `encode_success`, `encode_update`, `decode_customer`,
-//! `decode_error` — with its input and the expected output; the runner iterates
+//! `decode_request`, `encode_error`, `encode_success`, `check_target`, `encode_update`,
+//! `decode_customer`, `decode_error` — with its input and the expected output; the runner iterates
 //! [`DialectId::ALL`], so a new dialect without a case file fails here instead of going untested.
 //! Cases that are the same shape in every dialect live here; tests of one dialect's own grammar
 //! (v2 JSON-Patch documents, v1 entry ids, …) stay beside the dialect.
@@ -110,6 +110,12 @@ enum Job {
         customer: Option<Value>,
         cx: CxSpec,
         expect: Answer,
+    },
+    /// [`UpstreamSide::check_target`](super::UpstreamSide::check_target): every violation, in
+    /// order, as `[pointer, rule]`.
+    CheckTarget {
+        changes: Vec<Change>,
+        expect: Vec<(String, Rule)>,
     },
     /// [`UpstreamSide::encode_update`](super::UpstreamSide::encode_update).
     EncodeUpdate {
@@ -411,6 +417,14 @@ fn run(d: DialectId, case: &Case) {
                 &dia.encode_success(&ep, customer.as_ref(), &answer_cx),
                 what,
             );
+        }
+        Job::CheckTarget { changes, expect } => {
+            let got: Vec<(String, Rule)> = dia
+                .check_target(changes)
+                .into_iter()
+                .map(|v| (v.pointer, v.rule))
+                .collect();
+            assert_eq!(&got, expect, "{what}");
         }
         Job::EncodeUpdate {
             customer_id,

@@ -246,33 +246,6 @@ fn ignore_unknown_fields_switch() {
     assert_eq!(got, vec!["ignoreUnknownFields", "/data/smsOptOut"]);
 }
 
-// === check_target ===
-
-#[test]
-fn target_rules_at_the_origin() {
-    let changes = vec![
-        Change::new(set(Field::CreatedAt, json!("1699335116")), "/firstSeen"),
-        Change::new(set(Field::ExternalId, Value::Null), "/userId"),
-        Change::new(set(Field::FirstName, json!(5)), "/0/value"),
-        Change::new(set(Field::EmailOptOut, json!("no")), "/unsubscribed"),
-        Change::new(set(Field::FirstName, json!("Ann")), "/name"),
-        Change::new(set(Field::ExternalId, json!("u1")), "/userId"),
-        Change::new(set(Field::CreatedAt, json!("2023-11-07T05:31:56Z")), "/x"),
-        Change::new(set(Field::Organization, json!(5)), "/company"),
-        Change::new(primary(Coll::Emails, None), "/email"),
-    ];
-    let got = pointer_rules(Reach.check_target(&changes));
-    assert_eq!(
-        got,
-        vec![
-            ("/firstSeen".to_string(), Rule::Date),
-            ("/userId".to_string(), Rule::NotNull),
-            ("/0/value".to_string(), Rule::Type),
-            ("/unsubscribed".to_string(), Rule::Type),
-        ]
-    );
-}
-
 // === encode_success ===
 
 #[test]
