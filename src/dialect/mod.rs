@@ -21,6 +21,8 @@ mod http;
 pub mod profile;
 pub mod reach;
 pub mod rules;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod wire;
 
 pub use http::{

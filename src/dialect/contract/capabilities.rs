@@ -4,7 +4,7 @@
 use super::{case_file, dialect, namespace_of, DialectId, EncodeCx};
 use crate::canonical::{ApiError, Change, Coll, Customer, ErrorKind, Field, Op, Rule};
 use crate::dialect::profile::IdKind;
-use crate::dialect::{AnswerCx, Endpoint};
+use crate::dialect::{test_support, Endpoint};
 use serde_json::json;
 
 /// The dialect's default update endpoint (its profile's `default_update`), routed.
@@ -89,14 +89,7 @@ fn a_429_carries_the_profiles_retry_header_only() {
 fn an_update_is_answered_with_the_profiles_success_status() {
     for d in DialectId::ALL {
         let ep = update_endpoint(d);
-        let cx = AnswerCx {
-            customer_id: &ep.customer_id,
-            default_entry_type: "work",
-            upstream: d,
-            reload: false,
-            created: None,
-            location_base: "",
-        };
+        let cx = test_support::answer_cx(&ep.customer_id, d);
         let customer = Customer::default();
         let answer = dialect(d).encode_success(&ep, Some(&customer), &cx);
         assert_eq!(answer.status, d.profile().update_success_status, "{d}");

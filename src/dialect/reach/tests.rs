@@ -3,6 +3,7 @@
 
 use super::upstream::customer_path;
 use super::*;
+use crate::dialect::test_support::{self, entry};
 use serde_json::json;
 
 const STUB: &str = r#"{"success":true,"message":"Customer updated","data":{"result":{"id":"0b6f3c1e-8d2a-4f57-9c3e-2a1d5e7f9b40","schema_definition_id":"7c2e9a54-1f3b-4d86-a0e7-5b9c3d2f1a68","schemaDefinitionId":"7c2e9a54-1f3b-4d86-a0e7-5b9c3d2f1a68","platform_id":"e4a1b7d2-6c3f-4e98-8b5a-0f2d9c7e1a36","platformId":"e4a1b7d2-6c3f-4e98-8b5a-0f2d9c7e1a36","business_id":"9d8c7b6a-5e4f-4a3b-9c2d-1e0f2a3b4c5d","businessId":"9d8c7b6a-5e4f-4a3b-9c2d-1e0f2a3b4c5d","resource_external_id":"12345","resourceExternalId":"12345","created_at":"2024-01-01T00:00:00Z","createdAt":"2024-01-01T00:00:00Z","updated_at":"2024-01-02T00:00:00Z","updatedAt":"2024-01-02T00:00:00Z","data":{"customerId":"12345","firstName":"John","lastName":"Doe","email":"john@example.com","phone":"+10233456781","emailOptOut":false,"smsOptOut":false}},"included":[]}}"#;
@@ -56,16 +57,8 @@ fn customer() -> Customer {
         first_name: Some("John".into()),
         last_name: None,
         emails: vec![
-            Entry {
-                id: 7,
-                kind: Some("work".into()),
-                value: "john@example.com".into(),
-            },
-            Entry {
-                id: 8,
-                kind: Some("home".into()),
-                value: "j@home.example".into(),
-            },
+            entry(7, Some("work"), "john@example.com"),
+            entry(8, Some("home"), "j@home.example"),
         ],
         external_id: Some("u-1".into()),
         email_opt_out: Some(false),
@@ -83,14 +76,7 @@ fn customer() -> Customer {
 }
 
 fn answer(kind: EndpointKind, upstream: DialectId, c: Option<&Customer>) -> Synthetic {
-    let cx = AnswerCx {
-        customer_id: "12345",
-        default_entry_type: "work",
-        upstream,
-        reload: false,
-        created: None,
-        location_base: "",
-    };
+    let cx = test_support::answer_cx("12345", upstream);
     Reach.encode_success(&ep(kind), c, &cx)
 }
 
@@ -317,14 +303,7 @@ fn decodes_the_bench_stub() {
     assert_eq!(c.external_id.as_deref(), Some("12345"));
     assert_eq!(c.first_name.as_deref(), Some("John"));
     assert_eq!(c.last_name.as_deref(), Some("Doe"));
-    assert_eq!(
-        c.emails,
-        vec![Entry {
-            id: 1,
-            kind: None,
-            value: "john@example.com".into()
-        }]
-    );
+    assert_eq!(c.emails, vec![entry(1, None, "john@example.com")]);
     assert_eq!(c.phones[0].value, "+10233456781");
     assert_eq!(c.phones[0].id, 1);
     assert_eq!((c.email_opt_out, c.sms_opt_out), (Some(false), Some(false)));

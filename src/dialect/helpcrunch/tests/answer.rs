@@ -85,14 +85,7 @@ fn success_of_an_empty_customer_has_nulls_and_empty_collections() {
     );
     // `tags: null` above: the answer is built from helpscout-v2, which has no tags (SPEC §2:
     // unknowable fields are null). From HelpCrunch itself, no tags is `[]`.
-    let cx = AnswerCx {
-        customer_id: "12",
-        default_entry_type: "work",
-        upstream: DialectId::Helpcrunch,
-        reload: false,
-        created: None,
-        location_base: "",
-    };
+    let cx = test_support::answer_cx("12", DialectId::Helpcrunch);
     let own = Helpcrunch.encode_success(&ep(false), Some(&Customer::default()), &cx);
     assert_eq!(own.json_body().map(|b| b["tags"].clone()), Some(json!([])));
 }
@@ -125,16 +118,8 @@ fn decodes_the_model_example() {
             country: Some("UA".into()),
             ..Address::default()
         }),
-        emails: vec![Entry {
-            id: 1,
-            kind: None,
-            value: "john.doe@example.com".into(),
-        }],
-        phones: vec![Entry {
-            id: 1,
-            kind: None,
-            value: "+10233456781".into(),
-        }],
+        emails: vec![entry(1, None, "john.doe@example.com")],
+        phones: vec![entry(1, None, "+10233456781")],
         external_id: Some("user_1234567890".into()),
         email_opt_out: Some(false),
         blocked: Some(false),
@@ -205,16 +190,8 @@ fn answer_round_trips_through_the_model() {
     let reply = answer(Some(&c), "5");
     let back = Helpcrunch.decode_customer(&reply.body).unwrap_or_default();
     // What the model cannot carry: entry ids/types beyond the first, address lines, postal code.
-    c.emails = vec![Entry {
-        id: 1,
-        kind: None,
-        value: "a@example.com".into(),
-    }];
-    c.phones = vec![Entry {
-        id: 1,
-        kind: None,
-        value: "+1555".into(),
-    }];
+    c.emails = vec![entry(1, None, "a@example.com")];
+    c.phones = vec![entry(1, None, "+1555")];
     if let Some(a) = c.address.as_mut() {
         a.lines.clear();
         a.postal_code = None;

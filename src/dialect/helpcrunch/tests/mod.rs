@@ -6,6 +6,7 @@ mod upstream;
 
 use super::*;
 use crate::dialect::pointer_rules;
+use crate::dialect::test_support::{self, entry};
 use serde_json::json;
 
 const CURRENT_UPDATE: &str = r##"{
@@ -130,22 +131,10 @@ fn full_customer() -> Customer {
             country: Some("UA".into()),
         }),
         emails: vec![
-            Entry {
-                id: 7,
-                kind: Some("work".into()),
-                value: "a@example.com".into(),
-            },
-            Entry {
-                id: 9,
-                kind: Some("home".into()),
-                value: "b@example.com".into(),
-            },
+            entry(7, Some("work"), "a@example.com"),
+            entry(9, Some("home"), "b@example.com"),
         ],
-        phones: vec![Entry {
-            id: 8,
-            kind: None,
-            value: "+1555".into(),
-        }],
+        phones: vec![entry(8, None, "+1555")],
         external_id: Some("user_1".into()),
         email_opt_out: Some(true),
         blocked: Some(false),
@@ -176,14 +165,7 @@ fn full_customer() -> Customer {
 }
 
 fn answer(customer: Option<&Customer>, id: &str) -> Synthetic {
-    let cx = AnswerCx {
-        customer_id: id,
-        default_entry_type: "work",
-        upstream: DialectId::HelpscoutV2,
-        reload: false,
-        created: None,
-        location_base: "",
-    };
+    let cx = test_support::answer_cx(id, DialectId::HelpscoutV2);
     Helpcrunch.encode_success(&ep(false), customer, &cx)
 }
 

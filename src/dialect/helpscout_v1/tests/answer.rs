@@ -51,16 +51,8 @@ fn get_answer_from_a_single_slot_upstream() {
             city: s("Kyiv"),
             ..Address::default()
         }),
-        emails: vec![Entry {
-            id: 1,
-            kind: None,
-            value: "m@x.io".into(),
-        }],
-        phones: vec![Entry {
-            id: 1,
-            kind: None,
-            value: "555".into(),
-        }],
+        emails: vec![entry(1, None, "m@x.io")],
+        phones: vec![entry(1, None, "555")],
         created_at: s("2024-01-02T03:04:05Z"),
         ..Customer::default()
     };

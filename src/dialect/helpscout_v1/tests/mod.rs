@@ -6,6 +6,7 @@ mod decode;
 mod upstream;
 
 use super::*;
+use crate::dialect::test_support::{self, entry};
 
 const V1: HelpscoutV1 = HelpscoutV1;
 
@@ -93,11 +94,7 @@ fn body_json(req: &UpstreamRequest) -> Value {
 
 fn cx<'a>(reload: bool) -> AnswerCx<'a> {
     AnswerCx {
-        customer_id: "100",
-        default_entry_type: "work",
-        upstream: DialectId::HelpscoutV1,
         reload,
-        created: None,
-        location_base: "",
+        ..test_support::answer_cx("100", DialectId::HelpscoutV1)
     }
 }

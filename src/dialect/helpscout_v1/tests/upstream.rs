@@ -135,20 +135,9 @@ fn decodes_the_real_get_answer() {
     assert_eq!(c.address, None);
     assert_eq!(
         c.emails,
-        vec![Entry {
-            id: 191676921,
-            kind: s("work"),
-            value: "test@example.com".into()
-        }]
+        vec![entry(191676921, Some("work"), "test@example.com")]
     );
-    assert_eq!(
-        c.phones,
-        vec![Entry {
-            id: 198059533,
-            kind: s("work"),
-            value: "1234567890".into()
-        }]
-    );
+    assert_eq!(c.phones, vec![entry(198059533, Some("work"), "1234567890")]);
     assert!(c.chats.is_empty() && c.social_profiles.is_empty() && c.websites.is_empty());
     assert_eq!(c.meta.id, Some(json!(144228647)));
     assert_eq!(
@@ -188,14 +177,7 @@ fn decodes_the_real_reload_answer_and_a_full_item() {
     );
     assert_eq!(c.chats[0].kind.as_deref(), Some("aim"));
     assert_eq!(c.social_profiles[0].kind.as_deref(), Some("twitter"));
-    assert_eq!(
-        c.websites,
-        vec![Entry {
-            id: 4,
-            kind: None,
-            value: "z".into()
-        }]
-    );
+    assert_eq!(c.websites, vec![entry(4, None, "z")]);
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod upstream;
 mod validation;
 
 use super::*;
+use crate::dialect::test_support;
 fn ep(kind: EndpointKind) -> Endpoint {
     Endpoint {
         kind,
@@ -85,14 +86,7 @@ fn error_body(err: &ApiError) -> (Synthetic, Value) {
 }
 
 fn answer_cx(upstream: DialectId) -> AnswerCx<'static> {
-    AnswerCx {
-        customer_id: "500",
-        default_entry_type: "work",
-        upstream,
-        reload: false,
-        created: None,
-        location_base: "",
-    }
+    test_support::answer_cx("500", upstream)
 }
 
 const DOCS_GET: &str = r#"{
