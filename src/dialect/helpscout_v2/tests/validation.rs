@@ -4,202 +4,20 @@ use super::*;
 
 #[test]
 fn rule_json() {
-    one(PATCH, "[{", "", Rule::Json);
-    one(PATCH, "", "", Rule::Json);
     let e = HelpscoutV2
         .decode_request(&ep(PATCH), None, b"[\xff]")
         .err();
     assert_eq!(e.map(|e| e.violations[0].rule), Some(Rule::Json));
-    one(PUT, "{\"firstName\":", "", Rule::Json);
-}
-
-#[test]
-fn rule_shape() {
-    one(
-        PATCH,
-        r#"{"op":"replace","path":"/firstName","value":"K"}"#,
-        "",
-        Rule::Shape,
-    );
-    one(PATCH, r#"["replace"]"#, "/0", Rule::Shape);
-    one(PUT, r#"[{"firstName":"K"}]"#, "", Rule::Shape);
-    one(EndpointKind::Properties, r#"{"car":"x"}"#, "", Rule::Shape);
-    one(EndpointKind::Properties, r#"[1]"#, "/0", Rule::Shape);
-}
-
-#[test]
-fn rule_type() {
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/firstName","value":5}]"#,
-        "/firstName",
-        Rule::Type,
-    );
-    one(
-        PATCH,
-        r#"[{"op":1,"path":"/firstName","value":"K"}]"#,
-        "/0/op",
-        Rule::Type,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":true,"value":"K"}]"#,
-        "/0/path",
-        Rule::Type,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/address/lines","value":"x"}]"#,
-        "/address/lines",
-        Rule::Type,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/address/lines","value":["a",1]}]"#,
-        "/address/lines",
-        Rule::Type,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/emails","value":"a@b.co"}]"#,
-        "/emails",
-        Rule::Shape,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/phones","value":{"type":"work","value":5}}]"#,
-        "/phones",
-        Rule::Type,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/chats/3/value","value":null}]"#,
-        "/chats/3/value",
-        Rule::Type,
-    );
-    one(PUT, r#"{"age":30}"#, "/age", Rule::Type);
-    one(
-        EndpointKind::Properties,
-        r#"[{"op":"replace","path":"/car","value":{"a":1}}]"#,
-        "/car",
-        Rule::Type,
-    );
-    one(
-        EndpointKind::Properties,
-        r#"[{"op":"replace","path":"/car","value":[1]}]"#,
-        "/car",
-        Rule::Type,
-    );
 }
 
 #[test]
 fn rule_required() {
-    one(
-        PATCH,
-        r#"[{"path":"/firstName","value":"K"}]"#,
-        "/0/op",
-        Rule::Required,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","value":"K"}]"#,
-        "/0/path",
-        Rule::Required,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/firstName"}]"#,
-        "/0/value",
-        Rule::Required,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/emails"}]"#,
-        "/0/value",
-        Rule::Required,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/emails","value":{"value":"a@b.co"}}]"#,
-        "/emails",
-        Rule::Required,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/chats","value":{"type":"aim"}}]"#,
-        "/chats",
-        Rule::Required,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/phones","value":{"type":"work","value":""}}]"#,
-        "/phones",
-        Rule::Required,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/emails/4","value":{}}]"#,
-        "/emails/4",
-        Rule::Required,
-    );
-    one(
-        EndpointKind::Properties,
-        r#"[{"op":"replace","path":"/car"}]"#,
-        "/0/value",
-        Rule::Required,
-    );
     assert_eq!(
         violations(PATCH, r#"[{}]"#),
         vec![
             ("/0/op".into(), Rule::Required),
             ("/0/path".into(), Rule::Required)
         ]
-    );
-}
-
-#[test]
-fn rule_op() {
-    one(
-        PATCH,
-        r#"[{"op":"merge","path":"/firstName","value":"K"}]"#,
-        "/0/op",
-        Rule::Op,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"Test","path":"/firstName","value":"K"}]"#,
-        "/0/op",
-        Rule::Op,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/emails","value":{"type":"work","value":"a@b.co"}}]"#,
-        "/0/op",
-        Rule::Op,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/emails/7","value":{"type":"work","value":"a@b.co"}}]"#,
-        "/0/op",
-        Rule::Op,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"remove","path":"/emails/7/value"}]"#,
-        "/0/op",
-        Rule::Op,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/phones/7/type","value":"work"}]"#,
-        "/0/op",
-        Rule::Op,
-    );
-    one(
-        EndpointKind::Properties,
-        r#"[{"op":"add","path":"/car","value":"x"}]"#,
-        "/0/op",
-        Rule::Op,
     );
 }
 
@@ -224,24 +42,6 @@ fn rule_path() {
         let body = format!(r#"[{{"op":"replace","path":"{path}","value":"x"}}]"#);
         one(PATCH, &body, "/0/path", Rule::Path);
     }
-    one(
-        EndpointKind::Properties,
-        r#"[{"op":"replace","path":"car","value":"x"}]"#,
-        "/0/path",
-        Rule::Path,
-    );
-    one(
-        EndpointKind::Properties,
-        r#"[{"op":"replace","path":"/","value":"x"}]"#,
-        "/0/path",
-        Rule::Path,
-    );
-    one(
-        EndpointKind::Properties,
-        r#"[{"op":"remove","path":"/a/b"}]"#,
-        "/0/path",
-        Rule::Path,
-    );
 }
 
 #[test]
@@ -267,31 +67,6 @@ fn rule_enum() {
         Rule::Enum,
     );
     one(PATCH, &add("emails", "Work"), "/emails", Rule::Enum);
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/phones/3/type","value":"home2"}]"#,
-        "/phones/3/type",
-        Rule::Enum,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/chats/3","value":{"type":"icq2"}}]"#,
-        "/chats/3",
-        Rule::Enum,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/gender","value":"other"}]"#,
-        "/gender",
-        Rule::Enum,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/photoType","value":"myspace"}]"#,
-        "/photoType",
-        Rule::Enum,
-    );
-    one(PUT, r#"{"gender":"x"}"#, "/gender", Rule::Enum);
     // Every documented value passes, gender in any case.
     for kind in [
         "aboutme",
@@ -361,24 +136,6 @@ fn rule_length() {
 
 #[test]
 fn rule_email() {
-    one(
-        PATCH,
-        r#"[{"op":"add","path":"/emails","value":{"type":"work","value":"bear@acme"}}]"#,
-        "/emails",
-        Rule::Email,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/emails/9/value","value":"not an email"}]"#,
-        "/emails/9/value",
-        Rule::Email,
-    );
-    one(
-        PATCH,
-        r#"[{"op":"replace","path":"/emails/9","value":{"value":"a@@b.co"}}]"#,
-        "/emails/9",
-        Rule::Email,
-    );
     // Other collections take any non-empty string.
     assert!(decode(
         PATCH,
