@@ -103,55 +103,6 @@ fn success_without_a_customer_is_a_502() {
 // --- upstream side: decoding answers -----------------------------------------------------
 
 #[test]
-fn decodes_the_model_example() {
-    let c = Helpcrunch
-        .decode_customer(MODEL.as_bytes())
-        .unwrap_or_default();
-    let expected = Customer {
-        first_name: Some("John".into()),
-        last_name: Some("Doe".into()),
-        organization: Some("Example Inc.".into()),
-        notes: Some("Lorem ipsum".into()),
-        address: Some(Address {
-            city: Some("Kyiv".into()),
-            state: Some("Kyyivs'ka Oblast".into()),
-            country: Some("UA".into()),
-            ..Address::default()
-        }),
-        emails: vec![entry(1, None, "john.doe@example.com")],
-        phones: vec![entry(1, None, "+10233456781")],
-        external_id: Some("user_1234567890".into()),
-        email_opt_out: Some(false),
-        blocked: Some(false),
-        locale: Some("uk".into()),
-        source: Some("https://example.com".into()),
-        referer: Some("https://example.com".into()),
-        last_page: Some("https://example.com".into()),
-        first_seen: Some("1603885746".into()),
-        last_seen: Some("1603885746".into()),
-        created_from: Some("telegram".into()),
-        integration_id: Some("465847687".into()),
-        tags: Some(vec![Tag {
-            name: "vip".into(),
-            color: Some("#ff0000".into()),
-        }]),
-        properties: json!({"subscription_status": "active", "number_of_payments": 15,
-            "last_paid_amount": 15.99, "last_payment_date": 1603885746,
-            "last_invoice_url": "https://example.com/invoice.html",
-            "last_payment_was_successful": true})
-        .as_object()
-        .cloned()
-        .unwrap_or_default(),
-        meta: crate::canonical::Meta {
-            id: Some(json!(542335)),
-            ..Default::default()
-        },
-        ..Customer::default()
-    };
-    assert_eq!(c, expected);
-}
-
-#[test]
 fn decodes_the_older_model_forms() {
     let body = r##"{"id": 3, "name": "Cher", "email": null, "phone": "",
         "firstSeen": 1593547200, "lastSeen": null, "notes": null,
