@@ -228,8 +228,11 @@ pub struct AnswerCx<'a> {
     pub location_base: &'a str,
 }
 
-/// Where an upstream's error field lives in the canonical model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where an upstream's error field lives in the canonical model. (Deserialize: the contract
+/// cases name targets as `{"field": "first_name"}`, `{"coll": ["emails", 7]}`,
+/// `{"property": "plan"}`.)
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Target {
     /// A scalar field.
     Field(Field),

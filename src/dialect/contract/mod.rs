@@ -3,8 +3,8 @@
 //!
 //! Each dialect has a case file `src/dialect/contract/cases/<dialect>.json` (its
 //! [`Profile::name`](super::Profile)). A case names the job it exercises — `route`,
-//! `decode_request`, `encode_error`, `encode_success`, `check_target`, `encode_update`,
-//! `decode_customer`, `decode_error` — with its input and the expected output; the runner iterates
+//! `decode_request`, `encode_error`, `encode_success`, `pointer_for`, `locate`, `check_target`,
+//! `encode_update`, `decode_customer`, `decode_error` — with its input and the expected output; the runner iterates
 //! [`DialectId::ALL`], so a new dialect without a case file fails here instead of going untested.
 //! Cases that are the same shape in every dialect live here; tests of one dialect's own grammar
 //! (v2 JSON-Patch documents, v1 entry ids, …) stay beside the dialect.
@@ -13,7 +13,7 @@
 
 mod capabilities;
 
-use super::{dialect, namespace_of, AnswerCx, DialectId, EncodeCx, Endpoint};
+use super::{dialect, namespace_of, AnswerCx, DialectId, EncodeCx, Endpoint, Target};
 use crate::canonical::{ApiError, Change, Customer, ErrorKind, Rule, Violation};
 use serde::Deserialize;
 use serde_json::Value;
@@ -111,6 +111,15 @@ enum Job {
         cx: CxSpec,
         expect: Answer,
     },
+    /// [`UpstreamSide::locate`](super::UpstreamSide::locate): the canonical place of an
+    /// upstream's error path (`null`: none).
+    Locate {
+        path: String,
+        expect: Option<Target>,
+    },
+    /// [`ClientSide::pointer_for`](super::ClientSide::pointer_for): the client's pointer for a
+    /// canonical place.
+    PointerFor { target: Target, expect: String },
     /// [`UpstreamSide::check_target`](super::UpstreamSide::check_target): every violation, in
     /// order, as `[pointer, rule]`.
     CheckTarget {
@@ -417,6 +426,10 @@ fn run(d: DialectId, case: &Case) {
                 &dia.encode_success(&ep, customer.as_ref(), &answer_cx),
                 what,
             );
+        }
+        Job::Locate { path, expect } => assert_eq!(&dia.locate(path), expect, "{what}: {path}"),
+        Job::PointerFor { target, expect } => {
+            assert_eq!(&dia.pointer_for(target), expect, "{what}: {target:?}")
         }
         Job::CheckTarget { changes, expect } => {
             let got: Vec<(String, Rule)> = dia

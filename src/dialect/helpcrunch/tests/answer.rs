@@ -152,45 +152,6 @@ fn answer_round_trips_through_the_model() {
 }
 
 #[test]
-fn locate_and_pointer_for() {
-    for (path, target) in [
-        ("/name", Target::Field(Field::FirstName)),
-        ("name", Target::Field(Field::FirstName)),
-        ("/email", Target::Coll(Coll::Emails, Some(1))),
-        ("/phone", Target::Coll(Coll::Phones, Some(1))),
-        ("/company", Target::Field(Field::Organization)),
-        ("/userId", Target::Field(Field::ExternalId)),
-        ("/city", Target::Field(Field::AddressCity)),
-        ("/regionCode", Target::Field(Field::AddressState)),
-        ("location.countryCode", Target::Field(Field::AddressCountry)),
-        ("/tags/0/name", Target::Field(Field::Tags)),
-        ("/customData", Target::Property(String::new())),
-        ("customData[1].value", Target::Property(String::new())),
-        ("customData.plan", Target::Property("plan".into())),
-    ] {
-        assert_eq!(Helpcrunch.locate(path), Some(target), "{path}");
-    }
-    for path in ["/customer", "/filter/0/field", "", "/location/street"] {
-        assert_eq!(Helpcrunch.locate(path), None, "{path}");
-    }
-    for (target, pointer) in [
-        (Target::Field(Field::FirstName), "/name"),
-        (Target::Field(Field::LastName), "/name"),
-        (Target::Field(Field::Organization), "/company"),
-        (Target::Field(Field::AddressState), "/regionCode"),
-        (Target::Field(Field::EmailOptOut), "/unsubscribed"),
-        (Target::Field(Field::Tags), "/tags"),
-        (Target::Field(Field::JobTitle), "/job_title"),
-        (Target::Coll(Coll::Emails, Some(1)), "/email"),
-        (Target::Coll(Coll::Phones, None), "/phone"),
-        (Target::Coll(Coll::Websites, None), "/websites"),
-        (Target::Property("plan".into()), "/customData"),
-    ] {
-        assert_eq!(Helpcrunch.pointer_for(&target), pointer);
-    }
-}
-
-#[test]
 fn capabilities() {
     let held: Vec<_> = Field::ALL
         .into_iter()

@@ -118,36 +118,6 @@ fn decode_error_copes_with_non_json_bodies() {
 // --- locate / pointer_for ----------------------------------------------------------------
 
 #[test]
-fn locate_maps_vendor_paths() {
-    let l = |p| HelpscoutV2.locate(p);
-    assert_eq!(l("/firstName"), Some(Target::Field(Field::FirstName)));
-    assert_eq!(l("background"), Some(Target::Field(Field::Notes)));
-    assert_eq!(l("/address/city"), Some(Target::Field(Field::AddressCity)));
-    assert_eq!(
-        l("address.postalCode"),
-        Some(Target::Field(Field::AddressPostalCode))
-    );
-    assert_eq!(l("/emails"), Some(Target::Coll(Coll::Emails, None)));
-    assert_eq!(l("/emails/7"), Some(Target::Coll(Coll::Emails, Some(7))));
-    assert_eq!(
-        l("/emails/7/value"),
-        Some(Target::Coll(Coll::Emails, Some(7)))
-    );
-    assert_eq!(
-        l("social-profiles/3/type"),
-        Some(Target::Coll(Coll::SocialProfiles, Some(3)))
-    );
-    assert_eq!(
-        l("socialProfiles"),
-        Some(Target::Coll(Coll::SocialProfiles, None))
-    );
-    assert_eq!(l("/properties/car"), Some(Target::Property("car".into())));
-    assert_eq!(l("/subject"), None);
-    assert_eq!(l("/firstName/x"), None);
-    assert_eq!(l(""), None);
-}
-
-#[test]
 fn pointer_for_and_locate_agree() {
     let mut targets: Vec<Target> = Field::ALL.into_iter().map(Target::Field).collect();
     for c in Coll::ALL {
