@@ -239,15 +239,7 @@ fn patch_document_rules() {
 /// path) or evaluated as a document against the state: the customer ends up the same.
 #[test]
 fn plain_ops_mean_the_same_as_a_document() {
-    let state: Customer = serde_json::from_value(json!({
-        "first_name": "Vernon", "last_name": "Bear", "gender": "male",
-        "address": {"lines": ["1 Main"], "city": "Dallas"},
-        "emails": [{"id": 1001, "type": "work", "value": "vernon@acme.com"},
-                   {"id": 1003, "type": "home", "value": "v@home.net"}],
-        "phones": [{"id": 1002, "type": "home", "value": "222-333-4444"}],
-        "websites": [{"id": 7, "value": "https://acme.com"}]
-    }))
-    .unwrap_or_default();
+    let state = test_support::vernon();
     let bodies = [
         json!([{"op": "replace", "path": "/firstName", "value": "Karl"},
                {"op": "remove", "path": "/lastName"},
