@@ -9,10 +9,7 @@ use serde_json::json;
 const STUB: &str = r#"{"success":true,"message":"Customer updated","data":{"result":{"id":"0b6f3c1e-8d2a-4f57-9c3e-2a1d5e7f9b40","schema_definition_id":"7c2e9a54-1f3b-4d86-a0e7-5b9c3d2f1a68","schemaDefinitionId":"7c2e9a54-1f3b-4d86-a0e7-5b9c3d2f1a68","platform_id":"e4a1b7d2-6c3f-4e98-8b5a-0f2d9c7e1a36","platformId":"e4a1b7d2-6c3f-4e98-8b5a-0f2d9c7e1a36","business_id":"9d8c7b6a-5e4f-4a3b-9c2d-1e0f2a3b4c5d","businessId":"9d8c7b6a-5e4f-4a3b-9c2d-1e0f2a3b4c5d","resource_external_id":"12345","resourceExternalId":"12345","created_at":"2024-01-01T00:00:00Z","createdAt":"2024-01-01T00:00:00Z","updated_at":"2024-01-02T00:00:00Z","updatedAt":"2024-01-02T00:00:00Z","data":{"customerId":"12345","firstName":"John","lastName":"Doe","email":"john@example.com","phone":"+10233456781","emailOptOut":false,"smsOptOut":false}},"included":[]}}"#;
 
 fn ep(kind: EndpointKind) -> Endpoint {
-    Endpoint {
-        kind,
-        customer_id: "12345".into(),
-    }
+    test_support::endpoint(kind, "12345")
 }
 
 fn patch() -> Endpoint {

@@ -6,7 +6,7 @@ mod upstream;
 
 use super::*;
 use crate::dialect::pointer_rules;
-use crate::dialect::test_support::{self, entry};
+use crate::dialect::test_support::{self, body_json, endpoint, entry, one, primary, prop, set};
 use serde_json::json;
 
 const CURRENT_UPDATE: &str = r##"{
@@ -45,10 +45,7 @@ const MODEL: &str = r##"{
 }"##;
 
 fn ep(full: bool) -> Endpoint {
-    Endpoint {
-        kind: EndpointKind::Update { full },
-        customer_id: "12345".into(),
-    }
+    endpoint(EndpointKind::Update { full }, "12345")
 }
 
 fn patch(body: &str) -> Result<Vec<Change>, ApiError> {
@@ -72,41 +69,6 @@ fn ok(body: &str) -> Vec<Change> {
         Ok(c) => c,
         Err(e) => panic!("{body} rejected: {e}"),
     }
-}
-
-fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {
-    vec![(pointer.to_string(), rule)]
-}
-
-fn set(field: Field, value: Value, origin: &str) -> Change {
-    Change::new(Op::Set { field, value }, origin)
-}
-
-fn primary(coll: Coll, value: Option<&str>, origin: &str) -> Change {
-    Change::new(
-        Op::Primary {
-            coll,
-            value: value.map(str::to_string),
-        },
-        origin,
-    )
-}
-
-fn prop(slug: &str, value: Value, origin: &str) -> Change {
-    let op = if value.is_null() {
-        Op::PropertyRemove { slug: slug.into() }
-    } else {
-        Op::PropertySet {
-            slug: slug.into(),
-            value,
-        }
-    };
-    Change::new(op, origin)
-}
-
-fn body_json(req: &UpstreamRequest) -> Value {
-    let bytes = req.body.as_deref().unwrap_or_default();
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
 }
 
 // --- route ---------------------------------------------------------------------------

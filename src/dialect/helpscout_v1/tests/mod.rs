@@ -6,7 +6,7 @@ mod decode;
 mod upstream;
 
 use super::*;
-use crate::dialect::test_support::{self, entry};
+use crate::dialect::test_support::{self, body_json, endpoint, entry, one};
 
 const V1: HelpscoutV1 = HelpscoutV1;
 
@@ -42,17 +42,11 @@ const REAL_GET: &str = r#"{"item":{"id":144228647,"firstName":"Test","lastName":
 const REAL_RELOAD: &str = r#"{"item":{"id":156969664,"firstName":"A new name","lastName":"User","fullName":"A new name User","photoUrl":null,"photoType":null,"gender":"unknown","age":null,"organization":"Test Company","jobTitle":"CEO","location":null,"createdAt":"2017-12-13T22:50:25Z","modifiedAt":"2017-12-13T22:50:26Z","background":null,"address":null,"socialProfiles":null,"emails":[],"phones":[],"chats":null,"websites":null}}"#;
 
 fn update() -> Endpoint {
-    Endpoint {
-        kind: EndpointKind::Update { full: false },
-        customer_id: "100".into(),
-    }
+    endpoint(EndpointKind::Update { full: false }, "100")
 }
 
 fn get() -> Endpoint {
-    Endpoint {
-        kind: EndpointKind::Get,
-        customer_id: "100".into(),
-    }
+    endpoint(EndpointKind::Get, "100")
 }
 
 fn decode(body: &str) -> Result<ClientRequest, ApiError> {
@@ -76,20 +70,12 @@ fn rejected(body: &str) -> Vec<(String, Rule)> {
     pointer_rules(err.violations)
 }
 
-fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {
-    vec![(pointer.to_owned(), rule)]
-}
-
 fn set(field: Field, value: Value) -> Op {
     Op::Set { field, value }
 }
 
 fn s(v: &str) -> Option<String> {
     Some(v.to_owned())
-}
-
-fn body_json(req: &UpstreamRequest) -> Value {
-    serde_json::from_slice(req.body.as_deref().unwrap_or_default()).expect("JSON body")
 }
 
 fn cx<'a>(reload: bool) -> AnswerCx<'a> {

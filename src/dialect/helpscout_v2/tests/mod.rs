@@ -8,12 +8,10 @@ mod upstream;
 mod validation;
 
 use super::*;
-use crate::dialect::test_support;
+use crate::dialect::test_support::{self, body_json, set};
+
 fn ep(kind: EndpointKind) -> Endpoint {
-    Endpoint {
-        kind,
-        customer_id: "100".into(),
-    }
+    test_support::endpoint(kind, "100")
 }
 
 const PATCH: EndpointKind = EndpointKind::Update { full: false };
@@ -46,17 +44,6 @@ fn one(kind: EndpointKind, body: &str, pointer: &str, rule: Rule) {
         vec![(pointer.to_string(), rule)],
         "body: {body}"
     );
-}
-
-fn set(field: Field, value: Value, origin: &str) -> Change {
-    Change::new(Op::Set { field, value }, origin)
-}
-
-fn body_json(req: &UpstreamRequest) -> Value {
-    req.body
-        .as_ref()
-        .and_then(|b| serde_json::from_slice(b).ok())
-        .unwrap_or(Value::Null)
 }
 
 // --- route -------------------------------------------------------------------------------
