@@ -87,52 +87,6 @@ fn tenant() -> EncodeCx {
 // === decode_request ===
 
 #[test]
-fn decodes_the_vendor_example() {
-    let body = json!({"data": {
-        "customerId": "cus_8f3a2b",
-        "email": "jane.doe@example.com",
-        "phone": "+14155550123",
-        "firstName": "Jane",
-        "lastName": "Doe",
-        "emailOptOut": true,
-        "smsOptOut": true,
-        "customerDetailUrl": "https://crm.example.com/customers/cus_8f3a2b",
-        "createdAt": "2023-11-07T05:31:56Z"
-    }});
-    let req = decode(None, body).expect("valid");
-    assert!(!req.full && !req.reload);
-    assert_eq!(
-        ops(&req),
-        vec![
-            (
-                set(Field::ExternalId, json!("cus_8f3a2b")),
-                "/data/customerId"
-            ),
-            (
-                primary(Coll::Emails, Some("jane.doe@example.com")),
-                "/data/email"
-            ),
-            (primary(Coll::Phones, Some("+14155550123")), "/data/phone"),
-            (set(Field::FirstName, json!("Jane")), "/data/firstName"),
-            (set(Field::LastName, json!("Doe")), "/data/lastName"),
-            (set(Field::EmailOptOut, json!(true)), "/data/emailOptOut"),
-            (set(Field::SmsOptOut, json!(true)), "/data/smsOptOut"),
-            (
-                set(
-                    Field::DetailUrl,
-                    json!("https://crm.example.com/customers/cus_8f3a2b")
-                ),
-                "/data/customerDetailUrl"
-            ),
-            (
-                set(Field::CreatedAt, json!("2023-11-07T05:31:56Z")),
-                "/data/createdAt"
-            ),
-        ]
-    );
-}
-
-#[test]
 fn not_json_is_rejected_at_the_root() {
     for body in [&b"{\"data\": "[..], b"\xff\xfe", b"", b"{} {}"] {
         let err = Reach

@@ -5,57 +5,6 @@ use super::*;
 // --- decoding the vendor's examples ----------------------------------------------------
 
 #[test]
-fn decodes_current_update_example() {
-    let expected = vec![
-        set(Field::FirstName, json!("John"), "/name"),
-        set(Field::LastName, json!("Doe"), "/name"),
-        primary(Coll::Emails, Some("john.doe@example.com"), "/email"),
-        set(Field::ExternalId, json!("user_1234567890"), "/userId"),
-        set(Field::Organization, json!("Example Inc."), "/company"),
-        primary(Coll::Phones, Some("+10233456781"), "/phone"),
-        set(Field::FirstSeen, json!("1603885746"), "/firstSeen"),
-        set(Field::LastSeen, json!("1603885746"), "/lastSeen"),
-        set(Field::EmailOptOut, json!(false), "/unsubscribed"),
-        set(Field::Blocked, json!(false), "/blocked"),
-        set(Field::Source, json!("https://example.com"), "/source"),
-        set(Field::Referer, json!("https://example.com"), "/referer"),
-        set(Field::LastPage, json!("https://example.com"), "/lastPage"),
-        set(Field::Locale, json!("uk"), "/locale"),
-        set(Field::CreatedFrom, json!("telegram"), "/createdFrom"),
-        set(Field::IntegrationId, json!("465847687"), "/integrationId"),
-        set(Field::Notes, json!("Lorem ipsum"), "/notes"),
-        set(
-            Field::Tags,
-            json!([{"name": "vip", "color": "#ff0000"}]),
-            "/tags",
-        ),
-        prop(
-            "subscription_status",
-            json!("active"),
-            "/customData/0/value",
-        ),
-        prop("number_of_payments", json!(15), "/customData/1/value"),
-        prop("last_paid_amount", json!(15.99), "/customData/2/value"),
-        prop(
-            "last_payment_date",
-            json!("1603885746"),
-            "/customData/3/value",
-        ),
-        prop(
-            "last_invoice_url",
-            json!("https://example.com/invoice.html"),
-            "/customData/4/value",
-        ),
-        prop(
-            "last_payment_was_successful",
-            json!(true),
-            "/customData/5/value",
-        ),
-    ];
-    assert_eq!(ok(CURRENT_UPDATE), expected);
-}
-
-#[test]
 fn decodes_vendor_doc_002_example() {
     let doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -67,35 +16,6 @@ fn decodes_vendor_doc_002_example() {
     let changes = ok(&doc);
     assert_eq!(changes.len(), 22);
     assert!(!changes.iter().any(|c| c.origin == "/createdFrom"));
-}
-
-#[test]
-fn decodes_older_update_example_with_flat_location_and_null() {
-    let body = r##"{"notes": "He has never heard about magic", "source": null,
-        "city": "London", "locale": "en", "regionCode": "London", "countryCode": "EN",
-        "customData": [{"property": "Subscription Status", "value": "Suspended"},
-                       {"property": "Number of payments", "value": 13}]}"##;
-    assert_eq!(
-        ok(body),
-        vec![
-            set(
-                Field::Notes,
-                json!("He has never heard about magic"),
-                "/notes"
-            ),
-            set(Field::Source, Value::Null, "/source"),
-            set(Field::AddressCity, json!("London"), "/city"),
-            set(Field::Locale, json!("en"), "/locale"),
-            set(Field::AddressState, json!("London"), "/regionCode"),
-            set(Field::AddressCountry, json!("EN"), "/countryCode"),
-            prop(
-                "Subscription Status",
-                json!("Suspended"),
-                "/customData/0/value"
-            ),
-            prop("Number of payments", json!(13), "/customData/1/value"),
-        ]
-    );
 }
 
 #[test]

@@ -10,31 +10,6 @@ use crate::dialect::test_support::{self, body_json, endpoint, entry, one};
 
 const V1: HelpscoutV1 = HelpscoutV1;
 
-/// The vendor example of L1 (`helpscout.md` §3.4), fixed to valid JSON: comment and
-/// placeholder objects removed, missing comma added; the `postcalCode` typo kept.
-const VENDOR_EXAMPLE: &str = r#"{
-    "firstName": "Vernon",
-    "lastName": "Bear",
-    "organization": "Acme, Inc",
-    "jobTitle": "CEO and Co-Founder",
-    "background": "I've worked with Vernon before and he's really great.",
-    "address": {
-        "id": 1234,
-        "lines": ["123 West Main St", "Suite 123"],
-        "city": "Dallas",
-        "state": "TX",
-        "postcalCode": "74206",
-        "country": "US",
-        "createdAt": "2012-07-23T12:34:12Z",
-        "modifiedAt": "2012-07-24T20:18:33Z"
-    },
-    "socialProfiles": [{"id": 1234, "value": "https://twitter.com/helpscout", "type": "twitter"}],
-    "emails": [{"id": -1234, "value": "vbear@mywork.com", "location": "work"}],
-    "phones": [{"id": 1234, "value": "222-333-4444", "location": "home"}],
-    "chats": [{"id": 1234, "value": "jsprout", "type": "aim"}],
-    "websites": [{"id": 1234, "value": "http://www.somewhere.com"}]
-}"#;
-
 /// Real GET answer (P4 test_apis_customers_get.yml, `helpscout.md` §3.4).
 const REAL_GET: &str = r#"{"item":{"id":144228647,"firstName":"Test","lastName":"User","fullName":"Test User","photoUrl":null,"photoType":null,"gender":"unknown","age":null,"organization":"Test Company","jobTitle":"CEO","location":null,"createdAt":"2017-09-23T20:12:43Z","modifiedAt":"2017-12-13T22:39:59Z","background":null,"address":null,"socialProfiles":null,"emails":[{"id":191676921,"value":"test@example.com","location":"work"}],"phones":[{"id":198059533,"value":"1234567890","location":"work"}],"chats":null,"websites":null}}"#;
 
