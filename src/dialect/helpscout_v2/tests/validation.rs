@@ -331,33 +331,3 @@ fn patch_document_decodes_into_document_operations() {
     let plain = decode(PATCH, r#"[{"op":"remove","path":"/jobTitle"}]"#);
     assert!(plain.is_ok_and(|r| r.document.is_none() && r.changes.changes.len() == 1));
 }
-
-#[test]
-fn collects_every_violation_of_the_body() {
-    let body = r#"[
-      {"op":"replace","path":"/firstName","value":""},
-      {"op":"merge","path":"/lastName"},
-      {"op":"replace","path":"/nope","value":"x"},
-      {"op":"remove","path":"/emails"},
-      {"op":"add","path":"/emails","value":{"type":"x","value":"a@b.co"}},
-      {"op":"replace","path":"/lastName","value":"ok"}
-    ]"#;
-    assert_eq!(
-        violations(PATCH, body),
-        vec![
-            ("/firstName".into(), Rule::Length),
-            ("/1/op".into(), Rule::Op),
-            ("/2/path".into(), Rule::Path),
-            ("/emails".into(), Rule::RemoveCollection),
-            ("/emails".into(), Rule::Enum),
-        ]
-    );
-    assert_eq!(
-        violations(PUT, r#"{"firstName":"","gender":"x","age":1}"#),
-        vec![
-            ("/firstName".into(), Rule::Length),
-            ("/age".into(), Rule::Type),
-            ("/gender".into(), Rule::Enum),
-        ]
-    );
-}
