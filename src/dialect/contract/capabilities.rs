@@ -130,3 +130,36 @@ fn the_id_kind_decides_whether_a_word_is_an_id() {
         assert_eq!(namespace_of(&worded), Some(d), "{worded}");
     }
 }
+
+/// The proxy keeps a vendor's pass-through headers (its profile's `passthrough_headers`) for that
+/// vendor's upstream alone; every encoder then sends on what it is given, on writes and reads.
+#[test]
+fn encoders_send_the_pass_through_headers_they_are_given() {
+    for d in DialectId::ALL {
+        let id = update_endpoint(d).customer_id;
+        for header in DialectId::ALL
+            .iter()
+            .flat_map(|o| o.profile().passthrough_headers)
+        {
+            let cx = EncodeCx {
+                want_customer: false,
+                passthrough_headers: vec![(header.to_string(), "t-1".to_string())],
+            };
+            // A free-text field the dialect stores (Reach has no notes).
+            let field = [Field::Notes, Field::ExternalId]
+                .into_iter()
+                .find(|f| dialect(d).holds(*f))
+                .unwrap_or_else(|| panic!("{d} holds neither notes nor an external id"));
+            let value = json!("n");
+            let change = [Change::new(Op::Set { field, value }, "/x")];
+            let writes = dialect(d).encode_update(&id, &change, &cx);
+            let writes = writes.unwrap_or_else(|e| panic!("{d}: {e}"));
+            assert!(!writes.is_empty(), "{d}");
+            let read = dialect(d).encode_get(&id, &cx);
+            for req in writes.iter().chain([&read]) {
+                let sent = req.headers.iter().find(|(n, _)| n == header);
+                assert_eq!(sent.map(|(_, v)| v.as_str()), Some("t-1"), "{d} {req:?}");
+            }
+        }
+    }
+}
