@@ -4,8 +4,9 @@
 //! Each dialect has a case file `src/dialect/contract/cases/<dialect>.json` (its
 //! [`Profile::name`](super::Profile)). A case names the job it exercises — `route`,
 //! `decode_request`, `encode_error`, `encode_success`, `pointer_for`, `locate`, `check_target`,
-//! `encode_update`, `decode_customer`, `decode_error` — with its input and the expected output; the runner iterates
-//! [`DialectId::ALL`], so a new dialect without a case file fails here instead of going untested.
+//! `encode_update`, `decode_customer`, `decode_error` — with its input and the expected output;
+//! the runner iterates [`DialectId::ALL`], so a new dialect without a case file fails here
+//! instead of going untested.
 //! Cases that are the same shape in every dialect live here; tests of one dialect's own grammar
 //! (v2 JSON-Patch documents, v1 entry ids, …) stay beside the dialect.
 //!
