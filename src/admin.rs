@@ -174,29 +174,17 @@ mod tests {
     fn store_with(dir: &std::path::Path, listen: &str) -> Arc<Store> {
         let path = dir.join("gateway.toml");
         std::fs::write(dir.join("s"), "topsecret-value\n").expect("write");
-        std::fs::write(&path, config(listen)).expect("write");
+        let text = crate::config::tests::reach_config(listen, "");
+        std::fs::write(&path, text).expect("write");
         let (store, _) = Store::open(&path).expect("valid config");
         Arc::new(store)
     }
 
-    fn config(listen: &str) -> String {
-        format!(
-            r#"
-[server]
-listen = "{listen}"
-admin = "127.0.0.1:0"
-
-[[upstream]]
-name = "up"
-dialect = "reach"
-url = "http://127.0.0.1:1"
-auth = {{ bearer_file = "s" }}
-
-[[route]]
-name = "r"
-upstream = "up"
-"#
-        )
+    /// An admin app over a fresh store, and the directory that must outlive it.
+    fn app() -> (tempfile::TempDir, AdminApp) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = AdminApp::new(store_with(dir.path(), "127.0.0.1:18080"));
+        (dir, app)
     }
 
     fn body(r: &AdminResponse) -> String {
@@ -216,67 +204,60 @@ upstream = "up"
 
     #[test]
     fn probes_metrics_and_config() {
-        run(probes_metrics_and_config_body());
-    }
-
-    async fn probes_metrics_and_config_body() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let app = AdminApp::new(store_with(dir.path(), "127.0.0.1:18080"));
-        let h = app.handle("GET", "/healthz").await;
-        assert_eq!((h.status, body(&h).as_str()), (200, "ok\n"));
-        let r = app.handle("GET", "/readyz").await;
-        assert_eq!(r.status, 200);
-        assert!(body(&r).contains("\"generation\": 1"));
-        let m = app.handle("GET", "/metrics").await;
-        assert_eq!(m.status, 200);
-        assert_eq!(m.content_type, crate::metrics::CONTENT_TYPE);
-        assert!(body(&m).contains("patchbay_config_generation"));
-        let c = app.handle("GET", "/config").await;
-        let text = body(&c);
-        assert!(!text.contains("topsecret"), "secret leaked: {text}");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(v["generation"], 1);
-        assert_eq!(v["upstreams"][0]["auth"]["secret"], "<redacted>");
+        run(async {
+            let (_dir, app) = app();
+            let h = app.handle("GET", "/healthz").await;
+            assert_eq!((h.status, body(&h).as_str()), (200, "ok\n"));
+            let r = app.handle("GET", "/readyz").await;
+            assert_eq!(r.status, 200);
+            assert!(body(&r).contains("\"generation\": 1"));
+            let m = app.handle("GET", "/metrics").await;
+            assert_eq!(m.status, 200);
+            assert_eq!(m.content_type, crate::metrics::CONTENT_TYPE);
+            assert!(body(&m).contains("patchbay_config_generation"));
+            let c = app.handle("GET", "/config").await;
+            let text = body(&c);
+            assert!(!text.contains("topsecret"), "secret leaked: {text}");
+            let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(v["generation"], 1);
+            assert_eq!(v["upstreams"][0]["auth"]["secret"], "<redacted>");
+        });
     }
 
     #[test]
     fn unknown_paths_and_methods() {
-        run(unknown_paths_and_methods_body());
-    }
-
-    async fn unknown_paths_and_methods_body() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let app = AdminApp::new(store_with(dir.path(), "127.0.0.1:18080"));
-        assert_eq!(app.handle("GET", "/nope").await.status, 404);
-        let r = app.handle("POST", "/metrics").await;
-        assert_eq!(r.status, 405);
-        assert_eq!(r.headers, vec![("Allow", "GET, HEAD".to_string())]);
-        assert_eq!(app.handle("GET", "/reload").await.status, 405);
+        run(async {
+            let (_dir, app) = app();
+            assert_eq!(app.handle("GET", "/nope").await.status, 404);
+            let r = app.handle("POST", "/metrics").await;
+            assert_eq!(r.status, 405);
+            assert_eq!(r.headers, vec![("Allow", "GET, HEAD".to_string())]);
+            assert_eq!(app.handle("GET", "/reload").await.status, 405);
+        });
     }
 
     #[test]
     fn reload_answers_with_generation_or_errors() {
-        run(reload_answers_body());
-    }
+        run(async {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = store_with(dir.path(), "127.0.0.1:18080");
+            let app = AdminApp::new(store.clone());
+            let ok = app.handle("POST", "/reload").await;
+            assert_eq!(ok.status, 200, "{}", body(&ok));
+            assert!(body(&ok).contains("\"generation\": 2"));
 
-    async fn reload_answers_body() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = store_with(dir.path(), "127.0.0.1:18080");
-        let app = AdminApp::new(store.clone());
-        let ok = app.handle("POST", "/reload").await;
-        assert_eq!(ok.status, 200, "{}", body(&ok));
-        assert!(body(&ok).contains("\"generation\": 2"));
+            let path = dir.path().join("gateway.toml");
+            let moved = crate::config::tests::reach_config("127.0.0.1:18081", "");
+            std::fs::write(&path, moved).expect("write");
+            let moved = app.handle("POST", "/reload").await;
+            assert_eq!(moved.status, 409);
+            assert!(body(&moved).contains("server.listen"));
 
-        let path = dir.path().join("gateway.toml");
-        std::fs::write(&path, config("127.0.0.1:18081")).expect("write");
-        let moved = app.handle("POST", "/reload").await;
-        assert_eq!(moved.status, 409);
-        assert!(body(&moved).contains("server.listen"));
-
-        std::fs::write(&path, "[server]\nlisten = 5\n").expect("write");
-        let bad = app.handle("POST", "/reload").await;
-        assert_eq!(bad.status, 422);
-        assert!(body(&bad).contains("server.listen"), "{}", body(&bad));
-        assert_eq!(store.generation(), 2);
+            std::fs::write(&path, "[server]\nlisten = 5\n").expect("write");
+            let bad = app.handle("POST", "/reload").await;
+            assert_eq!(bad.status, 422);
+            assert!(body(&bad).contains("server.listen"), "{}", body(&bad));
+            assert_eq!(store.generation(), 2);
+        });
     }
 }

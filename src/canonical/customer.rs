@@ -16,23 +16,19 @@ pub struct Entry {
     pub value: String,
 }
 
-/// A postal address.
+/// A postal address. Any member may be missing (container-level `default`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Address {
     /// Street lines.
-    #[serde(default)]
     pub lines: Vec<String>,
     /// City.
-    #[serde(default)]
     pub city: Option<String>,
     /// State / region.
-    #[serde(default)]
     pub state: Option<String>,
     /// Postal code.
-    #[serde(default)]
     pub postal_code: Option<String>,
     /// Country.
-    #[serde(default)]
     pub country: Option<String>,
 }
 

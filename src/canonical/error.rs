@@ -4,12 +4,12 @@
 //! client's dialect turns it into that vendor's error body ([`crate::dialect::ClientSide::encode_error`]).
 //! Status codes are decided here and nowhere else (SPEC §4).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The validation rule a violation broke; `as_str` is the `rule` label of
 /// `patchbay_validation_errors_total`, so the set is closed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// Body is not JSON or not UTF-8.
@@ -83,7 +83,7 @@ impl Rule {
 }
 
 /// One problem with one field.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
     /// Where: a JSON pointer into the client's body (`/0/value/type`, `/data/email`), or, for
     /// errors not tied to the body, a name such as `id` (path id) or `reload`.
@@ -122,7 +122,7 @@ impl Violation {
 }
 
 /// What kind of failure; decides the status and the metric `outcome`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// 400: not JSON, wrong shape, rule broken (client's or target's rules).

@@ -204,20 +204,7 @@ impl Coll {
             Coll::Chats => Some(&[
                 "aim", "gtalk", "icq", "msn", "other", "qq", "skype", "xmpp", "yahoo",
             ]),
-            Coll::SocialProfiles => Some(&[
-                "aboutme",
-                "facebook",
-                "flickr",
-                "forsquare",
-                "google",
-                "googleplus",
-                "linkedin",
-                "other",
-                "quora",
-                "tungleme",
-                "twitter",
-                "youtube",
-            ]),
+            Coll::SocialProfiles => Some(&V2_SOCIAL_TYPES),
             Coll::Websites => None,
         }
     }
@@ -225,24 +212,33 @@ impl Coll {
     /// The Help Scout v1 enumeration (`location` for emails/phones, `type` for chats/social).
     pub fn v1_types(self) -> Option<&'static [&'static str]> {
         match self {
-            Coll::SocialProfiles => Some(&[
-                "aboutme",
-                "facebook",
-                "flickr",
-                "foursquare",
-                "google",
-                "googleplus",
-                "linkedin",
-                "other",
-                "quora",
-                "tungleme",
-                "twitter",
-                "youtube",
-            ]),
+            Coll::SocialProfiles => Some(&V1_SOCIAL_TYPES),
             other => other.v2_types(),
         }
     }
 }
+
+/// Help Scout's social-profile types, in sorted order, with the one spelling the two API
+/// versions disagree on: v2 documents (and accepts only) `forsquare`, v1 `foursquare`.
+const fn social_types(foursquare: &'static str) -> [&'static str; 12] {
+    [
+        "aboutme",
+        "facebook",
+        "flickr",
+        foursquare,
+        "google",
+        "googleplus",
+        "linkedin",
+        "other",
+        "quora",
+        "tungleme",
+        "twitter",
+        "youtube",
+    ]
+}
+
+const V2_SOCIAL_TYPES: [&str; 12] = social_types("forsquare");
+const V1_SOCIAL_TYPES: [&str; 12] = social_types("foursquare");
 
 /// What one change does. `Set` with `Value::Null` clears the field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

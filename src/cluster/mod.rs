@@ -45,6 +45,17 @@ const RENEW: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
     return redis.call('DEL', KEYS[1]) else return 0 end";
 
+/// `EVAL` of [`RELEASE`]: deletes `key` only while it still holds `owner`'s token.
+fn release_command<'a>(key: &'a str, owner: &'a str) -> [&'a [u8]; 5] {
+    [
+        b"EVAL",
+        RELEASE.as_bytes(),
+        b"1",
+        key.as_bytes(),
+        owner.as_bytes(),
+    ]
+}
+
 /// The per-upstream token bucket of `proxy::limits::RateLimiter`, in Redis: capacity = one
 /// minute's worth, refilled continuously, timed by Redis's own clock (`TIME`) so replicas with
 /// skewed clocks agree. Returns `{1, 0}` (taken) or `{0, seconds to wait}`. Numbers are stored as
@@ -309,16 +320,7 @@ impl Cluster {
         let pending = std::mem::take(&mut *self.orphans.lock());
         let mut left = pending.into_iter();
         while let Some((k, t)) = left.next() {
-            let r = self
-                .ping_client
-                .call(&[
-                    b"EVAL",
-                    RELEASE.as_bytes(),
-                    b"1",
-                    k.as_bytes(),
-                    t.as_bytes(),
-                ])
-                .await;
+            let r = self.ping_client.call(&release_command(&k, &t)).await;
             if let Err(e) = r {
                 let mut o = self.orphans.lock();
                 o.push((k, t));
@@ -408,18 +410,9 @@ impl Cluster {
 
     /// Removes the shared token if it is still `value` (the upstream refused it).
     pub async fn token_discard(&self, key: &str, value: &str) -> Result<(), RedisError> {
-        self.call(
-            "token",
-            &[
-                b"EVAL",
-                RELEASE.as_bytes(),
-                b"1",
-                key.as_bytes(),
-                value.as_bytes(),
-            ],
-        )
-        .await
-        .map(|_| ())
+        self.call("token", &release_command(key, value))
+            .await
+            .map(|_| ())
     }
 
     /// Tries once to become the replica that fetches the token (a short lease on
@@ -451,18 +444,7 @@ impl Cluster {
     /// Releases the fetch lock taken by [`Cluster::token_fetch_lock`].
     pub async fn token_fetch_unlock(&self, key: &str, owner: &str) {
         let lock = format!("{key}:fetch");
-        let _ = self
-            .call(
-                "token",
-                &[
-                    b"EVAL",
-                    RELEASE.as_bytes(),
-                    b"1",
-                    lock.as_bytes(),
-                    owner.as_bytes(),
-                ],
-            )
-            .await;
+        let _ = self.call("token", &release_command(&lock, owner)).await;
     }
 
     /// The `cluster` object of `/readyz`.
@@ -588,18 +570,7 @@ impl Drop for Lease {
         // lease expires on its own if this never runs.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                let _ = c
-                    .call(
-                        "release",
-                        &[
-                            b"EVAL",
-                            RELEASE.as_bytes(),
-                            b"1",
-                            k.as_bytes(),
-                            t.as_bytes(),
-                        ],
-                    )
-                    .await;
+                let _ = c.call("release", &release_command(&k, &t)).await;
             });
         }
     }

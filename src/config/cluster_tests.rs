@@ -3,21 +3,10 @@
 
 use super::*;
 
-const BASE: &str = r#"
-[server]
-listen = "127.0.0.1:18080"
-admin = "127.0.0.1:18090"
-
-[[upstream]]
-name = "crunch"
-dialect = "helpcrunch"
-url = "http://127.0.0.1:9"
-auth = { bearer_file = "s" }
-
-[[route]]
-name = "r"
-upstream = "crunch"
-"#;
+/// The shared base config with its route; `[cluster]` cases append their table.
+fn base() -> String {
+    format!("{}{}", super::tests::BASE, super::tests::ROUTE)
+}
 
 fn dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -28,7 +17,7 @@ fn dir() -> tempfile::TempDir {
 
 fn load_cluster(table: &str) -> Result<Snapshot, String> {
     let d = dir();
-    load_str(&format!("{BASE}\n[cluster]\n{table}"), d.path(), 1)
+    load_str(&format!("{}\n[cluster]\n{table}", base()), d.path(), 1)
         .map(|l| l.snapshot)
         .map_err(|e| e.to_string())
 }
@@ -84,7 +73,7 @@ fn defaults_and_url_parts() {
         .is_some_and(|c| c.endpoint.port == 6379));
     // Without the table, nothing is shared.
     let d = dir();
-    let plain = load_str(BASE, d.path(), 1).expect("valid").snapshot;
+    let plain = load_str(&base(), d.path(), 1).expect("valid").snapshot;
     assert!(plain.cluster.is_none());
 }
 
@@ -179,7 +168,10 @@ fn cluster_changes_need_a_restart_but_a_rotated_password_does_not() {
     let d = dir();
     std::fs::write(d.path().join("redis-pw"), "rotated\n").expect("write");
     let rotated = load_str(
-        &format!("{BASE}\n[cluster]\nredis_url = \"redis://r\"\npassword_file = \"redis-pw\"\n"),
+        &format!(
+            "{}\n[cluster]\nredis_url = \"redis://r\"\npassword_file = \"redis-pw\"\n",
+            base()
+        ),
         d.path(),
         2,
     )
@@ -194,6 +186,6 @@ fn cluster_changes_need_a_restart_but_a_rotated_password_does_not() {
         assert_eq!(static_changes(&a, &b), ["cluster"], "{other}");
     }
     let d = dir();
-    let none = load_str(BASE, d.path(), 2).expect("ok").snapshot;
+    let none = load_str(&base(), d.path(), 2).expect("ok").snapshot;
     assert_eq!(static_changes(&a, &none), ["cluster"]);
 }

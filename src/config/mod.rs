@@ -239,4 +239,4 @@ pub fn static_changes(old: &Snapshot, new: &Snapshot) -> Vec<String> {
 #[cfg(test)]
 mod cluster_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -126,7 +126,11 @@ fn the_reference_gateway_toml_is_valid() {
     assert!(ok, "{report}");
 }
 
-const BASE: &str = r#"
+/// The one route most cases need, toward `BASE`'s upstream.
+pub(super) const ROUTE: &str = "[[route]]\nname = \"r\"\nupstream = \"crunch\"\n";
+
+/// A server and one HelpCrunch upstream, no route: cases append what they test.
+pub(super) const BASE: &str = r#"
 [server]
 listen = "127.0.0.1:18080"
 admin = "127.0.0.1:18090"
@@ -154,7 +158,7 @@ fn snapshot(extra: &str) -> Snapshot {
 
 #[test]
 fn defaults_and_url_parts() {
-    let s = snapshot("[[route]]\nname = \"r\"\nupstream = \"crunch\"\n");
+    let s = snapshot(ROUTE);
     assert_eq!(s.server.threads, 1);
     assert_eq!(s.server.max_body_bytes, MAX_BODY_BYTES_CAP);
     assert_eq!(s.server.log_level, log::LevelFilter::Info);
@@ -189,7 +193,7 @@ fn defaults_and_url_parts() {
 
 #[test]
 fn trusted_proxies_and_max_inflight_are_read() {
-    let s = snapshot("[[route]]\nname = \"r\"\nupstream = \"crunch\"\n");
+    let s = snapshot(ROUTE);
     assert!(s.server.trusted_proxies.is_empty(), "none by default");
     assert_eq!(s.upstreams[0].max_inflight, None, "unbounded by default");
     let dir = dir_with_secret();
@@ -202,11 +206,7 @@ fn trusted_proxies_and_max_inflight_are_read() {
             "auth = { bearer_file = \"s\" }\n",
             "auth = { bearer_file = \"s\" }\nmax_inflight = 64\n",
         );
-    let s = match load_str(
-        &format!("{text}[[route]]\nname = \"r\"\nupstream = \"crunch\"\n"),
-        dir.path(),
-        1,
-    ) {
+    let s = match load_str(&format!("{text}{ROUTE}"), dir.path(), 1) {
         Ok(l) => l.snapshot,
         Err(e) => panic!("{e}"),
     };
@@ -405,28 +405,28 @@ fn check_file_reports_errors_warnings_and_summary() {
         p = path.display()
     );
     assert_eq!(report, want);
-    std::fs::write(
-        &path,
-        format!("{BASE}[[route]]\nname = \"r\"\nupstream = \"crunch\"\n"),
-    )
-    .expect("write");
+    std::fs::write(&path, format!("{BASE}{ROUTE}")).expect("write");
     let (report, ok) = check_file(&path);
     assert!(ok);
     assert_eq!(report, format!("{}: ok (0 warnings)\n", path.display()));
 }
 
+/// `BASE` with a `[sandbox]` table holding `extra`, and `ROUTE`.
+fn with_sandbox(extra: &str) -> String {
+    format!("{BASE}[sandbox]\nsecret_file = \"s\"\n{extra}{ROUTE}")
+}
+
 // === reload ===
 
-fn write_config(path: &std::path::Path, listen: &str, log_level: &str) {
-    std::fs::write(
-        path,
-        format!(
-            r#"
+/// A whole config with one Reach upstream and route, listening on `listen`; `server_extra` is
+/// appended to `[server]`. Shared with the admin listener's tests.
+pub(crate) fn reach_config(listen: &str, server_extra: &str) -> String {
+    format!(
+        r#"
 [server]
 listen = "{listen}"
 admin = "127.0.0.1:0"
-log_level = "{log_level}"
-
+{server_extra}
 [[upstream]]
 name = "up"
 dialect = "reach"
@@ -437,9 +437,12 @@ auth = {{ bearer_file = "s" }}
 name = "r"
 upstream = "up"
 "#
-        ),
     )
-    .expect("write");
+}
+
+fn write_config(path: &std::path::Path, listen: &str, log_level: &str) {
+    let text = reach_config(listen, &format!("log_level = \"{log_level}\""));
+    std::fs::write(path, text).expect("write");
 }
 
 fn store_in(dir: &std::path::Path) -> Arc<Store> {
@@ -525,13 +528,9 @@ fn static_change_is_refused_with_its_keys() {
 fn sandbox_changes_are_static() {
     let dir = dir_with_secret();
     let with = |extra: &str| {
-        load_str(
-            &format!("{BASE}[sandbox]\nsecret_file = \"s\"\n{extra}[[route]]\nname = \"r\"\nupstream = \"crunch\"\n"),
-            dir.path(),
-            1,
-        )
-        .expect("valid")
-        .snapshot
+        load_str(&with_sandbox(extra), dir.path(), 1)
+            .expect("valid")
+            .snapshot
     };
     let a = with("");
     let b = with("reach = \"127.0.0.1:19999\"\n");
@@ -547,13 +546,7 @@ fn sandbox_changes_are_static() {
 #[test]
 fn sandbox_addresses_are_keyed_by_dialect() {
     let dir = dir_with_secret();
-    let load = |extra: &str| {
-        load_str(
-            &format!("{BASE}[sandbox]\nsecret_file = \"s\"\n{extra}[[route]]\nname = \"r\"\nupstream = \"crunch\"\n"),
-            dir.path(),
-            1,
-        )
-    };
+    let load = |extra: &str| load_str(&with_sandbox(extra), dir.path(), 1);
     let port = |d: DialectId| 19_100 + d.index() as u16;
     let all: String = DialectId::ALL
         .iter()
@@ -731,6 +724,15 @@ fn k8s_secret(d: &std::path::Path, name: &str, value: &str) {
     symlink(format!("..data/{name}"), d.join(name)).expect("symlink");
 }
 
+/// A directory with a Kubernetes-style mounted secret `s` holding `secret`, and a config (in
+/// `gateway.toml`) that reads it.
+fn k8s_config_dir(secret: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    k8s_secret(dir.path(), "s", secret);
+    write_config(&dir.path().join("gateway.toml"), "127.0.0.1:18080", "info");
+    dir
+}
+
 fn k8s_swap(d: &std::path::Path, version: &str, name: &str, value: &str) {
     use std::os::unix::fs::symlink;
     std::fs::create_dir_all(d.join(version)).expect("mkdir");
@@ -741,10 +743,8 @@ fn k8s_swap(d: &std::path::Path, version: &str, name: &str, value: &str) {
 
 #[test]
 fn secret_watcher_sees_a_secret_swap_once_and_a_refused_one_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = k8s_config_dir("secret\n");
     let d = dir.path();
-    k8s_secret(d, "s", "secret\n");
-    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
     let snap = load(&d.join("gateway.toml"), 1).expect("valid").snapshot;
     let mut w = SecretWatcher::new();
     assert!(w.changed(&snap).is_empty());
@@ -760,10 +760,8 @@ fn secret_watcher_sees_a_secret_swap_once_and_a_refused_one_once() {
 
 #[test]
 fn secret_rotated_before_the_first_poll_is_not_missed() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = k8s_config_dir("secret\n");
     let d = dir.path();
-    k8s_secret(d, "s", "secret\n");
-    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
     let snap = load(&d.join("gateway.toml"), 1).expect("valid").snapshot;
     k8s_swap(d, "..v2", "s", "rotated\n");
     let mut w = SecretWatcher::new();
@@ -773,10 +771,8 @@ fn secret_rotated_before_the_first_poll_is_not_missed() {
 #[test]
 fn watcher_thread_reloads_on_a_secret_swap_and_keeps_the_old_on_an_empty_secret() {
     let _g = crate::logging::TEST_LEVEL_LOCK.lock();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = k8s_config_dir("secret-one\n");
     let d = dir.path();
-    k8s_secret(d, "s", "secret-one\n");
-    write_config(&d.join("gateway.toml"), "127.0.0.1:18080", "info");
     let store = Arc::new(Store::open(d.join("gateway.toml")).expect("valid").0);
     let handle = spawn_file_watcher(store.clone(), Duration::from_millis(20)).expect("spawn");
     let bearer = |s: &Snapshot| match &s.upstream("up").expect("up").auth {

@@ -544,17 +544,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn customer() -> Customer {
-        serde_json::from_value(json!({
-            "first_name": "Vernon", "last_name": "Bear", "gender": "male",
-            "address": {"lines": ["1 Main"], "city": "Dallas"},
-            "emails": [{"id": 1001, "type": "work", "value": "vernon@acme.com"},
-                       {"id": 1003, "type": "home", "value": "v@home.net"}],
-            "phones": [{"id": 1002, "type": "home", "value": "222-333-4444"}],
-            "websites": [{"id": 7, "value": "https://acme.com"}]
-        }))
-        .unwrap_or_default()
-    }
+    use crate::dialect::test_support::vernon as customer;
 
     fn patch(ops: Value) -> PatchDocument {
         let ops: Vec<PatchOperation> = serde_json::from_value(ops).unwrap_or_default();

@@ -12,6 +12,8 @@
 //! globals, so fixtures, benchmarks, fuzzers and the built-in sandbox call them directly.
 
 mod codec;
+#[cfg(test)]
+mod contract;
 pub mod document;
 pub mod fields;
 pub mod helpcrunch;
@@ -24,6 +26,8 @@ mod profile_tests;
 pub mod reach;
 pub mod routes;
 pub mod rules;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod wire;
 
 pub use codec::{Codec, Wired};
@@ -230,8 +234,11 @@ pub struct AnswerCx<'a> {
     pub location_base: &'a str,
 }
 
-/// Where an upstream's error field lives in the canonical model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where an upstream's error field lives in the canonical model. (Deserialize: the contract
+/// cases name targets as `{"field": "first_name"}`, `{"coll": ["emails", 7]}`,
+/// `{"property": "plan"}`.)
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Target {
     /// A scalar field.
     Field(Field),

@@ -22,13 +22,7 @@ pub(super) fn cluster(cx: &mut Cx, c: RawCluster) -> Option<ClusterConf> {
         },
     };
     let password_given = c.password_env.is_some() || c.password_file.is_some();
-    let password = cx.secret(
-        "cluster",
-        "password_env",
-        c.password_env.as_deref(),
-        "password_file",
-        c.password_file.as_deref(),
-    );
+    let password = cx.secret("cluster", "password", &c.password_env, &c.password_file);
     let ca_file = match c.ca_file.as_deref() {
         None => Some(None),
         Some(f) => {

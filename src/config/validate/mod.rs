@@ -79,6 +79,33 @@ impl Cx {
     /// Deserializes one table into its raw type, reporting every unknown key and every
     /// wrongly typed key separately. `None` when a known key has a bad value; unknown keys
     /// are reported but the known ones are still returned for validation.
+    /// An array of tables at `path`, each entry parsed as a section `T` and reported at its
+    /// own index; `None` when the value is not an array or any entry failed.
+    fn section_array<T: Section>(&mut self, value: Value, path: &str) -> Option<Vec<T>> {
+        let Value::Array(items) = value else {
+            let found = type_name(&value);
+            self.err(path, format!("expected an array of tables, found {found}"));
+            return None;
+        };
+        let mut list = Vec::new();
+        let mut ok = true;
+        for (j, v) in items.iter().enumerate() {
+            let p = format!("{path}[{j}]");
+            let parsed = match v {
+                Value::Table(t) => self.section::<T>(t, &p),
+                other => {
+                    self.err(p, format!("expected a table, found {}", type_name(other)));
+                    None
+                }
+            };
+            match parsed {
+                Some(x) => list.push(x),
+                None => ok = false,
+            }
+        }
+        ok.then_some(list)
+    }
+
     fn section<T: Section>(&mut self, table: &Table, path: &str) -> Option<T> {
         let mut clean = Table::new();
         for (k, v) in table {
@@ -268,6 +295,37 @@ fn tables<'a>(cx: &mut Cx, doc: &'a Table, key: &str) -> Vec<Option<&'a Table>> 
     }
 }
 
+/// Each `[[key]]` table as far as its raw form: the section `T` and its nested table `inner`
+/// (parsed by `parse_inner` at its own path), `None` for an entry with errors or a duplicate
+/// name. Names are kept in `names` even when the rest failed, so that references to a broken
+/// entry are not reported twice.
+fn raw_entries<T: Section, I>(
+    cx: &mut Cx,
+    doc: &Table,
+    key: &str,
+    inner: &str,
+    names: &mut HashMap<String, usize>,
+    parse_inner: impl Fn(&mut Cx, &Table, &str) -> Option<I>,
+) -> Vec<(usize, Option<Parts<T, I>>)> {
+    let mut out = Vec::new();
+    for (i, t) in tables(cx, doc, key).into_iter().enumerate() {
+        let Some(t) = t else { continue };
+        let path = format!("{key}[{i}]");
+        let dup = duplicate_name(cx, names, t, i, &path, key);
+        let nested = table(cx, t, inner, &path).map(|n| parse_inner(cx, n, &join(&path, inner)));
+        let mut rest = t.clone();
+        rest.remove(inner);
+        let parsed = match (cx.section::<T>(&rest, &path), nested) {
+            _ if dup => None,
+            (Some(r), None) => Some((r, None)),
+            (Some(r), Some(Some(n))) => Some((r, Some(n))),
+            _ => None,
+        };
+        out.push((i, parsed));
+    }
+    out
+}
+
 fn table<'a>(cx: &mut Cx, parent: &'a Table, key: &str, path: &str) -> Option<&'a Table> {
     match parent.get(key) {
         None => None,
@@ -282,10 +340,12 @@ fn table<'a>(cx: &mut Cx, parent: &'a Table, key: &str, path: &str) -> Option<&'
     }
 }
 
+/// A table's raw section and its nested table's, when it has one.
+type Parts<T, I> = (T, Option<I>);
 /// An upstream table parsed into its raw parts.
-type UpstreamParts = (RawUpstream, Option<RawUpstreamAuth>);
+type UpstreamParts = Parts<RawUpstream, RawUpstreamAuth>;
 /// A route table parsed into its raw parts.
-type RouteParts = (RawRoute, Option<RawClients>);
+type RouteParts = Parts<RawRoute, RawClients>;
 
 /// The whole check; `None` when something could not be built (errors were recorded).
 fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Snapshot> {
@@ -307,47 +367,25 @@ fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Sna
     let raw_sandbox = table(cx, doc, "sandbox", "").map(|t| cx.section::<RawSandbox>(t, "sandbox"));
     let raw_cluster = table(cx, doc, "cluster", "").map(|t| cx.section::<RawCluster>(t, "cluster"));
 
-    // Upstreams, parsed as far as their raw form; names kept even when the rest failed so
-    // routes pointing at a broken upstream are not reported twice.
-    let mut raw_upstreams: Vec<(usize, Option<UpstreamParts>)> = Vec::new();
+    // Upstreams and routes, parsed as far as their raw form; upstream names are kept even when
+    // the rest failed, so routes pointing at a broken upstream are not reported twice.
     let mut upstream_names: HashMap<String, usize> = HashMap::new();
-    for (i, t) in tables(cx, doc, "upstream").into_iter().enumerate() {
-        let Some(t) = t else { continue };
-        let path = format!("upstream[{i}]");
-        let dup = duplicate_name(cx, &mut upstream_names, t, i, &path, "upstream");
-        let auth = table(cx, t, "auth", &path)
-            .map(|a| cx.section::<RawUpstreamAuth>(a, &join(&path, "auth")));
-        let mut rest = t.clone();
-        rest.remove("auth");
-        let up = cx.section::<RawUpstream>(&rest, &path);
-        let parsed = match (up, auth) {
-            _ if dup => None,
-            (Some(u), None) => Some((u, None)),
-            (Some(u), Some(Some(a))) => Some((u, Some(a))),
-            _ => None,
-        };
-        raw_upstreams.push((i, parsed));
-    }
-
-    let mut raw_routes: Vec<(usize, Option<RouteParts>)> = Vec::new();
-    let mut route_names: HashMap<String, usize> = HashMap::new();
-    for (i, t) in tables(cx, doc, "route").into_iter().enumerate() {
-        let Some(t) = t else { continue };
-        let path = format!("route[{i}]");
-        let dup = duplicate_name(cx, &mut route_names, t, i, &path, "route");
-        let clients =
-            table(cx, t, "clients", &path).map(|c| raw_clients(cx, c, &join(&path, "clients")));
-        let mut rest = t.clone();
-        rest.remove("clients");
-        let r = cx.section::<RawRoute>(&rest, &path);
-        let parsed = match (r, clients) {
-            _ if dup => None,
-            (Some(r), None) => Some((r, None)),
-            (Some(r), Some(Some(c))) => Some((r, Some(c))),
-            _ => None,
-        };
-        raw_routes.push((i, parsed));
-    }
+    let raw_upstreams: Vec<(usize, Option<UpstreamParts>)> = raw_entries(
+        cx,
+        doc,
+        "upstream",
+        "auth",
+        &mut upstream_names,
+        |cx, a, p| cx.section::<RawUpstreamAuth>(a, p),
+    );
+    let raw_routes: Vec<(usize, Option<RouteParts>)> = raw_entries(
+        cx,
+        doc,
+        "route",
+        "clients",
+        &mut HashMap::new(),
+        raw_clients,
+    );
 
     // --- values ---
     let any_oauth_route = raw_routes.iter().find_map(|(i, r)| {
@@ -376,11 +414,7 @@ fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Sna
     let mut all_upstreams_ok = true;
     for (i, parsed) in raw_upstreams {
         let path = format!("upstream[{i}]");
-        let Some((raw, auth)) = parsed else {
-            all_upstreams_ok = false;
-            continue;
-        };
-        let Some(u) = upstream(cx, &path, raw, auth) else {
+        let Some(u) = parsed.and_then(|(raw, auth)| upstream(cx, &path, raw, auth)) else {
             all_upstreams_ok = false;
             continue;
         };

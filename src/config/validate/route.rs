@@ -1,6 +1,6 @@
 //! `[[route]]`: prefix, dialects, unmappable policy and the client credentials accepted.
 
-use super::{dialect_list, join, type_name, Cx};
+use super::{dialect_list, join, Cx};
 use crate::config::raw::{RawClients, RawOAuthClient, RawRoute};
 use crate::config::{ClientAuth, OAuthClient, Route, Upstream};
 use crate::dialect::profile::IdKind;
@@ -8,44 +8,21 @@ use crate::dialect::DialectId;
 use crate::translate::Policy;
 use std::collections::HashMap;
 use std::sync::Arc;
-use toml::{Table, Value};
+use toml::Table;
 
 pub(super) fn raw_clients(cx: &mut Cx, t: &Table, path: &str) -> Option<RawClients> {
     let mut rest = t.clone();
     let oauth = rest.remove("oauth_clients");
     let mut clients = cx.section::<RawClients>(&rest, path);
-    let opath = join(path, "oauth_clients");
-    let mut list = Vec::new();
-    let mut ok = true;
-    match oauth {
-        None => {}
-        Some(Value::Array(items)) => {
-            for (j, v) in items.iter().enumerate() {
-                let p = format!("{opath}[{j}]");
-                match v {
-                    Value::Table(ot) => match cx.section::<RawOAuthClient>(ot, &p) {
-                        Some(o) => list.push(o),
-                        None => ok = false,
-                    },
-                    other => {
-                        cx.err(p, format!("expected a table, found {}", type_name(other)));
-                        ok = false;
-                    }
-                }
-            }
-        }
-        Some(other) => {
-            cx.err(
-                opath,
-                format!("expected an array of tables, found {}", type_name(&other)),
-            );
-            ok = false;
-        }
+    let list = match oauth {
+        None => Some(Vec::new()),
+        Some(v) => cx.section_array::<RawOAuthClient>(v, &join(path, "oauth_clients")),
+    };
+    match (clients.as_mut(), list) {
+        (Some(c), Some(list)) => c.oauth_clients = list,
+        _ => return None,
     }
-    if let Some(c) = clients.as_mut() {
-        c.oauth_clients = list;
-    }
-    clients.filter(|_| ok)
+    clients
 }
 
 pub(super) fn route(
@@ -233,13 +210,7 @@ pub(super) fn client_auth(
         if o.secret_env.is_none() && o.secret_file.is_none() {
             cx.err(join(&p, "secret_file"), "required (or secret_env)");
         }
-        let secret = cx.secret(
-            &p,
-            "secret_env",
-            o.secret_env.as_deref(),
-            "secret_file",
-            o.secret_file.as_deref(),
-        );
+        let secret = cx.secret(&p, "secret", &o.secret_env, &o.secret_file);
         match (id, secret) {
             (Some(client_id), Some(secret)) => {
                 auth.oauth_clients.push(OAuthClient { client_id, secret })

@@ -27,13 +27,7 @@ pub(super) fn sandbox(cx: &mut Cx, s: RawSandbox) -> Option<Option<SandboxConf>>
         let value = given[d.index()].as_deref();
         cx.addr(&key, value.unwrap_or(DEFAULT_SANDBOX[d.index()]))
     });
-    let secret = cx.secret(
-        "sandbox",
-        "secret_env",
-        s.secret_env.as_deref(),
-        "secret_file",
-        s.secret_file.as_deref(),
-    );
+    let secret = cx.secret("sandbox", "secret", &s.secret_env, &s.secret_file);
     if s.secret_env.is_none() && s.secret_file.is_none() {
         cx.err(
             "sandbox.secret_file",

@@ -5,33 +5,40 @@ use super::{join, Cx};
 use crate::config::Secret;
 
 impl Cx {
-    /// Reads a secret given as exactly one of an environment variable or a file.
+    /// Reads a secret given as exactly one of an environment variable (`{key}_env`) or a file
+    /// (`{key}_file`) in the table at `path`.
     pub(super) fn secret(
         &mut self,
         path: &str,
-        env_key: &str,
-        env: Option<&str>,
-        file_key: &str,
-        file: Option<&str>,
+        key: &str,
+        env: &Option<String>,
+        file: &Option<String>,
     ) -> Option<Secret> {
-        match (env, file) {
+        let (env_key, file_key) = (format!("{key}_env"), format!("{key}_file"));
+        match (env.as_deref(), file.as_deref()) {
             (Some(_), Some(_)) => {
                 self.err(path, format!("set only one of {env_key} and {file_key}"));
                 None
             }
-            (Some(name), None) => self.secret_env(&join(path, env_key), name),
-            (None, Some(f)) => self.secret_file(&join(path, file_key), f),
+            (Some(name), None) => self.secret_env(&join(path, &env_key), name),
+            (None, Some(f)) => self.secret_file(&join(path, &file_key), f),
             (None, None) => None,
         }
     }
 
-    pub(super) fn secret_env(&mut self, path: &str, name: &str) -> Option<Secret> {
+    /// What both sources check before reading: an empty name is an error, and under
+    /// `--no-secrets` a stand-in is the answer. `Some(answer)` ends the lookup there.
+    fn before_read(&mut self, path: &str, name: &str, what: &str) -> Option<Option<Secret>> {
         if name.is_empty() {
-            self.err(path, "empty environment variable name");
-            return None;
+            self.err(path, format!("empty {what}"));
+            return Some(None);
         }
-        if !self.read_secrets {
-            return Some(unread(path));
+        (!self.read_secrets).then(|| Some(unread(path)))
+    }
+
+    pub(super) fn secret_env(&mut self, path: &str, name: &str) -> Option<Secret> {
+        if let Some(answer) = self.before_read(path, name, "environment variable name") {
+            return answer;
         }
         match std::env::var(name) {
             Ok(v) if v.trim().is_empty() => {
@@ -54,12 +61,8 @@ impl Cx {
     }
 
     pub(super) fn secret_file(&mut self, path: &str, file: &str) -> Option<Secret> {
-        if file.is_empty() {
-            self.err(path, "empty file name");
-            return None;
-        }
-        if !self.read_secrets {
-            return Some(unread(path));
+        if let Some(answer) = self.before_read(path, file, "file name") {
+            return answer;
         }
         let full = self.base_dir.join(file);
         if !self.secret_files.iter().any(|(p, _)| *p == full) {

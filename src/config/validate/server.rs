@@ -32,32 +32,12 @@ pub(super) fn raw_server(cx: &mut Cx, t: &Table) -> Option<RawServer> {
         }
     }
     let Some(keys) = keys else { return server };
-    let Value::Array(items) = keys else {
-        cx.err(
-            "server.token_keys",
-            format!("expected an array of tables, found {}", type_name(&keys)),
-        );
-        return None;
-    };
-    let mut list = Vec::new();
-    let mut ok = true;
-    for (j, v) in items.iter().enumerate() {
-        let p = format!("server.token_keys[{j}]");
-        match v {
-            Value::Table(kt) => match cx.section::<RawTokenKey>(kt, &p) {
-                Some(k) => list.push(k),
-                None => ok = false,
-            },
-            other => {
-                cx.err(p, format!("expected a table, found {}", type_name(other)));
-                ok = false;
-            }
-        }
+    let list = cx.section_array::<RawTokenKey>(keys, "server.token_keys");
+    match (server.as_mut(), list) {
+        (Some(s), Some(list)) => s.token_keys = Some(list),
+        _ => return None,
     }
-    if let Some(s) = server.as_mut() {
-        s.token_keys = Some(list);
-    }
-    server.filter(|_| ok)
+    server
 }
 
 /// The token-signing keys: `token_keys`, or the single key of `token_secret_file` / `_env`
@@ -70,10 +50,9 @@ pub(super) fn token_keys(
     let single_given = s.token_secret_env.is_some() || s.token_secret_file.is_some();
     let single = cx.secret(
         "server",
-        "token_secret_env",
-        s.token_secret_env.as_deref(),
-        "token_secret_file",
-        s.token_secret_file.as_deref(),
+        "token_secret",
+        &s.token_secret_env,
+        &s.token_secret_file,
     );
     let Some(list) = &s.token_keys else {
         if let (Some(i), false) = (oauth_route, single_given) {
@@ -123,13 +102,7 @@ pub(super) fn token_keys(
         if k.secret_env.is_none() && k.secret_file.is_none() {
             cx.err(join(&p, "secret_file"), "required (or secret_env)");
         }
-        let secret = cx.secret(
-            &p,
-            "secret_env",
-            k.secret_env.as_deref(),
-            "secret_file",
-            k.secret_file.as_deref(),
-        );
+        let secret = cx.secret(&p, "secret", &k.secret_env, &k.secret_file);
         match (id, secret) {
             (Some(id), Some(secret)) => keys.push(TokenKey { id, secret }),
             _ => ok = false,

@@ -245,25 +245,14 @@ pub(super) fn upstream_auth(
             }
         }
     }
-    if let Some(v) = &a.bearer_env {
-        return cx
-            .secret_env(&join(path, "bearer_env"), v)
-            .map(UpstreamAuth::Bearer);
+    // Exactly one of the five is set (checked above), so `secret` never sees both halves.
+    if a.bearer_env.is_some() || a.bearer_file.is_some() {
+        let secret = cx.secret(path, "bearer", &a.bearer_env, &a.bearer_file);
+        return secret.map(UpstreamAuth::Bearer);
     }
-    if let Some(v) = &a.bearer_file {
-        return cx
-            .secret_file(&join(path, "bearer_file"), v)
-            .map(UpstreamAuth::Bearer);
-    }
-    if let Some(v) = &a.basic_key_env {
-        return cx
-            .secret_env(&join(path, "basic_key_env"), v)
-            .map(UpstreamAuth::BasicKey);
-    }
-    if let Some(v) = &a.basic_key_file {
-        return cx
-            .secret_file(&join(path, "basic_key_file"), v)
-            .map(UpstreamAuth::BasicKey);
+    if a.basic_key_env.is_some() || a.basic_key_file.is_some() {
+        let secret = cx.secret(path, "basic_key", &a.basic_key_env, &a.basic_key_file);
+        return secret.map(UpstreamAuth::BasicKey);
     }
     let client_id = a.oauth_client_id.unwrap_or_default();
     if client_id.is_empty() {
@@ -280,10 +269,9 @@ pub(super) fn upstream_auth(
     }
     let secret = cx.secret(
         path,
-        "oauth_secret_env",
-        a.oauth_secret_env.as_deref(),
-        "oauth_secret_file",
-        a.oauth_secret_file.as_deref(),
+        "oauth_secret",
+        &a.oauth_secret_env,
+        &a.oauth_secret_file,
     );
     let token_path = a
         .token_path

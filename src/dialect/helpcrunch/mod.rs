@@ -31,7 +31,7 @@ use crate::canonical::{
 use bytes::Bytes;
 // The unit tests call the codec through the traits and name canonical locations.
 #[cfg(test)]
-use super::{ClientSide, Dialect, Target, UpstreamSide};
+use super::{ClientSide, Dialect, UpstreamSide};
 use decode::*;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};

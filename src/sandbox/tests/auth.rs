@@ -95,8 +95,7 @@ async fn sandbox_credentials_rotate_with_an_overlap_and_revoke_tokens_of_a_dropp
                     "grant_type=client_credentials&client_id={SANDBOX_CLIENT_ID}&client_secret={NEW}"
                 );
                 let ct = hdrs(&[("Content-Type", "application/x-www-form-urlencoded")]);
-                let t = call(&b, "POST", "/v2/oauth2/token", &ct, &body).await;
-                assert_eq!(t.status, 200);
+                let t = write(&b, &ct, "POST /v2/oauth2/token", &body, 200).await;
                 format!(
                     "Bearer {}",
                     json_of(&t)["access_token"].as_str().unwrap_or_default()

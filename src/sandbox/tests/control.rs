@@ -8,21 +8,12 @@ use super::*;
 async fn sandbox_control_put_get_delete_customer() {
     let b = Backend::empty(DialectId::Reach, SECRET.into());
     let none = Vec::new();
-    let s = call(&b, "GET", "/__sandbox/customers/c-1", &none, "").await;
-    assert_eq!(s.status, 404);
+    write(&b, &none, "GET /__sandbox/customers/c-1", "", 404).await;
 
     let seed = json!({"first_name": "Ada", "last_name": "Lovelace", "external_id": "c-1",
         "emails": [{"id": 0, "value": "ada@example.com"}, {"id": 0, "value": "second@example.com"}],
         "chats": [{"id": 0, "type": "skype", "value": "ada"}]});
-    let s = call(
-        &b,
-        "PUT",
-        "/__sandbox/customers/c-1",
-        &none,
-        &seed.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 201);
+    write(&b, &none, "PUT /__sandbox/customers/c-1", &seed, 201).await;
     let stored = json_of(&call(&b, "GET", "/__sandbox/customers/c-1", &none, "").await);
     assert_eq!(stored["first_name"], "Ada");
     // Reach holds one e-mail, as entry 1, and no chats.
@@ -42,14 +33,11 @@ async fn sandbox_control_put_get_delete_customer() {
     )
     .await;
     assert_eq!(s.status, 200, "replacing answers 200");
-    let s = call(&b, "PUT", "/__sandbox/customers/c-1", &none, "[1]").await;
-    assert_eq!(s.status, 400);
+    write(&b, &none, "PUT /__sandbox/customers/c-1", "[1]", 400).await;
 
-    let s = call(&b, "DELETE", "/__sandbox/customers/c-1", &none, "").await;
-    assert_eq!(s.status, 204);
+    write(&b, &none, "DELETE /__sandbox/customers/c-1", "", 204).await;
     assert!(b.customer("c-1").is_none());
-    let s = call(&b, "DELETE", "/__sandbox/customers/c-1", &none, "").await;
-    assert_eq!(s.status, 404);
+    write(&b, &none, "DELETE /__sandbox/customers/c-1", "", 404).await;
     assert!(b.requests().is_empty(), "control calls are not logged");
 }
 
@@ -86,8 +74,14 @@ async fn sandbox_request_log_records_presented_credentials_and_reset_clears() {
         ("Reach-Tenant-Id", "tenant-7"),
         ("X-Other", "not logged"),
     ]);
-    let s = call(&b, "GET", "/api/resources/customers/12345?x=1", &h, "hello").await;
-    assert_eq!(s.status, 401);
+    write(
+        &b,
+        &h,
+        "GET /api/resources/customers/12345?x=1",
+        "hello",
+        401,
+    )
+    .await;
     let log = json_of(&call(&b, "GET", "/__sandbox/requests", &[], "").await);
     assert_eq!(
         log,
@@ -132,8 +126,7 @@ async fn sandbox_fault_canned_status_body_and_count() {
     )
     .await;
     for _ in 0..2 {
-        let s = call(&b, "GET", "/v1/customers/12345", &h, "").await;
-        assert_eq!(s.status, 502);
+        let s = write(&b, &h, "GET /v1/customers/12345", "", 502).await;
         assert_eq!(&s.body[..], b"<html>bad gateway</html>");
         assert_eq!(s.header("content-type"), Some("text/html"));
     }
@@ -152,14 +145,12 @@ async fn sandbox_fault_without_count_lasts_until_cleared_and_status_alone_uses_v
     let h = creds(&b).await;
     set_fault(&b, json!({"status": 503})).await;
     for _ in 0..3 {
-        let s = call(&b, "GET", "/api/resources/customers/12345", &h, "").await;
-        assert_eq!(s.status, 503);
+        let s = write(&b, &h, "GET /api/resources/customers/12345", "", 503).await;
         let v = json_of(&s);
         assert_eq!(v["success"], false, "reach's error envelope: {v}");
     }
     call(&b, "DELETE", "/__sandbox/faults", &[], "").await;
-    let s = call(&b, "GET", "/api/resources/customers/12345", &h, "").await;
-    assert_eq!(s.status, 200);
+    write(&b, &h, "GET /api/resources/customers/12345", "", 200).await;
 }
 
 #[tokio::test]

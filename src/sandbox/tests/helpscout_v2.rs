@@ -88,8 +88,7 @@ async fn sandbox_v2_token_errors_use_the_oauth_body() {
         assert_eq!(v["error"], error, "{body}");
         assert!(v["error_description"].is_string());
     }
-    let s = call(&b, "GET", "/v2/oauth2/token", &form, "").await;
-    assert_eq!(s.status, 405);
+    write(&b, &form, "GET /v2/oauth2/token", "", 405).await;
     // A percent-encoded secret decodes before comparison.
     let b2 = Backend::new(DialectId::HelpscoutV2, "a b&c".into());
     let body = format!(
@@ -126,10 +125,7 @@ async fn v2_patch(b: &Backend, h: &[(String, String)], id: &str, ops: Value) -> 
 
 #[tokio::test]
 async fn sandbox_v2_get_seeded_customer_as_hal() {
-    let b = backend(DialectId::HelpscoutV2);
-    let h = creds(&b).await;
-    let s = call(&b, "GET", "/v2/customers/100", &h, "").await;
-    assert_eq!(s.status, 200);
+    let (b, _, s) = seeded_read(DialectId::HelpscoutV2).await;
     assert_eq!(s.header("content-type"), Some("application/hal+json"));
     let v = json_of(&s);
     assert_eq!(v["firstName"], "Vernon");
@@ -238,15 +234,14 @@ async fn sandbox_v2_unknown_customer_put_overwrite_and_properties() {
     );
 
     let created = b.customer("101").and_then(|c| c.meta.record_created_at);
-    let s = call(
+    write(
         &b,
-        "PUT",
-        "/v2/customers/101",
         &h,
+        "PUT /v2/customers/101",
         r#"{"firstName": "Mary", "lastName": "Jones"}"#,
+        204,
     )
     .await;
-    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
     let c = b.customer("101").unwrap_or_default();
     assert_eq!(c.first_name.as_deref(), Some("Mary"));
     assert_eq!(c.organization, None, "PUT clears what it leaves out");
@@ -256,15 +251,7 @@ async fn sandbox_v2_unknown_customer_put_overwrite_and_properties() {
 
     let props = json!([{"op": "replace", "path": "/plan", "value": "platinum"},
                        {"op": "remove", "path": "/seats"}]);
-    let s = call(
-        &b,
-        "PATCH",
-        "/v2/customers/100/properties",
-        &h,
-        &props.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 204, "{}", String::from_utf8_lossy(&s.body));
+    write(&b, &h, "PATCH /v2/customers/100/properties", &props, 204).await;
     let stored = json_of(&call(&b, "GET", "/__sandbox/customers/100", &[], "").await);
     assert_eq!(stored["properties"], json!({"plan": "platinum"}));
 }
@@ -283,15 +270,9 @@ async fn sandbox_v2_serves_the_customer_sub_resources() {
     let mut h = creds(&b).await;
     h.push(("Host".into(), "hs.test:9000".into()));
 
-    let s = call(
-        &b,
-        "POST",
-        "/v2/customers/42/emails",
-        &h,
-        r#"{"type":"home","value":"ada@home.io"}"#,
-    )
-    .await;
-    assert_eq!((s.status, s.body.len()), (201, 0), "{s:?}");
+    let home = json!({"type": "home", "value": "ada@home.io"});
+    let s = write(&b, &h, "POST /v2/customers/42/emails", home, 201).await;
+    assert!(s.body.is_empty(), "{s:?}");
     let id = s.header("resource-id").expect("Resource-ID").to_string();
     assert_ne!(id, "7");
     assert_eq!(
@@ -303,21 +284,20 @@ async fn sandbox_v2_serves_the_customer_sub_resources() {
     assert_eq!(stored.emails[1].id.to_string(), id);
     assert_eq!(stored.emails[1].kind.as_deref(), Some("home"));
 
-    let s = call(
+    let other = json!({"type": "other", "value": "ada@other.io"});
+    write(
         &b,
-        "PUT",
-        &format!("/v2/customers/42/emails/{id}"),
         &h,
-        r#"{"type":"other","value":"ada@other.io"}"#,
+        &format!("PUT /v2/customers/42/emails/{id}"),
+        other,
+        204,
     )
     .await;
-    assert_eq!(s.status, 204, "{s:?}");
     assert_eq!(
         b.customer("42").expect("stored").emails[1].value,
         "ada@other.io"
     );
-    let s = call(&b, "DELETE", "/v2/customers/42/emails/7", &h, "").await;
-    assert_eq!(s.status, 204, "{s:?}");
+    write(&b, &h, "DELETE /v2/customers/42/emails/7", "", 204).await;
     assert_eq!(b.customer("42").expect("stored").emails.len(), 1);
 
     // Unknown entry ids are 404 on the sub-resource (a PATCH op naming one stays a 400).
@@ -329,19 +309,12 @@ async fn sandbox_v2_serves_the_customer_sub_resources() {
         assert_eq!(s.status, 404, "{m}: {s:?}");
         assert_eq!(s.header("content-type"), Some("application/vnd.error+json"));
     }
-    let s = call(
-        &b,
-        "POST",
-        "/v2/customers/43/emails",
-        &h,
-        r#"{"type":"home","value":"a@x.io"}"#,
-    )
-    .await;
-    assert_eq!(s.status, 404, "unknown customer: {s:?}");
+    // An unknown customer.
+    let home = json!({"type": "home", "value": "a@x.io"});
+    write(&b, &h, "POST /v2/customers/43/emails", home, 404).await;
 
     let addr = r#"{"city":"Dallas","state":"TX","postalCode":"74206","country":"US","lines":["1 Main St"]}"#;
-    let s = call(&b, "POST", "/v2/customers/42/address", &h, addr).await;
-    assert_eq!(s.status, 201, "{s:?}");
+    let s = write(&b, &h, "POST /v2/customers/42/address", addr, 201).await;
     assert_eq!(s.header("resource-id"), None);
     assert_eq!(
         s.header("location"),
@@ -360,8 +333,7 @@ async fn sandbox_v2_serves_the_customer_sub_resources() {
     assert_eq!(s.status, 204, "{s:?}");
     let a = b.customer("42").and_then(|c| c.address).expect("address");
     assert_eq!((a.city.as_deref(), a.lines.len()), (Some("Austin"), 0));
-    let s = call(&b, "DELETE", "/v2/customers/42/address", &h, "").await;
-    assert_eq!(s.status, 204, "{s:?}");
+    write(&b, &h, "DELETE /v2/customers/42/address", "", 204).await;
     assert_eq!(b.customer("42").and_then(|c| c.address), None);
 
     // Validation and methods, as the client side judges them.
@@ -375,6 +347,5 @@ async fn sandbox_v2_serves_the_customer_sub_resources() {
     .await;
     assert_eq!(s.status, 400, "{s:?}");
     assert_eq!(json_of(&s)["_embedded"]["errors"][0]["path"], json!("type"));
-    let s = call(&b, "GET", "/v2/customers/42/phones", &h, "").await;
-    assert_eq!(s.status, 405, "{s:?}");
+    write(&b, &h, "GET /v2/customers/42/phones", "", 405).await;
 }

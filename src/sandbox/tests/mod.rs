@@ -38,6 +38,34 @@ async fn call(
     }
 }
 
+/// Sends `"METHOD /path"` with a body and checks the status it is answered with, showing the
+/// body when it differs.
+async fn write(
+    b: &Backend,
+    headers: &[(String, String)],
+    request_line: &str,
+    body: impl std::fmt::Display,
+    status: u16,
+) -> Synthetic {
+    let (method, path) = request_line
+        .split_once(' ')
+        .unwrap_or(("GET", request_line));
+    let s = call(b, method, path, headers, &body.to_string()).await;
+    let text = String::from_utf8_lossy(&s.body);
+    assert_eq!(s.status, status, "{request_line}: {text}");
+    s
+}
+
+/// A freshly seeded backend of `d`, the vendor's credentials for it, and its answer to a read
+/// of the seeded customer (checked to be a 200).
+async fn seeded_read(d: DialectId) -> (Backend, Vec<(String, String)>, Synthetic) {
+    let b = backend(d);
+    let h = creds(&b).await;
+    let read = format!("GET {}", get_path(d, seeded_id(d)));
+    let s = write(&b, &h, &read, "", 200).await;
+    (b, h, s)
+}
+
 fn json_of(s: &Synthetic) -> Value {
     s.json_body()
         .unwrap_or_else(|| panic!("not JSON: {}", String::from_utf8_lossy(&s.body)))

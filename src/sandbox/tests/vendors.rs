@@ -6,25 +6,14 @@ use super::*;
 
 #[tokio::test]
 async fn sandbox_reach_get_update_and_read_back() {
-    let b = backend(DialectId::Reach);
-    let h = creds(&b).await;
-    let s = call(&b, "GET", "/api/resources/customers/12345", &h, "").await;
-    assert_eq!(s.status, 200);
+    let (b, h, s) = seeded_read(DialectId::Reach).await;
     let v = json_of(&s);
     assert_eq!(v["data"]["result"]["data"]["firstName"], "Priya");
     assert_eq!(v["data"]["result"]["resource_external_id"], "12345");
     let created = v["data"]["result"]["created_at"].clone();
 
     let body = json!({"data": {"firstName": "Pri", "email": "pri@example.com", "phone": null}});
-    let s = call(
-        &b,
-        "PATCH",
-        "/api/resources/customers/12345",
-        &h,
-        &body.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    let s = write(&b, &h, "PATCH /api/resources/customers/12345", &body, 200).await;
     let v = json_of(&s);
     assert_eq!(v["message"], "Customer updated");
     assert_eq!(v["data"]["result"]["data"]["firstName"], "Pri");
@@ -49,15 +38,7 @@ async fn sandbox_reach_patch_upserts_unknown_customer() {
     let h = creds(&b).await;
     let body =
         json!({"data": {"customerId": "new-1", "firstName": "Nia", "email": "nia@example.com"}});
-    let s = call(
-        &b,
-        "PATCH",
-        "/api/resources/customers/new-1",
-        &h,
-        &body.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    let s = write(&b, &h, "PATCH /api/resources/customers/new-1", &body, 200).await;
     let rec = json_of(&s)["data"]["result"].clone();
     let id = rec["id"].as_str().unwrap_or_default();
     assert!(
@@ -74,15 +55,7 @@ async fn sandbox_reach_patch_upserts_unknown_customer() {
 
     // Without customerId in the body, the record's external id is the path id.
     let body = json!({"data": {"lastName": "Okafor"}});
-    let s = call(
-        &b,
-        "PATCH",
-        "/api/resources/customers/new-2",
-        &h,
-        &body.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 200);
+    write(&b, &h, "PATCH /api/resources/customers/new-2", &body, 200).await;
     assert_eq!(
         b.customer("new-2").and_then(|c| c.external_id),
         Some("new-2".into())
@@ -95,15 +68,7 @@ async fn sandbox_reach_validation_errors_are_the_decoders() {
     let h = creds(&b).await;
     let before = b.customer("12345");
     let body = json!({"data": {"customerId": null, "firstName": "X"}});
-    let s = call(
-        &b,
-        "PATCH",
-        "/api/resources/customers/12345",
-        &h,
-        &body.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 400);
+    let s = write(&b, &h, "PATCH /api/resources/customers/12345", &body, 400).await;
     let v = json_of(&s);
     assert_eq!(v["success"], false);
     assert_eq!(v["errors"][0]["path"], "data.customerId");
@@ -130,20 +95,11 @@ async fn sandbox_v1_update_reload_and_entry_semantics() {
 
     let body = json!({"firstName": "Vern",
         "emails": [{"value": "added@acme.example", "location": "home"}, {"id": -(first as i64)}]});
-    let s = call(&b, "PUT", "/v1/customers/100.json", &h, &body.to_string()).await;
-    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    let s = write(&b, &h, "PUT /v1/customers/100.json", &body, 200).await;
     assert!(s.body.is_empty(), "no reload, no body");
 
     let body = json!({"lastName": "Grizzly"});
-    let s = call(
-        &b,
-        "PUT",
-        "/v1/customers/100.json?reload=true",
-        &h,
-        &body.to_string(),
-    )
-    .await;
-    assert_eq!(s.status, 200);
+    let s = write(&b, &h, "PUT /v1/customers/100.json?reload=true", &body, 200).await;
     let item = json_of(&s)["item"].clone();
     assert_eq!(item["firstName"], "Vern");
     assert_eq!(item["lastName"], "Grizzly");
@@ -161,13 +117,11 @@ async fn sandbox_v1_update_reload_and_entry_semantics() {
 
     // Updating an entry that does not exist names it.
     let body = json!({"phones": [{"id": 4242, "value": "1"}]});
-    let s = call(&b, "PUT", "/v1/customers/100.json", &h, &body.to_string()).await;
-    assert_eq!(s.status, 400);
+    let s = write(&b, &h, "PUT /v1/customers/100.json", &body, 400).await;
     let v = json_of(&s);
     assert_eq!(v["validationErrors"][0]["property"], "phones[0]", "{v}");
 
-    let s = call(&b, "PUT", "/v1/customers/555.json", &h, "{}").await;
-    assert_eq!(s.status, 404);
+    let s = write(&b, &h, "PUT /v1/customers/555.json", "{}", 404).await;
     assert_eq!(json_of(&s)["code"], 404);
 }
 
@@ -175,10 +129,8 @@ async fn sandbox_v1_update_reload_and_entry_semantics() {
 
 #[tokio::test]
 async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
-    let b = backend(DialectId::Helpcrunch);
-    let h = creds(&b).await;
-    let s = call(&b, "GET", "/v1/customers/12345", &h, "").await;
-    assert_eq!(s.status, 200);
+    let (b, h, s) = seeded_read(DialectId::Helpcrunch).await;
+    let (patch, put) = ("PATCH /v1/customers/12345", "PUT /v1/customers/12345");
     let v = json_of(&s);
     assert_eq!(v["id"], 12345);
     assert_eq!(v["name"], "Alex Rivera");
@@ -186,8 +138,7 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
 
     let body = json!({"name": "Alexandra Maria Rivera", "email": "amr@initech.example",
         "phone": null, "customData": [{"property": "plan", "value": "enterprise"}]});
-    let s = call(&b, "PATCH", "/v1/customers/12345", &h, &body.to_string()).await;
-    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    let s = write(&b, &h, patch, &body, 200).await;
     let v = json_of(&s);
     assert_eq!(v["name"], "Alexandra Maria Rivera");
     assert_eq!(v["email"], "amr@initech.example");
@@ -204,61 +155,35 @@ async fn sandbox_helpcrunch_patch_put_single_slot_and_404() {
     assert!(c.chats.is_empty() && c.websites.is_empty());
 
     // Setting the slot again replaces its value, still one entry with id 1.
-    let s = call(
-        &b,
-        "PATCH",
-        "/v1/customers/12345",
-        &h,
-        r#"{"email": "x@initech.example"}"#,
-    )
-    .await;
-    assert_eq!(s.status, 200);
+    write(&b, &h, patch, json!({"email": "x@initech.example"}), 200).await;
     let c = b.customer("12345").unwrap_or_default();
     assert_eq!(c.emails.len(), 1);
     assert_eq!(c.emails[0].value, "x@initech.example");
 
     // HelpCrunch stores `name` as one string: a one-word name reads back as exactly that word,
     // not followed by the last name the record had (it used to read "Cher Rivera").
-    let s = call(
-        &b,
-        "PATCH",
-        "/v1/customers/12345",
-        &h,
-        r#"{"name": "Cher"}"#,
-    )
-    .await;
-    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    let s = write(&b, &h, patch, json!({"name": "Cher"}), 200).await;
     assert_eq!(json_of(&s)["name"], "Cher");
     let c = b.customer("12345").unwrap_or_default();
     assert_eq!((c.first_name.as_deref(), c.last_name), (Some("Cher"), None));
     let s = call(&b, "GET", "/v1/customers/12345", &h, "").await;
     assert_eq!(json_of(&s)["name"], "Cher");
 
-    let s = call(&b, "PUT", "/v1/customers/12345", &h, r#"{"name": "Solo"}"#).await;
-    assert_eq!(s.status, 200, "{}", String::from_utf8_lossy(&s.body));
+    write(&b, &h, put, json!({"name": "Solo"}), 200).await;
     let c = b.customer("12345").unwrap_or_default();
     assert_eq!(c.organization, None, "PUT clears what it leaves out");
     assert!(c.emails.is_empty());
 
-    let s = call(
+    let s = write(
         &b,
-        "PATCH",
-        "/v1/customers/777",
         &h,
-        r#"{"name": "Nobody"}"#,
+        "PATCH /v1/customers/777",
+        json!({"name": "Nobody"}),
+        404,
     )
     .await;
-    assert_eq!(s.status, 404);
     assert_eq!(json_of(&s)["errors"][1]["code"], "not_found");
-    let s = call(
-        &b,
-        "PATCH",
-        "/v1/customers/12345",
-        &h,
-        r#"{"email": "not-an-email"}"#,
-    )
-    .await;
-    assert_eq!(s.status, 400);
+    write(&b, &h, patch, json!({"email": "not-an-email"}), 400).await;
 }
 
 #[tokio::test]

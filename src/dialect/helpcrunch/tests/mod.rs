@@ -6,6 +6,7 @@ mod upstream;
 
 use super::*;
 use crate::dialect::pointer_rules;
+use crate::dialect::test_support::{self, body_json, endpoint, entry, one, primary, prop, set};
 use serde_json::json;
 
 const CURRENT_UPDATE: &str = r##"{
@@ -44,10 +45,7 @@ const MODEL: &str = r##"{
 }"##;
 
 fn ep(full: bool) -> Endpoint {
-    Endpoint {
-        kind: EndpointKind::Update { full },
-        customer_id: "12345".into(),
-    }
+    endpoint(EndpointKind::Update { full }, "12345")
 }
 
 fn patch(body: &str) -> Result<Vec<Change>, ApiError> {
@@ -73,52 +71,6 @@ fn ok(body: &str) -> Vec<Change> {
     }
 }
 
-/// The (pointer, rule) pairs of a rejected body.
-fn rejected(body: &str) -> Vec<(String, Rule)> {
-    match patch(body) {
-        Ok(c) => panic!("{body} accepted: {c:?}"),
-        Err(e) => {
-            assert_eq!((e.status, e.kind), (400, ErrorKind::Invalid));
-            pointer_rules(e.violations)
-        }
-    }
-}
-
-fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {
-    vec![(pointer.to_string(), rule)]
-}
-
-fn set(field: Field, value: Value, origin: &str) -> Change {
-    Change::new(Op::Set { field, value }, origin)
-}
-
-fn primary(coll: Coll, value: Option<&str>, origin: &str) -> Change {
-    Change::new(
-        Op::Primary {
-            coll,
-            value: value.map(str::to_string),
-        },
-        origin,
-    )
-}
-
-fn prop(slug: &str, value: Value, origin: &str) -> Change {
-    let op = if value.is_null() {
-        Op::PropertyRemove { slug: slug.into() }
-    } else {
-        Op::PropertySet {
-            slug: slug.into(),
-            value,
-        }
-    };
-    Change::new(op, origin)
-}
-
-fn body_json(req: &UpstreamRequest) -> Value {
-    let bytes = req.body.as_deref().unwrap_or_default();
-    serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
 // --- route ---------------------------------------------------------------------------
 
 fn error_json(err: &ApiError) -> (u16, Option<String>, Value) {
@@ -141,22 +93,10 @@ fn full_customer() -> Customer {
             country: Some("UA".into()),
         }),
         emails: vec![
-            Entry {
-                id: 7,
-                kind: Some("work".into()),
-                value: "a@example.com".into(),
-            },
-            Entry {
-                id: 9,
-                kind: Some("home".into()),
-                value: "b@example.com".into(),
-            },
+            entry(7, Some("work"), "a@example.com"),
+            entry(9, Some("home"), "b@example.com"),
         ],
-        phones: vec![Entry {
-            id: 8,
-            kind: None,
-            value: "+1555".into(),
-        }],
+        phones: vec![entry(8, None, "+1555")],
         external_id: Some("user_1".into()),
         email_opt_out: Some(true),
         blocked: Some(false),
@@ -187,14 +127,7 @@ fn full_customer() -> Customer {
 }
 
 fn answer(customer: Option<&Customer>, id: &str) -> Synthetic {
-    let cx = AnswerCx {
-        customer_id: id,
-        default_entry_type: "work",
-        upstream: DialectId::HelpscoutV2,
-        reload: false,
-        created: None,
-        location_base: "",
-    };
+    let cx = test_support::answer_cx(id, DialectId::HelpscoutV2);
     Helpcrunch.encode_success(&ep(false), customer, &cx)
 }
 

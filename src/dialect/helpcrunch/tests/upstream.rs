@@ -1,4 +1,4 @@
-//! Upstream encoding, target rules and the fixture inputs.
+//! Upstream encoding and the fixture inputs (target rules are contract cases).
 
 use super::*;
 
@@ -104,65 +104,6 @@ fn encode_get_path() {
     );
     let odd = Helpcrunch.encode_get("a/b?c", &EncodeCx::default());
     assert_eq!(odd.path, "/v1/customers/a%2Fb%3Fc");
-}
-
-// --- target rules -------------------------------------------------------------------
-
-#[test]
-fn check_target_reports_at_each_origin() {
-    let changes = vec![
-        primary(Coll::Emails, Some("nope"), "/data/email"),
-        Change::new(
-            Op::EntryAdd {
-                coll: Coll::Emails,
-                kind: Some("work".into()),
-                value: "x@".into(),
-            },
-            "/emails",
-        ),
-        Change::new(
-            Op::EntryUpdate {
-                coll: Coll::Emails,
-                id: 1,
-                kind: None,
-                value: Some("y".into()),
-            },
-            "/emails/1/value",
-        ),
-        Change::new(
-            Op::EntryUpdate {
-                coll: Coll::Emails,
-                id: 1,
-                kind: Some("home".into()),
-                value: None,
-            },
-            "/emails/1/type",
-        ),
-        primary(Coll::Emails, Some("ok@example.com"), "/email"),
-        primary(Coll::Phones, Some("not checked"), "/phone"),
-        set(Field::Locale, json!("english"), "/locale"),
-        set(Field::Locale, json!(3), "/locale2"),
-        set(Field::FirstSeen, json!("yesterday"), "/firstSeen"),
-        set(Field::LastSeen, json!("1603885746"), "/lastSeen"),
-        set(Field::Tags, json!([{"color": "#fff"}]), "/tags"),
-        prop("p", json!({"nested": 1}), "/p"),
-        prop("q", json!("fine"), "/q"),
-    ];
-    let got = pointer_rules(Helpcrunch.check_target(&changes));
-    let want: Vec<_> = [
-        ("/data/email", Rule::Email),
-        ("/emails", Rule::Email),
-        ("/emails/1/value", Rule::Email),
-        ("/locale", Rule::Locale),
-        ("/locale2", Rule::Type),
-        ("/firstSeen", Rule::Date),
-        ("/tags/0/name", Rule::Required),
-        ("/p", Rule::Type),
-    ]
-    .into_iter()
-    .map(|(p, r)| (p.to_string(), r))
-    .collect();
-    assert_eq!(got, want);
 }
 
 // --- fixture inputs ---------------------------------------------------------------------

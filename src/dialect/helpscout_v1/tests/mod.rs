@@ -6,33 +6,9 @@ mod decode;
 mod upstream;
 
 use super::*;
+use crate::dialect::test_support::{self, body_json, endpoint, entry, one};
 
 const V1: HelpscoutV1 = HelpscoutV1;
-
-/// The vendor example of L1 (`helpscout.md` §3.4), fixed to valid JSON: comment and
-/// placeholder objects removed, missing comma added; the `postcalCode` typo kept.
-const VENDOR_EXAMPLE: &str = r#"{
-    "firstName": "Vernon",
-    "lastName": "Bear",
-    "organization": "Acme, Inc",
-    "jobTitle": "CEO and Co-Founder",
-    "background": "I've worked with Vernon before and he's really great.",
-    "address": {
-        "id": 1234,
-        "lines": ["123 West Main St", "Suite 123"],
-        "city": "Dallas",
-        "state": "TX",
-        "postcalCode": "74206",
-        "country": "US",
-        "createdAt": "2012-07-23T12:34:12Z",
-        "modifiedAt": "2012-07-24T20:18:33Z"
-    },
-    "socialProfiles": [{"id": 1234, "value": "https://twitter.com/helpscout", "type": "twitter"}],
-    "emails": [{"id": -1234, "value": "vbear@mywork.com", "location": "work"}],
-    "phones": [{"id": 1234, "value": "222-333-4444", "location": "home"}],
-    "chats": [{"id": 1234, "value": "jsprout", "type": "aim"}],
-    "websites": [{"id": 1234, "value": "http://www.somewhere.com"}]
-}"#;
 
 /// Real GET answer (P4 test_apis_customers_get.yml, `helpscout.md` §3.4).
 const REAL_GET: &str = r#"{"item":{"id":144228647,"firstName":"Test","lastName":"User","fullName":"Test User","photoUrl":null,"photoType":null,"gender":"unknown","age":null,"organization":"Test Company","jobTitle":"CEO","location":null,"createdAt":"2017-09-23T20:12:43Z","modifiedAt":"2017-12-13T22:39:59Z","background":null,"address":null,"socialProfiles":null,"emails":[{"id":191676921,"value":"test@example.com","location":"work"}],"phones":[{"id":198059533,"value":"1234567890","location":"work"}],"chats":null,"websites":null}}"#;
@@ -41,17 +17,11 @@ const REAL_GET: &str = r#"{"item":{"id":144228647,"firstName":"Test","lastName":
 const REAL_RELOAD: &str = r#"{"item":{"id":156969664,"firstName":"A new name","lastName":"User","fullName":"A new name User","photoUrl":null,"photoType":null,"gender":"unknown","age":null,"organization":"Test Company","jobTitle":"CEO","location":null,"createdAt":"2017-12-13T22:50:25Z","modifiedAt":"2017-12-13T22:50:26Z","background":null,"address":null,"socialProfiles":null,"emails":[],"phones":[],"chats":null,"websites":null}}"#;
 
 fn update() -> Endpoint {
-    Endpoint {
-        kind: EndpointKind::Update { full: false },
-        customer_id: "100".into(),
-    }
+    endpoint(EndpointKind::Update { full: false }, "100")
 }
 
 fn get() -> Endpoint {
-    Endpoint {
-        kind: EndpointKind::Get,
-        customer_id: "100".into(),
-    }
+    endpoint(EndpointKind::Get, "100")
 }
 
 fn decode(body: &str) -> Result<ClientRequest, ApiError> {
@@ -75,10 +45,6 @@ fn rejected(body: &str) -> Vec<(String, Rule)> {
     pointer_rules(err.violations)
 }
 
-fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {
-    vec![(pointer.to_owned(), rule)]
-}
-
 fn set(field: Field, value: Value) -> Op {
     Op::Set { field, value }
 }
@@ -87,17 +53,9 @@ fn s(v: &str) -> Option<String> {
     Some(v.to_owned())
 }
 
-fn body_json(req: &UpstreamRequest) -> Value {
-    serde_json::from_slice(req.body.as_deref().unwrap_or_default()).expect("JSON body")
-}
-
 fn cx<'a>(reload: bool) -> AnswerCx<'a> {
     AnswerCx {
-        customer_id: "100",
-        default_entry_type: "work",
-        upstream: DialectId::HelpscoutV1,
         reload,
-        created: None,
-        location_base: "",
+        ..test_support::answer_cx("100", DialectId::HelpscoutV1)
     }
 }

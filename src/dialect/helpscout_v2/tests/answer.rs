@@ -163,12 +163,8 @@ fn single_slot_default_type_falls_back_to_other_where_not_allowed() {
     }))
     .unwrap_or_default();
     let cx = AnswerCx {
-        customer_id: "9",
         default_entry_type: "mobile",
-        upstream: DialectId::Reach,
-        reload: false,
-        created: None,
-        location_base: "",
+        ..test_support::answer_cx("9", DialectId::Reach)
     };
     let body = HelpscoutV2
         .encode_success(&ep(EndpointKind::Get), Some(&customer), &cx)

@@ -8,11 +8,10 @@ mod upstream;
 mod validation;
 
 use super::*;
+use crate::dialect::test_support::{self, body_json, set};
+
 fn ep(kind: EndpointKind) -> Endpoint {
-    Endpoint {
-        kind,
-        customer_id: "100".into(),
-    }
+    test_support::endpoint(kind, "100")
 }
 
 const PATCH: EndpointKind = EndpointKind::Update { full: false };
@@ -47,17 +46,6 @@ fn one(kind: EndpointKind, body: &str, pointer: &str, rule: Rule) {
     );
 }
 
-fn set(field: Field, value: Value, origin: &str) -> Change {
-    Change::new(Op::Set { field, value }, origin)
-}
-
-fn body_json(req: &UpstreamRequest) -> Value {
-    req.body
-        .as_ref()
-        .and_then(|b| serde_json::from_slice(b).ok())
-        .unwrap_or(Value::Null)
-}
-
 // --- route -------------------------------------------------------------------------------
 
 fn sub(sub: SubResource, entry: Option<u64>, action: SubAction) -> EndpointKind {
@@ -85,14 +73,7 @@ fn error_body(err: &ApiError) -> (Synthetic, Value) {
 }
 
 fn answer_cx(upstream: DialectId) -> AnswerCx<'static> {
-    AnswerCx {
-        customer_id: "500",
-        default_entry_type: "work",
-        upstream,
-        reload: false,
-        created: None,
-        location_base: "",
-    }
+    test_support::answer_cx("500", upstream)
 }
 
 const DOCS_GET: &str = r#"{
