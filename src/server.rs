@@ -120,7 +120,9 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
         &server.configuration,
         Gateway::with_cluster(Arc::clone(&store), cluster),
     );
-    gateway.add_tcp(&snap.server.listen.to_string());
+    gateway.add_listener(crate::proxy::plain_listener(
+        &snap.server.listen.to_string(),
+    ));
     server.add_service(gateway);
     server.add_service(crate::admin::admin_service(
         Arc::clone(&store),

@@ -34,6 +34,7 @@ pub mod ids;
 pub mod inflight;
 pub mod limits;
 mod log;
+mod plain;
 mod request;
 
 use crate::canonical::{ApiError, ErrorKind};
@@ -50,6 +51,18 @@ use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The gateway's plain-TCP listener. Pingora gives every accepted connection a 64 KiB read
+/// buffer (`DEFAULT_L4_READ_BUFFER_SIZE`) for as long as the connection lives, idle or not:
+/// 1,000 idle keep-alive clients held ~64 MiB in those buffers alone. Its HTTP/1 session reads
+/// the header block and the body into buffers of its own, so the read buffer only adds a copy
+/// on plain TCP; without it (`read(0)`, reads go straight to the socket) an idle connection
+/// costs a few KiB (`docs/benchmarks.md`). TLS listeners keep Pingora's buffer: TLS records
+/// are read 16 KiB at a time and the buffer saves system calls there.
+pub fn plain_listener(addr: &str) -> pingora::listeners::ListenerConfig {
+    pingora::listeners::ListenerConfig::tcp(addr)
+        .l4_buffer(pingora::listeners::L4BufferSettings::default().read(0))
+}
 
 /// The gateway service.
 pub struct Gateway {
