@@ -5,6 +5,8 @@
 #
 #   bench/callgrind.sh [BIN] [CONFIG] [PORT] [PATH] [BODY]     (defaults: the translate row)
 #   N=2000 WARM=200 CONNS=4 bench/callgrind.sh target/release/patchbay bench/gateway.toml
+#   CMD="target/release/examples/calib_serve 19023 ../shared/bench/conf/stub-body.json" \
+#       bench/callgrind.sh - - 19023          # any server: CMD replaces `BIN serve -c CONFIG`
 #
 # Starts the shared harness's stub if it is not running, starts BIN under
 # `valgrind --tool=callgrind`, sends WARM requests, zeroes the counters, sends N requests (PATCH
@@ -25,9 +27,10 @@ mkdir -p "$OUT"
 command -v valgrind >/dev/null || { echo "valgrind missing (apt-get install valgrind)" >&2; exit 2; }
 "$SHARED_BENCH/servers.sh" status | grep -q '^stub running' || "$SHARED_BENCH/servers.sh" start stub >/dev/null
 export PATCHBAY_BENCH_UPSTREAM_TOKEN="${PATCHBAY_BENCH_UPSTREAM_TOKEN:-bench-upstream-token}"
-tag="$(basename "$BIN")-$$"
+if [ -n "${CMD:-}" ]; then read -r -a cmd <<<"$CMD"; else cmd=("$BIN" serve -c "$CONF"); fi
+tag="$(basename "${cmd[0]}")-$$"
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.$tag.%p" \
-    "$BIN" serve -c "$CONF" > "$OUT/$tag.log" 2>&1 &
+    "${cmd[@]}" > "$OUT/$tag.log" 2>&1 &
 vg=$!
 trap 'kill -INT $vg 2>/dev/null || true; sleep 1; kill -KILL $vg 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
@@ -54,4 +57,4 @@ callgrind_control -d "$vg" >/dev/null
 sleep 1
 dump=$(ls -t "$OUT"/callgrind."$tag".* | head -1)
 total=$(awk '/^summary:|^totals:/ {print $2; exit}' "$dump")
-echo "RESULT bin=$BIN requests=$N instructions=$total per_request=$((total / N)) dump=$dump"
+echo "RESULT cmd=${cmd[*]} requests=$N instructions=$total per_request=$((total / N)) dump=$dump"

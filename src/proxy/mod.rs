@@ -9,10 +9,11 @@
 //!   the upstream on every path and `X-Request-Id` comes back on every answer.
 //!   Translated requests (client dialect ≠ upstream dialect) are then completed right here
 //!   ([`flow`]) and answered; `Ok(true)` ends Pingora's processing.
-//! - Same-dialect requests toward an OAuth upstream are relayed from here through the
-//!   gateway's own client (`Gateway::relay`), which refreshes an expired token and retries once;
-//!   the upstream's answer is passed on unchanged.
-//! - Other same-dialect requests continue through the proxy phases: `upstream_peer` (the route's
+//! - Same-dialect requests toward an OAuth or a plain-HTTP upstream are relayed from here
+//!   through the gateway's own client (`Gateway::relay`), which refreshes an expired token and
+//!   retries once; the upstream's answer (read whole) is passed on unchanged.
+//! - Other same-dialect requests (Bearer or Basic HTTPS upstreams) continue through the proxy
+//!   phases: `upstream_peer` (the route's
 //!   upstream with its timeouts), `upstream_request_filter` (path, host, upstream credentials in
 //!   place of the client's), the body replayed unchanged from Pingora's retry buffer, the answer
 //!   streamed back; `fail_to_proxy` renders connect failures (502) and timeouts (504) in the
