@@ -8,7 +8,8 @@ Reads VmRSS of every --pid (summed: pass all worker pids of a multi-process serv
 /proc/<pid>/status, opens --conns TCP connections to 127.0.0.1:--port, optionally sends one
 HTTP/1.1 keep-alive PATCH on each and reads its answer (so the server has parsed a request and
 keeps the connection open for the next one), holds them idle for --hold seconds, reads VmRSS
-again, closes everything and prints one line per measurement plus a RESULT line.
+again, closes everything, reads VmRSS a last time --settle seconds later (is the memory given
+back?) and prints one line per measurement plus a RESULT line.
 Only 127.0.0.1; every socket operation has a timeout; the whole run is bounded.
 """
 
@@ -70,6 +71,7 @@ def main():
     ap.add_argument("--request", help="file with a JSON body to PATCH once on every connection")
     ap.add_argument("--path", default="/v1/customers/12345")
     ap.add_argument("--label", default="server")
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds after closing before the last reading")
     a = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -109,11 +111,14 @@ def main():
     finally:
         for s in socks:
             s.close()
+    # Memory the server gives back once its connections are gone.
+    time.sleep(a.settle)
+    closed = rss_kib(a.pid)
     print(f"{a.label}: {len(socks)} connections opened in {opened:.2f}s, {alive} still open after {a.hold:.0f}s idle"
           + (f", answers {dict(sorted(statuses.items()))}" if statuses else ""))
     print(f"{a.label}: VmRSS of pid(s) {' '.join(map(str, a.pid))}: {before / 1024:.1f} MiB before, {after / 1024:.1f} MiB with {alive} idle connections"
-          f" ({(after - before) / max(alive, 1):.1f} KiB per connection)")
-    print(f"RESULT label={a.label} conns={alive} rss_before_kib={before} rss_after_kib={after}")
+          f" ({(after - before) / max(alive, 1):.1f} KiB per connection), {closed / 1024:.1f} MiB {a.settle:.0f}s after closing them")
+    print(f"RESULT label={a.label} conns={alive} rss_before_kib={before} rss_after_kib={after} rss_closed_kib={closed}")
     return 0 if alive == a.conns else 1
 
 

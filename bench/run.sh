@@ -4,17 +4,23 @@
 #   (a) translate   patchbay, helpcrunch client -> reach upstream   bench/gateway.toml, :19020
 #   (b) same-dialect patchbay, reach client -> reach upstream       bench/gateway-passthrough.toml, :19021
 #   (c) nginx       plain nginx reverse proxy (the harness's peer A, :19010)
+# and, as calibration (issue 11: the floor beside the result, on the same proxy core):
+#   pingora-proxy   the smallest Pingora ProxyHttp passthrough (examples/calib_proxy.rs, :19022)
+#   pingora-serve   Pingora's ServeHttp answering the stub's 811-byte body (examples/calib_serve.rs, :19023)
+#   nginx-fixed     nginx answering the same body with `return 200` (the stub's config, :19024)
 # then prints median req/s, p50, p99 per row, the ratios to nginx and the p99 added over nginx,
 # and measures the RSS of the translating gateway (and of nginx) holding 1,000 idle keep-alive
 # connections.
 #
 #   bench/run.sh                       # everything (builds target/release/patchbay if missing)
-#   ROWS="nginx" bench/run.sh          # only the rows named (translate same-dialect nginx stub)
+#   ROWS="nginx" bench/run.sh          # only the rows named (translate same-dialect nginx stub
+#                                      #   pingora-proxy pingora-serve nginx-fixed)
 #   ROWS=https bench/run.sh            # HTTPS: patchbay terminating TLS vs nginx terminating TLS
 #                                      # (same certificate, TLS 1.3 AES-256-GCM, keep-alive)
 #
 # Env: SHARED_BENCH (default ../shared/bench from the repo, else /work/shared/bench),
-#      ROUNDS=5 DURATION=10 CONNECTIONS=64 WARMUP=3, ROWS="translate same-dialect nginx",
+#      ROUNDS=5 DURATION=10 CONNECTIONS=64 WARMUP=3,
+#      ROWS="translate same-dialect nginx pingora-proxy pingora-serve nginx-fixed",
 #      IDLE_CONNS=1000 (0 skips the RSS measurement), PATCHBAY_BIN, NO_BUILD=1,
 #      PIN/LOAD_CPU/PROXY_CPU/STUB_CPU as in the shared harness (wrk + stub on core 0, the proxy
 #      under test alone on core 1), MARKDOWN=1 (also print a Markdown table), RUN_DIR.
@@ -37,26 +43,38 @@ ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
 WARMUP="${WARMUP:-3}"
-ROWS="${ROWS:-translate same-dialect nginx}"
+ROWS="${ROWS:-translate same-dialect nginx pingora-proxy pingora-serve nginx-fixed}"
 IDLE_CONNS="${IDLE_CONNS:-1000}"
 BIN="${PATCHBAY_BIN:-$ROOT/target/release/patchbay}"
 GW_DIR="$RUN_DIR/patchbay-bench"
 PORT_TRANSLATE=19020
 PORT_SAME=19021
+PORT_CALIB_PROXY=19022
+PORT_CALIB_SERVE=19023
+PORT_NGINX_FIXED=19024
+CALIB_DIR="$ROOT/target/release/examples"
 export PATCHBAY_BENCH_UPSTREAM_TOKEN="${PATCHBAY_BENCH_UPSTREAM_TOKEN:-bench-upstream-token}"
 
 command -v wrk >/dev/null && [ -x "$NGINX_BIN" ] || {
     echo "wrk or nginx missing: run (as root) $SHARED_BENCH/setup.sh" >&2; exit 2; }
 
 needs_gateway=0
+needs_calib=0
 for r in $ROWS; do
     case "$r" in
         translate|same-dialect) needs_gateway=1 ;;
-        nginx|stub) ;;
         https) needs_gateway=1 ;;
-        *) echo "unknown row $r (translate same-dialect nginx stub https)" >&2; exit 2 ;;
+        pingora-proxy|pingora-serve) needs_calib=1 ;;
+        nginx|stub|nginx-fixed) ;;
+        *) echo "unknown row $r (translate same-dialect nginx stub pingora-proxy pingora-serve nginx-fixed https)" >&2
+           exit 2 ;;
     esac
 done
+if [ $needs_calib = 1 ] && { [ ! -x "$CALIB_DIR/calib_proxy" ] || [ ! -x "$CALIB_DIR/calib_serve" ]; }; then
+    if [ "${NO_BUILD:-0}" = 1 ]; then echo "calibration examples missing and NO_BUILD=1" >&2; exit 2; fi
+    echo "== building the calibration examples (cargo build --release --example calib_proxy --example calib_serve)"
+    (cd "$ROOT" && cargo build --release --example calib_proxy --example calib_serve)
+fi
 if [ $needs_gateway = 1 ] && [ ! -x "$BIN" ]; then
     if [ "${NO_BUILD:-0}" = 1 ]; then echo "$BIN missing and NO_BUILD=1" >&2; exit 2; fi
     echo "== building the release binary (cargo build --release --bin patchbay)"
@@ -65,6 +83,7 @@ fi
 
 mkdir -p "$GW_DIR"
 started=()      # shared-harness servers this script started
+nginx_fixed_pid=""  # pid file of the nginx-fixed calibration row
 gw_pids=()      # gateway process ids this script started
 cleanup() {
     local pid i
@@ -81,6 +100,9 @@ cleanup() {
         fi
     done
     for n in "${started[@]}"; do "$SERVERS" stop "$n" >/dev/null 2>&1 || true; done
+    if [ -n "${nginx_fixed_pid:-}" ] && [ -f "$nginx_fixed_pid" ]; then
+        kill -QUIT "$(cat "$nginx_fixed_pid")" 2>/dev/null || true
+    fi
 }
 trap cleanup EXIT
 
@@ -92,12 +114,14 @@ ensure() {
     fi
 }
 
-start_gateway() { # name config port
+start_gateway() { # name config port [command...]: the command defaults to `patchbay serve -c config`
     local name="$1" conf="$2" port="$3" pid i=0
+    shift 3
+    [ $# -gt 0 ] || set -- "$BIN" serve -c "$conf"
     if ! port_free "$port"; then echo "port $port is busy: not starting $name" >&2; return 1; fi
     # Raise the descriptor limit for the idle-connection measurement.
     ( ulimit -n 65536 2>/dev/null || true
-      exec $(pin_prefix proxy) "$BIN" serve -c "$conf" ) > "$GW_DIR/$name.log" 2>&1 < /dev/null &
+      exec $(pin_prefix proxy) "$@" ) > "$GW_DIR/$name.log" 2>&1 < /dev/null &
     pid=$!
     gw_pids+=("$pid")
     while port_free "$port"; do
@@ -114,15 +138,20 @@ start_gateway() { # name config port
 
 # ---- rows: port, wrk script, path --------------------------------------------------------
 row_port() { case "$1" in translate) echo $PORT_TRANSLATE ;; same-dialect) echo $PORT_SAME ;;
-                          nginx) echo "$PORT_A" ;; stub) echo "$STUB_PORT" ;; esac; }
-row_script() { case "$1" in same-dialect|stub) echo "$ROOT/bench/wrk/reach-patch.lua" ;;
+                          nginx) echo "$PORT_A" ;; stub) echo "$STUB_PORT" ;;
+                          pingora-proxy) echo $PORT_CALIB_PROXY ;; pingora-serve) echo $PORT_CALIB_SERVE ;;
+                          nginx-fixed) echo $PORT_NGINX_FIXED ;; esac; }
+row_script() { case "$1" in same-dialect|stub|nginx-fixed) echo "$ROOT/bench/wrk/reach-patch.lua" ;;
                             *) echo "$SHARED_BENCH/wrk/patch.lua" ;; esac; }
-row_path() { case "$1" in same-dialect|stub) echo /api/resources/customers/12345 ;;
+row_path() { case "$1" in same-dialect|stub|nginx-fixed) echo /api/resources/customers/12345 ;;
                           *) echo /v1/customers/12345 ;; esac; }
 row_label() { case "$1" in translate) echo "patchbay translate hc->reach" ;;
                            same-dialect) echo "patchbay same-dialect reach" ;;
                            nginx) echo "nginx passthrough (peer A)" ;;
-                           stub) echo "stub direct (ceiling)" ;; esac; }
+                           stub) echo "stub direct (ceiling)" ;;
+                           pingora-proxy) echo "calib: Pingora ProxyHttp passthrough" ;;
+                           pingora-serve) echo "calib: Pingora ServeHttp fixed 811 B" ;;
+                           nginx-fixed) echo "calib: nginx return 200 fixed 811 B" ;; esac; }
 
 # one bounded wrk run, pinned to the load core; prints the RESULT line
 wrk_run() { # row duration
@@ -245,6 +274,19 @@ for r in $ROWS; do
         nginx) ensure A ;;
         translate) start_gateway translate "$ROOT/bench/gateway.toml" $PORT_TRANSLATE ;;
         same-dialect) start_gateway same-dialect "$ROOT/bench/gateway-passthrough.toml" $PORT_SAME ;;
+        pingora-proxy) start_gateway pingora-proxy - $PORT_CALIB_PROXY \
+                           "$CALIB_DIR/calib_proxy" $PORT_CALIB_PROXY "$STUB_PORT" ;;
+        pingora-serve) start_gateway pingora-serve - $PORT_CALIB_SERVE \
+                           "$CALIB_DIR/calib_serve" $PORT_CALIB_SERVE "$SHARED_BENCH/conf/stub-body.json" ;;
+        nginx-fixed)
+            # The stub's own config (same body, same `return 200`), one worker on the proxy core.
+            nd="$GW_DIR/nginx-fixed"; mkdir -p "$nd/tmp"; : > "$nd/error.log"
+            port_free $PORT_NGINX_FIXED || { echo "port $PORT_NGINX_FIXED is busy" >&2; exit 1; }
+            render "$SHARED_BENCH/conf/stub.conf" "$nd/nginx.conf" DIR="$nd" PORT=$PORT_NGINX_FIXED \
+                WORKERS=1 STUB_BODY="$(stub_body)"
+            $(pin_prefix proxy) "$NGINX_BIN" -p "$nd" -c "$nd/nginx.conf" -e "$nd/error.log"
+            nginx_fixed_pid="$nd/nginx.pid"
+            wait_port $PORT_NGINX_FIXED ;;
     esac
 done
 [ $needs_gateway = 1 ] && echo "   patchbay: $BIN ($(stat -c %y "$BIN" | cut -d. -f1))"

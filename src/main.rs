@@ -1,5 +1,7 @@
 //! The `patchbay` binary: `serve` (default), `check`, `translate`.
 
+mod allocator;
+
 use clap::{Parser, Subcommand};
 use patchbay::dialect::DialectId;
 use patchbay::translate::{default_path, offline, Offline, Pair, Policy};
@@ -99,7 +101,14 @@ fn main() -> ExitCode {
             config,
             upgrade,
             daemon,
-        } => patchbay::server::serve(&config, upgrade, daemon),
+        } => {
+            // A thread does not survive Pingora's fork into the background (`daemon`): there the
+            // memory of closed connections is returned by later allocator calls only.
+            if !daemon {
+                allocator::spawn_trimmer();
+            }
+            patchbay::server::serve(&config, upgrade, daemon)
+        }
         Command::Check { file, no_secrets } => {
             let (report, ok) = patchbay::config::check_file_with(&file, !no_secrets);
             // A report, not output: stdout stays free for tools that pipe it.

@@ -138,7 +138,9 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
         Gateway::with_cluster(Arc::clone(&store), cluster),
     );
     match &snap.server.tls {
-        None => gateway.add_tcp(&snap.server.listen.to_string()),
+        None => gateway.add_listener(crate::proxy::plain_listener(
+            &snap.server.listen.to_string(),
+        )),
         Some(tls) => match https_listener(tls) {
             Ok(settings) => {
                 gateway.add_tls_with_settings(&snap.server.listen.to_string(), None, settings)

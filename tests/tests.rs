@@ -32,6 +32,8 @@
 //!   rate limit and OAuth token, lease renewal, Redis killed and restarted.
 //! - `rotation`: secret files rotated under a running gateway (Kubernetes Secret swap), token-key
 //!   rotation with key ids, a bad new secret refused.
+//! - `glue`: the lean data path — the plain-HTTP upstream pool (stale, misframed, over-long
+//!   answers) and the listener without a per-connection read buffer (bodies in one segment and in pieces).
 
 mod support;
 
@@ -43,6 +45,7 @@ mod faults;
 mod fidelity;
 mod fidelity_data;
 mod fidelity_upstream;
+mod glue;
 mod golden;
 mod hostile;
 mod json_patch;

@@ -1,4 +1,5 @@
-//! The gateway's HTTP client toward upstreams: Pingora's connector and connection pool, upstream
+//! The gateway's HTTP client toward upstreams: its own keep-alive pool for plain HTTP
+//! ([`plain`](super::plain)) and Pingora's connector and connection pool for HTTPS, upstream
 //! credentials (bearer, Basic API key, OAuth client credentials with a cached, refreshed token),
 //! per-upstream timeouts, and the mapping of transport failures to 502/504 (SPEC §4, §6).
 //!
@@ -7,6 +8,7 @@
 //! connection; a 401 on a request sent with a cached OAuth token invalidates the token, fetches a
 //! new one and retries once (the upstream refused the request, so nothing was applied).
 
+use super::plain;
 use crate::canonical::{ApiError, ErrorKind};
 use crate::config::{Upstream, UpstreamAuth};
 use crate::dialect::UpstreamRequest;
@@ -14,8 +16,7 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use pingora::connectors::TransportConnector;
-use pingora::http::RequestHeader;
-use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession};
+use pingora::protocols::http::v1::client::HttpSession;
 use pingora::protocols::Stream;
 use pingora::upstreams::peer::{HttpPeer, Peer};
 use pingora::ErrorType;
@@ -131,6 +132,9 @@ const DNS_TTL: Duration = Duration::from_secs(30);
 /// The client. One per process: it owns the connection pool, the OAuth token cache and the
 /// upstream address cache.
 pub struct UpstreamClient {
+    /// Idle connections to plain-HTTP upstreams.
+    pool: plain::Pool,
+    /// HTTPS upstreams (plain HTTP goes through [`plain`](super::plain)).
     transport: TransportConnector,
     tokens: Mutex<HashMap<String, CachedToken>>,
     addresses: Mutex<HashMap<(String, u16), (std::net::SocketAddr, Instant)>>,
@@ -153,6 +157,7 @@ impl UpstreamClient {
     /// A client that shares upstream OAuth tokens with the other replicas through `cluster`.
     pub fn with_cluster(cluster: Option<std::sync::Arc<crate::cluster::Cluster>>) -> Self {
         UpstreamClient {
+            pool: plain::Pool::default(),
             transport: TransportConnector::new(None),
             tokens: Mutex::new(HashMap::new()),
             addresses: Mutex::new(HashMap::new()),
@@ -232,6 +237,9 @@ impl UpstreamClient {
         auth: Option<&str>,
         write: bool,
     ) -> Result<Answer, CallError> {
+        if !up.tls {
+            return self.send_plain(up, req, auth, write).await;
+        }
         let peer = self.peer(up).await?;
         let wire = request_bytes(up, req, auth)?;
         let (stream, reused) = self
@@ -256,6 +264,37 @@ impl UpstreamClient {
             }
             Err(f) => Err(f.into_call()),
         }
+    }
+
+    /// [`send_once`](Self::send_once) toward a plain-HTTP upstream: a pooled or new tokio
+    /// socket, the same retry rule.
+    async fn send_plain(
+        &self,
+        up: &Upstream,
+        req: &UpstreamRequest,
+        auth: Option<&str>,
+        write: bool,
+    ) -> Result<Answer, CallError> {
+        let addr = self.resolve(&up.host, up.port).await?;
+        let wire = request_bytes(up, req, auth)?;
+        let head = req.method == "HEAD";
+        let (stream, reused) = match self.pool.take(addr, POOL_IDLE) {
+            Some(s) => (s, true),
+            None => (plain::connect(addr, up.connect_timeout).await?, false),
+        };
+        let outcome = match plain::exchange(stream, &wire, head, up.read_timeout).await {
+            // The same rule as on the Pingora path (see `send_once`).
+            Err(plain::Failure::BeforeAnswer(CallError::BadGateway(_))) if reused && !write => {
+                let stream = plain::connect(addr, up.connect_timeout).await?;
+                plain::exchange(stream, &wire, head, up.read_timeout).await
+            }
+            other => other,
+        };
+        let (answer, keep) = outcome.map_err(plain::Failure::into_call)?;
+        if let Some(stream) = keep {
+            self.pool.give_back(addr, stream, POOL_IDLE);
+        }
+        Ok(answer)
     }
 
     /// One request on one connection. The request (header and body) goes out in a single write:
@@ -556,37 +595,172 @@ impl Failure {
     }
 }
 
-/// The whole upstream request on the wire: header, built and checked by Pingora's
-/// `RequestHeader` (no CR/LF or other forbidden bytes can slip into a line), then the body.
+/// The whole upstream request on the wire, header and body in one buffer, written directly:
+/// Pingora's `RequestHeader` built a header map and a case map per request for what is a
+/// dozen short lines. The same checks are kept: the request target must parse as an `http`
+/// URI path (as `RequestHeader::build` required), names must be tokens and values free of
+/// control bytes other than tab (`http::HeaderValue`'s rule), so no CR/LF can slip into a
+/// line. A later field replaces an earlier one of the same name (as `insert_header` did).
 fn request_bytes(
     up: &Upstream,
     req: &UpstreamRequest,
     auth: Option<&str>,
 ) -> Result<BytesMut, CallError> {
-    let path = format!("{}{}", up.base_path, req.path);
-    let bad = |e: pingora::BError| CallError::BadGateway(format!("cannot build request: {e}"));
-    let mut h = RequestHeader::build(req.method, path.as_bytes(), None).map_err(bad)?;
-    h.insert_header("Host", up.host_header()).map_err(bad)?;
-    h.insert_header("User-Agent", "patchbay").map_err(bad)?;
-    h.insert_header("Accept", "application/json").map_err(bad)?;
+    wire_request(&up.host_header(), &up.base_path, req, auth)
+}
+
+/// [`request_bytes`] from the upstream's `Host` value and base path.
+fn wire_request(
+    host: &str,
+    base_path: &str,
+    req: &UpstreamRequest,
+    auth: Option<&str>,
+) -> Result<BytesMut, CallError> {
+    let bad = |what: &str| CallError::BadGateway(format!("cannot build request: {what}"));
+    let len = req.body.as_ref().map_or(0, Bytes::len);
+    let len_text;
+    let mut fields: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len() + 5);
+    fields.push(("Host", host));
+    fields.push(("User-Agent", "patchbay"));
+    fields.push(("Accept", "application/json"));
     for (n, v) in &req.headers {
-        h.insert_header(n.clone(), v.as_str()).map_err(bad)?;
+        put_field(&mut fields, n, v);
     }
     if let Some(a) = auth {
-        h.insert_header("Authorization", a).map_err(bad)?;
+        put_field(&mut fields, "Authorization", a);
     }
-    let len = req.body.as_ref().map_or(0, Bytes::len);
     if req.body.is_some() || matches!(req.method, "POST" | "PUT" | "PATCH") {
-        h.insert_header("Content-Length", len.to_string())
-            .map_err(bad)?;
+        len_text = len.to_string();
+        put_field(&mut fields, "Content-Length", &len_text);
     }
-    let mut wire = http_req_header_to_wire(&h)
-        .ok_or_else(|| CallError::BadGateway("cannot build request: forbidden byte".into()))?;
+    // Parsed as `RequestHeader::build` parsed it (a fragment is cut off, as it was).
+    let target =
+        http::uri::PathAndQuery::from_maybe_shared(Bytes::from(format!("{base_path}{}", req.path)))
+            .map_err(|_| bad("invalid request target"))?;
+    let mut wire = BytesMut::with_capacity(
+        req.method.len()
+            + target.as_str().len()
+            + 16
+            + fields
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 4)
+                .sum::<usize>()
+            + len,
+    );
+    wire.extend_from_slice(req.method.as_bytes());
+    wire.extend_from_slice(b" ");
+    wire.extend_from_slice(target.as_str().as_bytes());
+    wire.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in &fields {
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(bad("invalid header name"));
+        }
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+        {
+            return Err(bad("forbidden byte in a header value"));
+        }
+        wire.extend_from_slice(name.as_bytes());
+        wire.extend_from_slice(b": ");
+        wire.extend_from_slice(value.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b"\r\n");
     if let Some(body) = &req.body {
         wire.extend_from_slice(body);
     }
     Ok(wire)
 }
 
+/// Sets a field, replacing an earlier one of the same name.
+fn put_field<'a>(fields: &mut Vec<(&'a str, &'a str)>, name: &'a str, value: &'a str) {
+    match fields
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        Some(field) => *field = (name, value),
+        None => fields.push((name, value)),
+    }
+}
+
+/// RFC 9110 `tchar`.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 /// `application/x-www-form-urlencoded` escaping (kept here for the tests that build token forms).
 pub use crate::oauth::form_escape;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], body: Option<&str>) -> UpstreamRequest {
+        UpstreamRequest {
+            method: "PATCH",
+            path: "/api/resources/customers/7?x=1".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: body.map(|b| Bytes::from(b.to_string())),
+        }
+    }
+
+    fn text(wire: &BytesMut) -> &str {
+        std::str::from_utf8(wire).unwrap_or("")
+    }
+
+    #[test]
+    fn the_request_is_written_whole_with_later_fields_replacing_earlier_ones() {
+        let r = req(
+            &[("Content-Type", "application/json"), ("accept", "*/*")],
+            Some("{}"),
+        );
+        let wire = wire_request("up:8080", "/base", &r, Some("Bearer t"));
+        let wire = wire.map_err(|e| format!("{e:?}"));
+        assert_eq!(
+            wire.as_ref().map(text),
+            Ok(
+                "PATCH /base/api/resources/customers/7?x=1 HTTP/1.1\r\nHost: up:8080\r\n\
+                User-Agent: patchbay\r\naccept: */*\r\nContent-Type: application/json\r\n\
+                Authorization: Bearer t\r\nContent-Length: 2\r\n\r\n{}"
+            )
+        );
+        // A write without a body still says how long it is.
+        let wire = wire_request("up", "", &req(&[], None), None).map_err(|e| format!("{e:?}"));
+        assert!(wire
+            .as_ref()
+            .map(text)
+            .is_ok_and(|w| w.ends_with("Content-Length: 0\r\n\r\n")));
+    }
+
+    #[test]
+    fn control_bytes_and_bad_names_never_reach_the_wire() {
+        for (name, value) in [
+            ("X-Id", "a\r\nInjected: yes"),
+            ("X-Id", "a\nb"),
+            ("X-Id", "a\0b"),
+            ("X-Id", "a\x7fb"),
+            ("Bad Name", "v"),
+            ("Bad:Name", "v"),
+            ("", "v"),
+        ] {
+            let r = wire_request("up", "", &req(&[(name, value)], None), None);
+            assert!(
+                matches!(r, Err(CallError::BadGateway(_))),
+                "{name:?}: {value:?} was written"
+            );
+        }
+        let mut r = req(&[], None);
+        r.path = "/a b".into();
+        assert!(
+            wire_request("up", "", &r, None).is_err(),
+            "a space in the path"
+        );
+        // A tab and non-ASCII text are allowed in values, as `http::HeaderValue` allows them.
+        let ok = wire_request("up", "", &req(&[("X-Id", "a\tb é")], None), None);
+        assert!(ok.is_ok());
+    }
+}

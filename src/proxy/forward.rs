@@ -1,7 +1,8 @@
 //! Same-dialect forwarding: the request was validated but needs no translation, so its bytes go
-//! to the upstream unchanged — relayed through the gateway's own client toward OAuth upstreams
-//! (`Gateway::relay`), streamed through Pingora's proxy phases otherwise (`upstream_peer`,
-//! `upstream_request_filter`, `response_filter`, `error_while_proxy` delegate here). Both paths
+//! to the upstream unchanged — relayed through the gateway's own client toward OAuth and
+//! plain-HTTP upstreams (`Gateway::relay`), streamed through Pingora's proxy phases toward
+//! Bearer and Basic HTTPS upstreams (`upstream_peer`, `upstream_request_filter`,
+//! `response_filter`, `error_while_proxy` delegate here). Both paths
 //! filter the same headers and rewrite a `Location` the same way, which is why they live together.
 
 use super::request::{Handled, Routed};
@@ -76,8 +77,11 @@ impl Gateway {
     /// `reach-tenant-id`); on a 401 it fetches a new token and sends once more (the upstream
     /// refused, nothing was applied); the upstream's status, headers (minus hop-by-hop and
     /// framing) and body are answered as they came. The cost: the answer is buffered (at most
-    /// `client::MAX_UPSTREAM_BODY`, else 502) rather than streamed. Bearer and Basic upstreams,
-    /// whose credentials cannot expire under the gateway, keep the streaming path.
+    /// `client::MAX_UPSTREAM_BODY`, else 502) rather than streamed. Plain-HTTP upstreams are
+    /// relayed too (issue 11): the gateway's keep-alive pool ([`plain`](super::plain)) costs
+    /// fewer instructions per request than Pingora's proxy phases and its connector
+    /// (`docs/benchmarks.md`), and these customer APIs answer a few KiB at most. Bearer and
+    /// Basic HTTPS upstreams keep the streaming path.
     async fn relay(
         &self,
         session: &Session,

@@ -9,10 +9,11 @@
 //!   the upstream on every path and `X-Request-Id` comes back on every answer.
 //!   Translated requests (client dialect ≠ upstream dialect) are then completed right here
 //!   ([`flow`]) and answered; `Ok(true)` ends Pingora's processing.
-//! - Same-dialect requests toward an OAuth upstream are relayed from here through the
-//!   gateway's own client (`Gateway::relay`), which refreshes an expired token and retries once;
-//!   the upstream's answer is passed on unchanged.
-//! - Other same-dialect requests continue through the proxy phases: `upstream_peer` (the route's
+//! - Same-dialect requests toward an OAuth or a plain-HTTP upstream are relayed from here
+//!   through the gateway's own client (`Gateway::relay`), which refreshes an expired token and
+//!   retries once; the upstream's answer (read whole) is passed on unchanged.
+//! - Other same-dialect requests (Bearer or Basic HTTPS upstreams) continue through the proxy
+//!   phases: `upstream_peer` (the route's
 //!   upstream with its timeouts), `upstream_request_filter` (path, host, upstream credentials in
 //!   place of the client's), the body replayed unchanged from Pingora's retry buffer, the answer
 //!   streamed back; `fail_to_proxy` renders connect failures (502) and timeouts (504) in the
@@ -34,6 +35,7 @@ pub mod ids;
 pub mod inflight;
 pub mod limits;
 mod log;
+mod plain;
 mod request;
 
 use crate::canonical::{ApiError, ErrorKind};
@@ -50,6 +52,18 @@ use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The gateway's plain-TCP listener. Pingora gives every accepted connection a 64 KiB read
+/// buffer (`DEFAULT_L4_READ_BUFFER_SIZE`) for as long as the connection lives, idle or not:
+/// 1,000 idle keep-alive clients held ~64 MiB in those buffers alone. Its HTTP/1 session reads
+/// the header block and the body into buffers of its own, so the read buffer only adds a copy
+/// on plain TCP; without it (`read(0)`, reads go straight to the socket) an idle connection
+/// costs a few KiB (`docs/benchmarks.md`). TLS listeners keep Pingora's buffer: TLS records
+/// are read 16 KiB at a time and the buffer saves system calls there.
+pub fn plain_listener(addr: &str) -> pingora::listeners::ListenerConfig {
+    pingora::listeners::ListenerConfig::tcp(addr)
+        .l4_buffer(pingora::listeners::L4BufferSettings::default().read(0))
+}
 
 /// The gateway service.
 pub struct Gateway {

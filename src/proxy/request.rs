@@ -37,8 +37,9 @@ pub(super) struct Routed<'a> {
     pub write: bool,
     /// Same dialect on both sides: the validated bytes are forwarded unchanged.
     pub same: bool,
-    /// Same dialect toward an OAuth upstream: relayed through the gateway's own client, which
-    /// can refresh an expired token and send the request again (see `forward`).
+    /// Same dialect toward an OAuth or a plain-HTTP upstream: relayed through the gateway's own
+    /// client, which can refresh an expired token and send the request again, and whose
+    /// keep-alive pool costs less than Pingora's proxy phases (see `forward`).
     pub relay: bool,
 }
 
@@ -167,7 +168,9 @@ impl<'a> Routed<'a> {
             declared_len: header(req, "content-length").and_then(|v| v.trim().parse().ok()),
             max_body: snap.server.max_body_bytes,
             same,
-            relay: same && matches!(route.upstream.auth, UpstreamAuth::OAuth { .. }),
+            relay: same
+                && (matches!(route.upstream.auth, UpstreamAuth::OAuth { .. })
+                    || !route.upstream.tls),
         }
     }
 }
