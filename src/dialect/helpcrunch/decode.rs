@@ -352,11 +352,12 @@ pub(super) fn echoed_location<'m>(
 }
 
 pub(super) fn decode_body(body: &[u8], full: bool) -> Result<ChangeSet, ApiError> {
-    // Duplicate keys and syntax in one pass (see `rules::parse_json_unique`).
-    let doc = rules::parse_json_unique(body).map_err(rules::JsonFailure::into_error)?;
+    // Duplicate keys and syntax in one pass (see `rules::parse_json_unique`); the top level is
+    // only walked in order, so it stays a member list with borrowed keys.
+    let doc = rules::parse_json_members(body, 1).map_err(rules::JsonFailure::into_error)?;
     let obj = match doc {
-        Value::Object(obj) => obj,
-        other => return Err(ApiError::invalid_one(type_root(&other))),
+        rules::Members::Object(obj) => obj,
+        rules::Members::Value(other) => return Err(ApiError::invalid_one(type_root(&other))),
     };
     let mut cs = ChangeSet {
         changes: Vec::with_capacity(obj.len() + 1),
@@ -365,7 +366,8 @@ pub(super) fn decode_body(body: &[u8], full: bool) -> Result<ChangeSet, ApiError
     let mut seen = 0u32;
     let mut location = None;
     for (key, value) in obj {
-        match key.as_str() {
+        let value = value.into_value();
+        match key.as_ref() {
             "name" => {
                 seen |= SEEN_NAME;
                 match rules::string_or_null(&value, "/name") {

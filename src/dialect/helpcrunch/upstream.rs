@@ -123,7 +123,7 @@ pub(super) fn encode_patch(
                     Value::Number(n) if matches!(field, Field::FirstSeen | Field::LastSeen) => {
                         out.ser(&n.to_string());
                     }
-                    v => out.ser(v),
+                    v => out.value(v),
                 }
             }
             _ => {}
@@ -144,9 +144,9 @@ pub(super) fn encode_patch(
             out.sep();
             out.open(b'{');
             out.key("property");
-            out.ser(slug.as_str());
+            out.str(slug);
             out.key("value");
-            out.ser(value);
+            out.value(value);
             out.close(b'}');
         }
         out.close(b']');

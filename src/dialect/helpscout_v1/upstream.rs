@@ -216,7 +216,7 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
-    let doc: Value = serde_json::from_slice(body).ok()?;
+    let doc: Value = crate::dialect::wire::from_json(body).ok()?;
     let item = doc.get("item")?.as_object()?;
     let s = |key: &str| str_of(item, key);
     let mut c = Customer {

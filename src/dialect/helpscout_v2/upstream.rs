@@ -252,7 +252,7 @@ pub(super) fn encode_get(customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
 }
 
 pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
-    let doc: Value = serde_json::from_slice(body).ok()?;
+    let doc: Value = crate::dialect::wire::from_json(body).ok()?;
     let obj = doc.as_object()?;
     let s = |key: &str| scalar_string(obj.get(key));
     let embedded = obj.get("_embedded").and_then(Value::as_object);

@@ -182,8 +182,8 @@ pub(super) fn encode_update(
     out.open(b'{');
     for ((key, _, _), slot) in KEYS.iter().zip(slots) {
         match slot {
-            Some(Out::Json(v)) => out.member(key, v),
-            Some(Out::Str(s)) => out.member(key, &s),
+            Some(Out::Json(v)) => out.member_value(key, v),
+            Some(Out::Str(s)) => out.member_str(key, s),
             None => {}
         }
     }
@@ -210,7 +210,7 @@ pub(super) fn encode_get(customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
 }
 
 pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
-    let env: WireEnvelope<'_> = serde_json::from_slice(body).ok()?;
+    let env: WireEnvelope<'_> = wire::from_json(body).ok()?;
     let outer = env.data?;
     let rec = match outer.result {
         Some(inner) => *inner,
