@@ -160,20 +160,34 @@ pub fn is_email(s: &str) -> bool {
     if local.is_empty() || local.len() > 64 || domain.len() > 253 || s.len() > 254 {
         return false;
     }
-    if local.contains(['@', ' ', '\t', '\r', '\n', '"', '<', '>', ',', ';']) {
+    // Byte tests: every character looked for is ASCII, and no byte of a multi-byte UTF-8
+    // character is (a `char` searcher decodes every character first).
+    let local_b = local.as_bytes();
+    if local_b.iter().any(|b| {
+        matches!(
+            b,
+            b'@' | b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'<' | b'>' | b',' | b';'
+        )
+    }) {
         return false;
     }
-    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+    if local_b[0] == b'.'
+        || local_b[local_b.len() - 1] == b'.'
+        || local_b.windows(2).any(|w| w == b"..")
+    {
         return false;
     }
     // Counted while checked: collecting the labels cost an allocation per address.
     let mut labels = 0;
     for l in domain.split('.') {
-        if l.is_empty()
-            || l.starts_with('-')
-            || l.ends_with('-')
-            || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
-        {
+        let ok_char = |c: char| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric() || c == '-'
+            } else {
+                c.is_alphanumeric()
+            }
+        };
+        if l.is_empty() || l.starts_with('-') || l.ends_with('-') || !l.chars().all(ok_char) {
             return false;
         }
         labels += 1;

@@ -61,10 +61,16 @@ pub(super) fn superseded(changes: &[Change], i: usize, slot: Slot<'_>) -> bool {
 }
 
 pub(super) fn customer_path(id: &str) -> String {
-    format!(
-        "/v1/customers/{}",
-        utf8_percent_encode(id, NON_ALPHANUMERIC)
-    )
+    const PREFIX: &str = "/v1/customers/";
+    let mut path = String::with_capacity(PREFIX.len() + id.len());
+    path.push_str(PREFIX);
+    if id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        // Every valid (numeric) id: nothing to encode, and no `format!` machinery.
+        path.push_str(id);
+    } else {
+        path.extend(utf8_percent_encode(id, NON_ALPHANUMERIC));
+    }
+    path
 }
 
 pub(super) fn encode_patch(

@@ -17,6 +17,12 @@ pub(super) fn customer_path(id: &str) -> String {
     path.push_str(PREFIX);
     if id == "." || id == ".." {
         id.chars().for_each(|_| path.push_str("%2E"));
+    } else if id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        // Only unreserved characters (`SEGMENT` keeps them): nothing to encode.
+        path.push_str(id);
     } else {
         path.extend(utf8_percent_encode(id, SEGMENT));
     }
