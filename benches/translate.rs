@@ -11,8 +11,14 @@
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
 
+// The bodies, the state and the stub answer, shared with `translate_ir.rs` (which uses the rest
+// of the module).
+#[allow(dead_code)]
+#[path = "translate_cases.rs"]
+mod cases;
+
+use cases::{body, state, REACH_ANSWER};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use patchbay::canonical::Customer;
 use patchbay::dialect::{dialect, AnswerCx, DialectId, Endpoint, EndpointKind};
 use patchbay::translate::{default_path, offline, Pair, Policy};
 
@@ -20,30 +26,6 @@ use patchbay::translate::{default_path, offline, Pair, Policy};
 /// gateway sees.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn body(client: DialectId) -> &'static str {
-    match client {
-        DialectId::HelpscoutV2 => {
-            r#"[{"op":"replace","path":"/firstName","value":"Vernon"},{"op":"replace","path":"/lastName","value":"Bear"},{"op":"replace","path":"/emails/1/value","value":"vernon@acme.com"},{"op":"replace","path":"/phones/1/value","value":"+10233456781"}]"#
-        }
-        DialectId::HelpscoutV1 => {
-            r#"{"firstName":"Vernon","lastName":"Bear","emails":[{"id":1,"value":"vernon@acme.com","location":"work"}],"phones":[{"id":1,"value":"+10233456781","location":"work"}]}"#
-        }
-        DialectId::Helpcrunch => {
-            r#"{"name":"John Doe","email":"john@example.com","phone":"+10233456781","unsubscribed":false}"#
-        }
-        DialectId::Reach => {
-            r#"{"data":{"firstName":"John","lastName":"Doe","email":"john@example.com","phone":"+10233456781","emailOptOut":false}}"#
-        }
-    }
-}
-
-fn state() -> Customer {
-    serde_json::from_str(
-        r#"{"first_name":"John","last_name":"Doe","emails":[{"id":1,"type":"work","value":"john@example.com"}],"phones":[{"id":1,"type":"work","value":"+10233456781"}]}"#,
-    )
-    .expect("state")
-}
 
 fn requests(c: &mut Criterion) {
     let state = state();
@@ -74,8 +56,6 @@ fn requests(c: &mut Criterion) {
     }
     g.finish();
 }
-
-const REACH_ANSWER: &str = r#"{"success":true,"message":"Customer updated","data":{"result":{"id":"0b6f3c1e-8a52-4e0b-9a51-6f2d3c4b5a69","schema_definition_id":"7c2e9a54-1b3d-4f6a-8e2c-5d4b3a291f08","schemaDefinitionId":"7c2e9a54-1b3d-4f6a-8e2c-5d4b3a291f08","platform_id":"e4a1b7d2-6c3f-4a8e-b2d1-9f0e8c7b6a54","platformId":"e4a1b7d2-6c3f-4a8e-b2d1-9f0e8c7b6a54","business_id":"9d8c7b6a-5f4e-4d3c-a2b1-0e9f8d7c6b5a","businessId":"9d8c7b6a-5f4e-4d3c-a2b1-0e9f8d7c6b5a","resource_external_id":"12345","resourceExternalId":"12345","created_at":"2024-01-01T00:00:00Z","createdAt":"2024-01-01T00:00:00Z","updated_at":"2024-01-02T00:00:00Z","updatedAt":"2024-01-02T00:00:00Z","data":{"customerId":"12345","firstName":"John","lastName":"Doe","email":"john@example.com","phone":"+10233456781","emailOptOut":false,"smsOptOut":false}},"included":[]}}"#;
 
 fn answers(c: &mut Criterion) {
     let mut g = c.benchmark_group("answer");

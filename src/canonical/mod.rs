@@ -349,7 +349,8 @@ impl ChangeSet {
 
 /// Escapes one reference token for a JSON pointer (RFC 6901 §3).
 pub fn pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains(['~', '/']) {
+    // A byte test: both characters are ASCII (a `char` searcher decodes every character).
+    if token.bytes().any(|b| b == b'~' || b == b'/') {
         std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
     } else {
         std::borrow::Cow::Borrowed(token)

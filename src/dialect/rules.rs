@@ -160,20 +160,39 @@ pub fn is_email(s: &str) -> bool {
     if local.is_empty() || local.len() > 64 || domain.len() > 253 || s.len() > 254 {
         return false;
     }
-    if local.contains(['@', ' ', '\t', '\r', '\n', '"', '<', '>', ',', ';']) {
+    // Byte tests: every character looked for is ASCII, and no byte of a multi-byte UTF-8
+    // character is (a `char` searcher decodes every character first).
+    let local_b = local.as_bytes();
+    if local_b.iter().any(|b| {
+        matches!(
+            b,
+            b'@' | b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'<' | b'>' | b',' | b';'
+        )
+    }) {
         return false;
     }
-    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+    if local_b[0] == b'.'
+        || local_b[local_b.len() - 1] == b'.'
+        || local_b.windows(2).any(|w| w == b"..")
+    {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-        })
+    // Counted while checked: collecting the labels cost an allocation per address.
+    let mut labels = 0;
+    for l in domain.split('.') {
+        let ok_char = |c: char| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric() || c == '-'
+            } else {
+                c.is_alphanumeric()
+            }
+        };
+        if l.is_empty() || l.starts_with('-') || l.ends_with('-') || !l.chars().all(ok_char) {
+            return false;
+        }
+        labels += 1;
+    }
+    labels >= 2
 }
 
 /// Requires a well-formed e-mail address.
@@ -310,6 +329,11 @@ pub fn positive_id(s: &str) -> bool {
 /// A customer id from a request path that must be a positive integer (Help Scout, HelpCrunch):
 /// percent-decoded, then checked; a 400 naming `id` with the vendor's own `message` otherwise.
 pub fn numeric_path_id(raw: &str, message: &str) -> Result<String, ApiError> {
+    if !raw.contains('%') {
+        // Nothing to decode (every well-formed id): skip the byte-by-byte decoder.
+        numeric_id(raw, message)?;
+        return Ok(raw.to_owned());
+    }
     let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
     numeric_id(&id, message)?;
     Ok(id.into_owned())
@@ -484,8 +508,19 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
 /// here untouched: the dialect's decoder reports those in its own words.
 pub fn reject_duplicate_keys(body: &[u8]) -> Result<(), ApiError> {
     let path = std::cell::RefCell::new(Vec::new());
-    let mut de = serde_json::Deserializer::from_slice(body);
-    match serde::de::DeserializeSeed::deserialize(dup::Node(&path), &mut de) {
+    // Read as text when the body is UTF-8 (see `wire::from_json`): the same walk, without a
+    // UTF-8 check of every key and string.
+    let walked = match std::str::from_utf8(body) {
+        Ok(text) => serde::de::DeserializeSeed::deserialize(
+            dup::Node(&path),
+            &mut serde_json::Deserializer::from_str(text),
+        ),
+        Err(_) => serde::de::DeserializeSeed::deserialize(
+            dup::Node(&path),
+            &mut serde_json::Deserializer::from_slice(body),
+        ),
+    };
+    match walked {
         Ok(()) => Ok(()),
         Err(_) => {
             let path = path.into_inner();
@@ -533,9 +568,20 @@ impl JsonFailure {
 /// key or the first syntax error, whichever comes first in the document.
 pub fn parse_json_unique(body: &[u8]) -> Result<Value, JsonFailure> {
     let dup: std::cell::RefCell<Option<Vec<String>>> = std::cell::RefCell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed = serde::de::DeserializeSeed::deserialize(unique::Node(&dup), &mut de)
-        .and_then(|v| de.end().map(|()| v));
+    // Read as text when the body is UTF-8 (see `wire::from_json`): the same walk, without a
+    // UTF-8 check of every key and string.
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde::de::DeserializeSeed::deserialize(unique::Node(&dup), &mut de)
+                .and_then(|v| de.end().map(|()| v))
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            serde::de::DeserializeSeed::deserialize(unique::Node(&dup), &mut de)
+                .and_then(|v| de.end().map(|()| v))
+        }
+    };
     match parsed {
         Ok(v) => Ok(v),
         Err(e) => match dup.into_inner() {
@@ -557,6 +603,164 @@ pub fn parse_json_unique(body: &[u8]) -> Result<Value, JsonFailure> {
             None if std::str::from_utf8(body).is_err() => Err(JsonFailure::Invalid(not_utf8())),
             None => Err(JsonFailure::Invalid(not_json(&e))),
         },
+    }
+}
+
+/// A parsed JSON document whose outer objects (down to the depth [`parse_json_members`] was
+/// given) are lists of members with keys borrowed from the body, in document order; everything
+/// deeper is a `serde_json::Value`. For the decoders that walk the top of a body member by
+/// member: they never look a key up, so the hash map of a `Value::Object` and an owned copy of
+/// every key are pure cost on the hot path.
+#[derive(Debug, PartialEq)]
+pub enum Members<'a> {
+    /// An object within the depth, members in document order (no key twice).
+    Object(Vec<(std::borrow::Cow<'a, str>, Members<'a>)>),
+    /// Any other value, or an object below the depth.
+    Value(Value),
+}
+
+impl Members<'_> {
+    /// The value as [`parse_json_unique`] builds it.
+    pub fn into_value(self) -> Value {
+        match self {
+            Members::Value(v) => v,
+            Members::Object(members) => Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn from_value(v: Value, depth: u8) -> Self {
+        match v {
+            Value::Object(map) if depth > 0 => Members::Object(
+                map.into_iter()
+                    .map(|(k, v)| {
+                        (
+                            std::borrow::Cow::Owned(k),
+                            Members::from_value(v, depth - 1),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => Members::Value(other),
+        }
+    }
+}
+
+/// [`parse_json_unique`], with the objects of the first `depth` levels kept as member lists
+/// ([`Members`]). Same outcome: any failure of the quick walk (a syntax error, a repeated key,
+/// an object too large for its linear duplicate check) is answered by [`parse_json_unique`]
+/// itself, so the errors and their pointers are exactly its own.
+pub fn parse_json_members(body: &[u8], depth: u8) -> Result<Members<'_>, JsonFailure> {
+    // Read as text (see `wire::from_json`); a body that is not UTF-8 fails anyway, in the
+    // words `parse_json_unique` gives it.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return parse_json_unique(body).map(|v| Members::from_value(v, depth));
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let quick = serde::de::DeserializeSeed::deserialize(members::Node(depth), &mut de)
+        .and_then(|v| de.end().map(|()| v));
+    match quick {
+        Ok(m) => Ok(m),
+        Err(_) => parse_json_unique(body).map(|v| Members::from_value(v, depth)),
+    }
+}
+
+/// The walk behind [`parse_json_members`]. It only has to be right when it succeeds: any error
+/// sends the body to [`parse_json_unique`], which then names it.
+mod members {
+    use super::Members;
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+    use serde_json::Value;
+    use std::borrow::Cow;
+
+    /// Members beyond this many leave the quick walk (its duplicate check is a linear scan).
+    const MAX_MEMBERS: usize = 32;
+
+    pub struct Node(pub u8);
+
+    impl<'de> DeserializeSeed<'de> for Node {
+        type Value = Members<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Members<'de>, D::Error> {
+            if self.0 == 0 {
+                return super::unique_value(d).map(Members::Value);
+            }
+            d.deserialize_any(self)
+        }
+    }
+
+    /// An object key, borrowed from the body unless it had escapes.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> de::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Node {
+        type Value = Members<'de>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any valid JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Members<'de>, E> {
+            Ok(Members::Value(Value::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Members<'de>, E> {
+            Ok(Members::Value(Value::Number(v.into())))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Members<'de>, E> {
+            Ok(Members::Value(Value::Number(v.into())))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Members<'de>, E> {
+            Ok(Members::Value(
+                serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+            ))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Members<'de>, E> {
+            Ok(Members::Value(Value::String(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Members<'de>, E> {
+            Ok(Members::Value(Value::String(v)))
+        }
+        fn visit_unit<E>(self) -> Result<Members<'de>, E> {
+            Ok(Members::Value(Value::Null))
+        }
+        fn visit_none<E>(self) -> Result<Members<'de>, E> {
+            Ok(Members::Value(Value::Null))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Members<'de>, A::Error> {
+            // Arrays are values: built exactly as `parse_json_unique` builds them.
+            let dup = std::cell::RefCell::new(None);
+            super::unique::Node(&dup).visit_seq(seq).map(Members::Value)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+            let mut out: Vec<(Cow<'de, str>, Members<'de>)> = Vec::with_capacity(8);
+            while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+                if out.len() == MAX_MEMBERS || out.iter().any(|(seen, _)| *seen == k) {
+                    return Err(de::Error::custom("left to parse_json_unique"));
+                }
+                let v = map.next_value_seed(Node(self.0 - 1))?;
+                out.push((k, v));
+            }
+            Ok(Members::Object(out))
+        }
     }
 }
 
@@ -836,7 +1040,9 @@ mod duplicate_key_tests {
 
 #[cfg(test)]
 mod unique_parse_tests {
-    use super::{parse_json, parse_json_unique, reject_duplicate_keys, JsonFailure};
+    use super::{
+        parse_json, parse_json_members, parse_json_unique, reject_duplicate_keys, JsonFailure,
+    };
     use crate::canonical::ApiError;
     use proptest::prelude::*;
     use serde_json::Value;
@@ -891,8 +1097,80 @@ mod unique_parse_tests {
         );
     }
 
+    /// [`parse_json_members`] at every depth, as values: what [`parse_json_unique`] gives.
+    fn members_outcomes(body: &[u8]) -> Vec<Result<Value, (bool, ApiError)>> {
+        (0..4)
+            .map(|depth| {
+                parse_json_members(body, depth)
+                    .map(super::Members::into_value)
+                    .map_err(|f| match f {
+                        JsonFailure::Duplicate(e) => (true, e),
+                        JsonFailure::Invalid(e) => (false, e),
+                    })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn member_lists_have_the_outcome_of_the_tree() {
+        let many = format!(
+            "{{{}}}",
+            (0..40)
+                .map(|i| format!("\"k{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let cases: &[&[u8]] = &[
+            br#"{"name":"John Doe","email":"j@x.io","unsubscribed":false,"n":-1.5e3}"#,
+            br#"{"data":{"firstName":"A","email":null,"x":{"y":[1,{"z":2}]}},"extra":[]}"#,
+            br#"{"data":{"a":1,"a":2}}"#,
+            br#"{"a\/b":1,"a/b":2}"#,
+            br#"{"data":{"k":[{"q":1,"q":2}]}}"#,
+            b"{\"a\":\"\xff\"}",
+            b"{\"a\":1} x",
+            b"[1,2]",
+            b"\"s\"",
+            b"",
+            many.as_bytes(),
+        ];
+        for body in cases {
+            for (depth, got) in members_outcomes(body).into_iter().enumerate() {
+                assert_eq!(
+                    got,
+                    one_pass(body),
+                    "depth {depth}: {}",
+                    String::from_utf8_lossy(body)
+                );
+            }
+        }
+        // The shape: member lists down to the depth, values below, document order kept.
+        let body = br#"{"b":{"y":1,"x":{"k":2}},"a":3}"#;
+        let Ok(super::Members::Object(top)) = parse_json_members(body, 2) else {
+            panic!("an object");
+        };
+        let keys: Vec<&str> = top.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(keys, ["b", "a"]);
+        assert!(matches!(&top[0].1, super::Members::Object(inner)
+            if matches!(&inner[1].1, super::Members::Value(Value::Object(_)))));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Random near-JSON: the member lists have the outcome of the tree at every depth.
+        #[test]
+        fn member_lists_same_outcome_on_near_json(parts in proptest::collection::vec(prop_oneof![
+            Just(&b"{"[..]), Just(&b"}"[..]), Just(&b"["[..]), Just(&b"]"[..]),
+            Just(&b","[..]), Just(&b":"[..]), Just(&b"\"a\""[..]), Just(&b"\"b\""[..]),
+            Just(&b"\"a\\/b\""[..]), Just(&b"\"a/b\""[..]), Just(&b"1"[..]), Just(&b"null"[..]),
+            Just(&b" "[..]), Just(&b"\"\xff\""[..]), Just(&b"{\"a\":1,"[..]), Just(&b"\"a\":"[..]),
+        ], 0..40)) {
+            let body: Vec<u8> = parts.concat();
+            let want = one_pass(&body);
+            for got in members_outcomes(&body) {
+                prop_assert_eq!(&got, &want);
+            }
+        }
+
         /// Random near-JSON over a tiny alphabet, so duplicates, syntax errors, escapes and
         /// invalid bytes are all common.
         #[test]

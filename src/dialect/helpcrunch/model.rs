@@ -16,7 +16,7 @@ pub(super) fn model_body(customer_id: &str, c: &Customer, tags_known: bool) -> B
     out.key("id");
     match customer_id.parse::<u64>() {
         Ok(n) => out.ser(&n),
-        Err(_) => out.ser(customer_id),
+        Err(_) => out.str(customer_id),
     }
     out.key("name");
     out.opt_str(join_name(c.first_name.as_deref(), c.last_name.as_deref()).as_deref());
@@ -70,7 +70,7 @@ pub(super) fn model_body(customer_id: &str, c: &Customer, tags_known: bool) -> B
     out.open(b'{');
     for (slug, value) in &c.properties {
         out.key_escaped(slug);
-        out.ser(value);
+        out.value(value);
     }
     out.close(b'}');
     out.close(b'}');
@@ -200,7 +200,7 @@ pub(super) fn encode_success(customer: Option<&Customer>, cx: &AnswerCx<'_>) -> 
 }
 
 pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
-    match serde_json::from_slice(body).ok()? {
+    match wire::from_json(body).ok()? {
         Value::Object(m) => Some(decode_model(m)),
         _ => None,
     }

@@ -56,10 +56,16 @@ pub(super) fn superseded(changes: &[Change], i: usize, slot: Slot<'_>) -> bool {
 }
 
 pub(super) fn customer_path(id: &str) -> String {
-    format!(
-        "/v1/customers/{}",
-        utf8_percent_encode(id, NON_ALPHANUMERIC)
-    )
+    const PREFIX: &str = "/v1/customers/";
+    let mut path = String::with_capacity(PREFIX.len() + id.len());
+    path.push_str(PREFIX);
+    if id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        // Every valid (numeric) id: nothing to encode, and no `format!` machinery.
+        path.push_str(id);
+    } else {
+        path.extend(utf8_percent_encode(id, NON_ALPHANUMERIC));
+    }
+    path
 }
 
 pub(super) fn encode_patch(
@@ -118,7 +124,7 @@ pub(super) fn encode_patch(
                     Value::Number(n) if matches!(field, Field::FirstSeen | Field::LastSeen) => {
                         out.ser(&n.to_string());
                     }
-                    v => out.ser(v),
+                    v => out.value(v),
                 }
             }
             _ => {}
@@ -139,9 +145,9 @@ pub(super) fn encode_patch(
             out.sep();
             out.open(b'{');
             out.key("property");
-            out.ser(slug.as_str());
+            out.str(slug);
             out.key("value");
-            out.ser(value);
+            out.value(value);
             out.close(b'}');
         }
         out.close(b']');

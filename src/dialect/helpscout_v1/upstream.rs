@@ -191,15 +191,23 @@ pub(super) fn encode_update(
             "Help Scout v1 has no place for this change",
         ));
     }
-    let bytes = serde_json::to_vec(&body)
+    // Room for a typical body up front (`to_vec` starts at 128 bytes and regrows).
+    let mut bytes = Vec::with_capacity(256);
+    serde_json::to_writer(&mut bytes, &body)
         .map_err(|e| ApiError::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
     let query = if cx.want_customer { "?reload=true" } else { "" };
+    // Not `format!`: its machinery costs more than the copies on this hot path.
+    let mut path =
+        String::with_capacity(PREFIX.len() + customer_id.len() + SUFFIX.len() + query.len());
+    for part in [PREFIX, customer_id, SUFFIX, query] {
+        path.push_str(part);
+    }
     let mut headers = Vec::with_capacity(1 + cx.passthrough_headers.len());
     headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     headers.extend(cx.passthrough_headers.iter().cloned());
     Ok(vec![UpstreamRequest {
         method: "PUT",
-        path: format!("{PREFIX}{customer_id}{SUFFIX}{query}"),
+        path,
         headers,
         body: Some(bytes.into()),
     }])
@@ -216,7 +224,7 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
-    let doc: Value = serde_json::from_slice(body).ok()?;
+    let doc: Value = crate::dialect::wire::from_json(body).ok()?;
     let item = doc.get("item")?.as_object()?;
     let s = |key: &str| str_of(item, key);
     let mut c = Customer {

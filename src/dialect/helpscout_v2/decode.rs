@@ -360,7 +360,7 @@ pub(super) fn decode_fast(
     body: &[u8],
     properties: bool,
 ) -> Option<Result<ClientRequest, ApiError>> {
-    let ops: Vec<FastOp<'_>> = serde_json::from_slice(body).ok()?;
+    let ops: Vec<FastOp<'_>> = crate::dialect::wire::from_json(body).ok()?;
     let allowed = if properties { PROPERTY_OPS } else { PATCH_OPS };
     let mut out = Decoded {
         changes: Vec::with_capacity(ops.len()),

@@ -126,12 +126,13 @@ pub(super) fn ignore_unknown(query: Option<&str>) -> (bool, Option<Violation>) {
 
 /// Decodes the members of `data` into changes, in the client's order.
 pub(super) fn decode_data(
-    data: Map<String, Value>,
+    data: Vec<(Cow<'_, str>, rules::Members<'_>)>,
     ignore: Option<bool>,
     changes: &mut ChangeSet,
     violations: &mut Vec<Violation>,
 ) {
     for (key, value) in data {
+        let value = value.into_value();
         let Some(i) = key_index(&key) else {
             if ignore == Some(false) {
                 let pointer = format!("/data/{}", pointer_token(&key));
@@ -187,8 +188,9 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
 
 pub(super) fn decode_request(query: Option<&str>, body: &[u8]) -> Result<ClientRequest, ApiError> {
     // One pass: a repeated key is refused before anything else is looked at, as a separate
-    // `reject_duplicate_keys` would (it is the only error reported then).
-    let parsed = rules::parse_json_unique(body);
+    // `reject_duplicate_keys` would (it is the only error reported then). The root and `data`
+    // are only walked in order, so they stay member lists with borrowed keys.
+    let parsed = rules::parse_json_members(body, 2);
     if let Err(rules::JsonFailure::Duplicate(e)) = parsed {
         return Err(e);
     }
@@ -210,20 +212,26 @@ pub(super) fn decode_request(query: Option<&str>, body: &[u8]) -> Result<ClientR
         }
     };
     let top = match root {
-        Value::Object(m) => m,
-        other => {
+        rules::Members::Object(m) => m,
+        rules::Members::Value(other) => {
             violations.extend(rules::object(&other, "").err());
             return Err(ApiError::invalid(violations));
         }
     };
-    let mut changes = ChangeSet::new();
+    let mut changes = ChangeSet {
+        changes: Vec::with_capacity(8),
+    };
     let mut seen_data = false;
     for (key, value) in top {
         if key == "data" {
             seen_data = true;
             match value {
-                Value::Object(data) => decode_data(data, ignore, &mut changes, &mut violations),
-                other => violations.extend(rules::object(&other, "/data").err()),
+                rules::Members::Object(data) => {
+                    decode_data(data, ignore, &mut changes, &mut violations)
+                }
+                rules::Members::Value(other) => {
+                    violations.extend(rules::object(&other, "/data").err())
+                }
             }
         } else if ignore == Some(false) {
             let pointer = format!("/{}", pointer_token(&key));

@@ -20,7 +20,7 @@ use crate::canonical::time::{self, Style};
 use crate::canonical::ErrorKind;
 use crate::canonical::{pointer_token, Change, Entry, Meta, Op, Rule};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// The Reach dialect.

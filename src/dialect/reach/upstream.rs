@@ -17,6 +17,12 @@ pub(super) fn customer_path(id: &str) -> String {
     path.push_str(PREFIX);
     if id == "." || id == ".." {
         id.chars().for_each(|_| path.push_str("%2E"));
+    } else if id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        // Only unreserved characters (`SEGMENT` keeps them): nothing to encode.
+        path.push_str(id);
     } else {
         path.extend(utf8_percent_encode(id, SEGMENT));
     }
@@ -183,8 +189,8 @@ pub(super) fn encode_update(
     for (row, slot) in KEYS.iter().zip(slots) {
         let key = row.wire;
         match slot {
-            Some(Out::Json(v)) => out.member(key, v),
-            Some(Out::Str(s)) => out.member(key, &s),
+            Some(Out::Json(v)) => out.member_value(key, v),
+            Some(Out::Str(s)) => out.member_str(key, s),
             None => {}
         }
     }
@@ -211,7 +217,7 @@ pub(super) fn encode_get(customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
 }
 
 pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
-    let env: WireEnvelope<'_> = serde_json::from_slice(body).ok()?;
+    let env: WireEnvelope<'_> = wire::from_json(body).ok()?;
     let outer = env.data?;
     let rec = match outer.result {
         Some(inner) => *inner,
