@@ -1,7 +1,7 @@
 //! `gateway.toml` text → [`Snapshot`], collecting every problem with its key path.
 //!
 //! The pass never stops at the first problem (STYLE rule 2): the TOML tree is walked table by
-//! table; unknown keys are reported one by one against each table's [`Section::KEYS`]; a value
+//! table; unknown keys are reported one by one against each table's [`Section::keys`]; a value
 //! of the wrong TOML type is reported at its own key (each key is tried alone when a table does
 //! not deserialize); then values, cross-references, secrets and dialect facts are checked. A
 //! snapshot is only built when no error was found. Warnings never block loading.
@@ -109,12 +109,12 @@ impl Cx {
     fn section<T: Section>(&mut self, table: &Table, path: &str) -> Option<T> {
         let mut clean = Table::new();
         for (k, v) in table {
-            if T::KEYS.contains(&k.as_str()) {
+            if T::keys().contains(&k.as_str()) {
                 clean.insert(k.clone(), v.clone());
             } else {
                 self.err(
                     join(path, k),
-                    format!("unknown key (expected one of: {})", T::KEYS.join(", ")),
+                    format!("unknown key (expected one of: {})", T::keys().join(", ")),
                 );
             }
         }
@@ -350,12 +350,12 @@ type RouteParts = Parts<RawRoute, RawClients>;
 /// The whole check; `None` when something could not be built (errors were recorded).
 fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Snapshot> {
     for k in doc.keys() {
-        if !RawConfig::KEYS.contains(&k.as_str()) {
+        if !RawConfig::keys().contains(&k.as_str()) {
             cx.err(
                 k.as_str(),
                 format!(
                     "unknown key (expected one of: {})",
-                    RawConfig::KEYS.join(", ")
+                    RawConfig::keys().join(", ")
                 ),
             );
         }
