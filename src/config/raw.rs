@@ -254,26 +254,21 @@ impl Section for RawRoute {}
 
 /// `route.clients`: accepted client credentials.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Every list may be left out (empty); `Default` is the empty list for each.
+#[serde(default, deny_unknown_fields)]
 pub struct RawClients {
     /// Environment variables each holding one accepted bearer token.
-    #[serde(default)]
     pub bearer_env: Vec<String>,
     /// Files each holding one accepted bearer token.
-    #[serde(default)]
     pub bearer_file: Vec<String>,
     /// Environment variables each holding one accepted Basic API key.
-    #[serde(default)]
     pub basic_key_env: Vec<String>,
     /// Files each holding one accepted Basic API key.
-    #[serde(default)]
     pub basic_key_file: Vec<String>,
     /// helpscout-v2 OAuth clients allowed to obtain gateway tokens.
-    #[serde(default)]
     pub oauth_clients: Vec<RawOAuthClient>,
     /// Accepted client certificates (`server.tls.client_ca_file`), by subject common name or
     /// subject alternative name.
-    #[serde(default)]
     pub cert_names: Vec<String>,
 }
 

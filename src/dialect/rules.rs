@@ -365,34 +365,47 @@ mod tests {
         assert_eq!(sorted, ISO_639_1);
     }
 
+    /// Runs one predicate over the inputs it must accept and those it must refuse.
+    fn verdicts(pred: fn(&str) -> bool, accepted: &[&str], refused: &[&str]) {
+        for s in accepted {
+            assert!(pred(s), "{s:?} refused");
+        }
+        for s in refused {
+            assert!(!pred(s), "{s:?} accepted");
+        }
+    }
+
     #[test]
     fn emails() {
-        assert!(is_email("bear@acme.com"));
-        assert!(is_email("a.b+c@x.co.uk"));
-        assert!(!is_email("bear@acme"));
-        assert!(!is_email("bear acme.com"));
-        assert!(!is_email("@acme.com"));
-        assert!(!is_email("a b@acme.com"));
-        assert!(!is_email("a@-acme.com"));
+        verdicts(
+            is_email,
+            &["bear@acme.com", "a.b+c@x.co.uk"],
+            &[
+                "bear@acme",
+                "bear acme.com",
+                "@acme.com",
+                "a b@acme.com",
+                "a@-acme.com",
+            ],
+        );
     }
 
     #[test]
     fn rfc3339() {
-        assert!(is_rfc3339("2023-11-07T05:31:56Z"));
-        assert!(is_rfc3339("2023-11-07T05:31:56.123+02:00"));
-        assert!(!is_rfc3339("2023-11-07"));
-        assert!(!is_rfc3339("2023-13-07T05:31:56Z"));
-        assert!(!is_rfc3339("2023-11-07T05:31:56"));
+        verdicts(
+            is_rfc3339,
+            &["2023-11-07T05:31:56Z", "2023-11-07T05:31:56.123+02:00"],
+            &["2023-11-07", "2023-13-07T05:31:56Z", "2023-11-07T05:31:56"],
+        );
     }
 
     #[test]
     fn ids() {
-        assert!(positive_id("100"));
-        assert!(!positive_id("0"));
-        assert!(!positive_id("-1"));
-        assert!(!positive_id("01"));
-        assert!(!positive_id("1a"));
-        assert!(!positive_id("99999999999999999999"));
+        verdicts(
+            positive_id,
+            &["100"],
+            &["0", "-1", "01", "1a", "99999999999999999999"],
+        );
     }
 }
 
