@@ -4,17 +4,71 @@
 //! and numbers are kept loose here (strings, `i64`) so that the validation pass can report a
 //! precise, friendly message with the key path instead of a serde type error.
 //!
-//! Each struct also lists its keys in a `KEYS` constant: the validation pass walks the parsed
-//! TOML tree with these lists first, so that *every* unknown key in the file is reported (serde
-//! stops at the first one). A unit test keeps each list equal to what serde accepts.
+//! The validation pass walks the parsed TOML tree with each table's key list first, so that
+//! *every* unknown key in the file is reported (serde stops at the first one). The lists are
+//! not written by hand: [`Section::keys`] asks serde's own derive for the field names, so they
+//! cannot drift from the structs.
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
-/// A table of the file: its serde type plus the list of keys it accepts.
+/// A table of the file: its serde type, whose field names are the keys it accepts.
 pub trait Section: DeserializeOwned + Default {
-    /// Every key the table accepts.
-    const KEYS: &'static [&'static str];
+    /// Every key the table accepts, in declaration order (the order error messages list them).
+    fn keys() -> &'static [&'static str] {
+        let mut keys: &'static [&'static str] = &[];
+        // The derive hands its field list to `deserialize_struct` before reading anything;
+        // `FieldNames` keeps that list and stops there, so the error is expected.
+        let _ = Self::deserialize(FieldNames(&mut keys));
+        keys
+    }
+}
+
+/// A deserializer that holds no data: it records the field list a derived struct asks for.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+/// Why [`FieldNames`] stopped: always, once it has the list (or the type is not a struct).
+#[derive(Debug)]
+struct Stop;
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field names recorded")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl de::Error for Stop {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        Stop
+    }
+}
+
+impl<'de> Deserializer<'de> for FieldNames<'_> {
+    type Error = Stop;
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Stop> {
+        *self.0 = fields;
+        Err(Stop)
+    }
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Stop> {
+        Err(Stop)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
 }
 
 /// The whole file.
@@ -36,9 +90,7 @@ pub struct RawConfig {
     pub cluster: Option<RawCluster>,
 }
 
-impl Section for RawConfig {
-    const KEYS: &'static [&'static str] = &["server", "sandbox", "upstream", "route", "cluster"];
-}
+impl Section for RawConfig {}
 
 /// `[server]`.
 #[derive(Debug, Default, Deserialize)]
@@ -70,22 +122,7 @@ pub struct RawServer {
     pub tls: Option<RawServerTls>,
 }
 
-impl Section for RawServer {
-    const KEYS: &'static [&'static str] = &[
-        "listen",
-        "admin",
-        "threads",
-        "max_body_bytes",
-        "log_level",
-        "access_log",
-        "token_secret_file",
-        "token_secret_env",
-        "token_keys",
-        "token_ttl_secs",
-        "trusted_proxies",
-        "tls",
-    ];
-}
+impl Section for RawServer {}
 
 /// `server.tls`: the listener's certificate, key and optional client CA.
 #[derive(Debug, Default, Deserialize)]
@@ -99,9 +136,7 @@ pub struct RawServerTls {
     pub client_ca_file: Option<String>,
 }
 
-impl Section for RawServerTls {
-    const KEYS: &'static [&'static str] = &["cert_file", "key_file", "client_ca_file"];
-}
+impl Section for RawServerTls {}
 
 /// One entry of `server.token_keys`.
 #[derive(Debug, Default, Deserialize)]
@@ -115,9 +150,7 @@ pub struct RawTokenKey {
     pub secret_file: Option<String>,
 }
 
-impl Section for RawTokenKey {
-    const KEYS: &'static [&'static str] = &["id", "secret_env", "secret_file"];
-}
+impl Section for RawTokenKey {}
 
 /// `[sandbox]`.
 #[derive(Debug, Default, Deserialize)]
@@ -143,19 +176,7 @@ pub struct RawSandbox {
     pub tls_key_file: Option<String>,
 }
 
-impl Section for RawSandbox {
-    const KEYS: &'static [&'static str] = &[
-        "enabled",
-        "helpscout_v2",
-        "helpscout_v1",
-        "helpcrunch",
-        "reach",
-        "secret_file",
-        "secret_env",
-        "tls_cert_file",
-        "tls_key_file",
-    ];
-}
+impl Section for RawSandbox {}
 
 /// `[[upstream]]`.
 #[derive(Debug, Default, Deserialize)]
@@ -183,20 +204,7 @@ pub struct RawUpstream {
     pub ca_file: Option<String>,
 }
 
-impl Section for RawUpstream {
-    const KEYS: &'static [&'static str] = &[
-        "name",
-        "dialect",
-        "url",
-        "auth",
-        "connect_timeout_ms",
-        "read_timeout_ms",
-        "rate_limit_per_minute",
-        "tls_verify",
-        "max_inflight",
-        "ca_file",
-    ];
-}
+impl Section for RawUpstream {}
 
 /// `upstream.auth`: exactly one kind.
 #[derive(Debug, Default, Deserialize)]
@@ -220,18 +228,7 @@ pub struct RawUpstreamAuth {
     pub token_path: Option<String>,
 }
 
-impl Section for RawUpstreamAuth {
-    const KEYS: &'static [&'static str] = &[
-        "bearer_env",
-        "bearer_file",
-        "basic_key_env",
-        "basic_key_file",
-        "oauth_client_id",
-        "oauth_secret_env",
-        "oauth_secret_file",
-        "token_path",
-    ];
-}
+impl Section for RawUpstreamAuth {}
 
 /// `[[route]]`.
 #[derive(Debug, Default, Deserialize)]
@@ -253,53 +250,29 @@ pub struct RawRoute {
     pub clients: Option<RawClients>,
 }
 
-impl Section for RawRoute {
-    const KEYS: &'static [&'static str] = &[
-        "name",
-        "client_dialect",
-        "path_prefix",
-        "upstream",
-        "unmappable",
-        "default_entry_type",
-        "clients",
-    ];
-}
+impl Section for RawRoute {}
 
 /// `route.clients`: accepted client credentials.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Every list may be left out (empty); `Default` is the empty list for each.
+#[serde(default, deny_unknown_fields)]
 pub struct RawClients {
     /// Environment variables each holding one accepted bearer token.
-    #[serde(default)]
     pub bearer_env: Vec<String>,
     /// Files each holding one accepted bearer token.
-    #[serde(default)]
     pub bearer_file: Vec<String>,
     /// Environment variables each holding one accepted Basic API key.
-    #[serde(default)]
     pub basic_key_env: Vec<String>,
     /// Files each holding one accepted Basic API key.
-    #[serde(default)]
     pub basic_key_file: Vec<String>,
     /// helpscout-v2 OAuth clients allowed to obtain gateway tokens.
-    #[serde(default)]
     pub oauth_clients: Vec<RawOAuthClient>,
     /// Accepted client certificates (`server.tls.client_ca_file`), by subject common name or
     /// subject alternative name.
-    #[serde(default)]
     pub cert_names: Vec<String>,
 }
 
-impl Section for RawClients {
-    const KEYS: &'static [&'static str] = &[
-        "bearer_env",
-        "bearer_file",
-        "basic_key_env",
-        "basic_key_file",
-        "oauth_clients",
-        "cert_names",
-    ];
-}
+impl Section for RawClients {}
 
 /// One entry of `route.clients.oauth_clients`.
 #[derive(Debug, Default, Deserialize)]
@@ -313,9 +286,7 @@ pub struct RawOAuthClient {
     pub secret_file: Option<String>,
 }
 
-impl Section for RawOAuthClient {
-    const KEYS: &'static [&'static str] = &["client_id", "secret_env", "secret_file"];
-}
+impl Section for RawOAuthClient {}
 
 /// `[cluster]`: state shared by replicas through Redis.
 #[derive(Debug, Default, Deserialize)]
@@ -339,26 +310,15 @@ pub struct RawCluster {
     pub key_prefix: Option<String>,
 }
 
-impl Section for RawCluster {
-    const KEYS: &'static [&'static str] = &[
-        "redis_url",
-        "password_env",
-        "password_file",
-        "ca_file",
-        "fallback",
-        "timeout_ms",
-        "lease_ms",
-        "key_prefix",
-    ];
-}
+impl Section for RawCluster {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The keys serde accepts, read from its own "unknown field" message, so the `KEYS`
-    /// lists used for collect-all reporting can never drift from the structs.
-    fn serde_keys<T: serde::de::DeserializeOwned + std::fmt::Debug>() -> Vec<String> {
+    /// The keys serde accepts, read from its own "unknown field" message: an independent
+    /// witness that [`Section::keys`] reads the same list the derive enforces.
+    fn serde_keys<T: Section + std::fmt::Debug>() -> Vec<String> {
         let err = match toml::from_str::<T>("zz_not_a_key = 1") {
             Ok(v) => panic!("unknown key accepted: {v:?}"),
             Err(e) => e.message().to_string(),
@@ -373,26 +333,33 @@ mod tests {
             .collect()
     }
 
-    fn check<T: serde::de::DeserializeOwned + std::fmt::Debug>(keys: &[&str]) {
-        let mut want: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        let mut got = serde_keys::<T>();
-        want.sort();
-        got.sort();
-        assert_eq!(got, want, "{}", std::any::type_name::<T>());
+    fn check<T: Section + std::fmt::Debug>() {
+        let keys: Vec<String> = T::keys().iter().map(|k| k.to_string()).collect();
+        assert_eq!(keys, serde_keys::<T>(), "{}", std::any::type_name::<T>());
     }
 
     #[test]
-    fn keys_lists_match_serde() {
-        check::<RawConfig>(<RawConfig as Section>::KEYS);
-        check::<RawServer>(<RawServer as Section>::KEYS);
-        check::<RawSandbox>(<RawSandbox as Section>::KEYS);
-        check::<RawUpstream>(<RawUpstream as Section>::KEYS);
-        check::<RawUpstreamAuth>(<RawUpstreamAuth as Section>::KEYS);
-        check::<RawRoute>(<RawRoute as Section>::KEYS);
-        check::<RawClients>(<RawClients as Section>::KEYS);
-        check::<RawOAuthClient>(<RawOAuthClient as Section>::KEYS);
-        check::<RawCluster>(<RawCluster as Section>::KEYS);
-        check::<RawTokenKey>(<RawTokenKey as Section>::KEYS);
-        check::<RawServerTls>(<RawServerTls as Section>::KEYS);
+    fn keys_match_what_serde_accepts() {
+        check::<RawConfig>();
+        check::<RawServer>();
+        check::<RawSandbox>();
+        check::<RawUpstream>();
+        check::<RawUpstreamAuth>();
+        check::<RawRoute>();
+        check::<RawClients>();
+        check::<RawOAuthClient>();
+        check::<RawCluster>();
+        check::<RawTokenKey>();
+        check::<RawServerTls>();
+    }
+
+    #[test]
+    fn keys_keep_declaration_order() {
+        assert_eq!(
+            RawTokenKey::keys(),
+            ["id", "secret_env", "secret_file"],
+            "error messages list the keys as the file documents them"
+        );
+        assert_eq!(RawConfig::keys()[0], "server");
     }
 }

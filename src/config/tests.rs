@@ -445,18 +445,25 @@ fn write_config(path: &std::path::Path, listen: &str, log_level: &str) {
     std::fs::write(path, text).expect("write");
 }
 
-fn store_in(dir: &std::path::Path) -> Arc<Store> {
-    std::fs::write(dir.join("s"), "secret\n").expect("write");
-    let path = dir.join("gateway.toml");
+/// A store over a fresh directory holding a valid `gateway.toml` (listen 127.0.0.1:18080, log
+/// level info), with the log-level lock held for the test: a reload sets the process-wide level.
+fn fresh_store() -> (
+    parking_lot::MutexGuard<'static, ()>,
+    tempfile::TempDir,
+    Arc<Store>,
+) {
+    let level = crate::logging::TEST_LEVEL_LOCK.lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s"), "secret\n").expect("write");
+    let path = dir.path().join("gateway.toml");
     write_config(&path, "127.0.0.1:18080", "info");
-    Arc::new(Store::open(&path).expect("valid").0)
+    let store = Arc::new(Store::open(&path).expect("valid").0);
+    (level, dir, store)
 }
 
 #[test]
 fn good_reload_swaps_and_bumps_the_generation() {
-    let _g = crate::logging::TEST_LEVEL_LOCK.lock();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = store_in(dir.path());
+    let (_g, dir, store) = fresh_store();
     let before = store.current();
     assert_eq!(before.generation, 1);
     let ok_before = crate::metrics::metrics().config_reloads("ok");
@@ -478,9 +485,7 @@ fn good_reload_swaps_and_bumps_the_generation() {
 
 #[test]
 fn bad_file_keeps_the_old_snapshot_and_counts_an_error() {
-    let _g = crate::logging::TEST_LEVEL_LOCK.lock();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = store_in(dir.path());
+    let (_g, dir, store) = fresh_store();
     let errors_before = crate::metrics::metrics().config_reloads("error");
     std::fs::write(
         dir.path().join("gateway.toml"),
@@ -506,9 +511,7 @@ fn bad_file_keeps_the_old_snapshot_and_counts_an_error() {
 
 #[test]
 fn static_change_is_refused_with_its_keys() {
-    let _g = crate::logging::TEST_LEVEL_LOCK.lock();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = store_in(dir.path());
+    let (_g, dir, store) = fresh_store();
     let before = crate::metrics::metrics().config_reloads("restart_required");
     write_config(&dir.path().join("gateway.toml"), "127.0.0.1:18081", "info");
     let out = store.reload();
@@ -656,9 +659,7 @@ fn watcher_thread_reloads_on_symlink_swap() {
 
 #[test]
 fn sighup_reloads() {
-    let _g = crate::logging::TEST_LEVEL_LOCK.lock();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = store_in(dir.path());
+    let (_g, _dir, store) = fresh_store();
     // The handler is registered before spawn_watchers returns, so the signal cannot kill us.
     let handle = spawn_watchers(store.clone()).expect("spawn");
     let status = std::process::Command::new("kill")

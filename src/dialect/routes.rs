@@ -33,6 +33,29 @@ pub enum RouteKind {
     Address(SubAction),
 }
 
+impl RouteKind {
+    /// The endpoint kind a request matching the row is, given the collection and entry id its
+    /// path named; `None` for an entries row whose path named no collection.
+    pub fn endpoint(self, coll: Option<Coll>, entry: Option<u64>) -> Option<EndpointKind> {
+        Some(match self {
+            RouteKind::Update { full } => EndpointKind::Update { full },
+            RouteKind::Get => EndpointKind::Get,
+            RouteKind::Properties => EndpointKind::Properties,
+            RouteKind::Token => EndpointKind::Token,
+            RouteKind::Entries(action) => EndpointKind::SubResource {
+                sub: SubResource::Entries(coll?),
+                entry,
+                action,
+            },
+            RouteKind::Address(action) => EndpointKind::SubResource {
+                sub: SubResource::Address,
+                entry: None,
+                action,
+            },
+        })
+    }
+}
+
 /// One endpoint of a dialect: a method and a path pattern. Pattern segments are literals or
 /// placeholders: `{id}` (the customer id, optionally followed by a literal suffix such as
 /// `{id}.json`), `{coll}` (a collection by its wire name in the field rows) and `{entry}` (an
@@ -158,22 +181,7 @@ pub fn route(
         (Some(coll), Some(raw)) => Some(entry_id(coll, raw)?),
         _ => None,
     };
-    let kind = match row.kind {
-        RouteKind::Update { full } => EndpointKind::Update { full },
-        RouteKind::Get => EndpointKind::Get,
-        RouteKind::Properties => EndpointKind::Properties,
-        RouteKind::Token => EndpointKind::Token,
-        RouteKind::Entries(action) => EndpointKind::SubResource {
-            sub: SubResource::Entries(caps.coll.ok_or_else(not_found)?),
-            entry,
-            action,
-        },
-        RouteKind::Address(action) => EndpointKind::SubResource {
-            sub: SubResource::Address,
-            entry: None,
-            action,
-        },
-    };
+    let kind = row.kind.endpoint(caps.coll, entry).ok_or_else(not_found)?;
     let customer_id = match caps.id {
         Some(raw) => customer_id(raw)?,
         None => String::new(),

@@ -64,17 +64,18 @@ pub fn object<'a>(v: &'a Value, pointer: &str) -> Result<&'a Map<String, Value>,
     })
 }
 
+/// The violation for a value of the wrong JSON type, naming the type that was `expected`.
+fn wrong_type(v: &Value, expected: &str, pointer: &str) -> Violation {
+    let msg = format!("Expected {expected}, got {}", type_name(v));
+    Violation::new(pointer, Rule::Type, msg).with_value(v.clone())
+}
+
 /// A string or null (`Ok(None)` for null).
 pub fn string_or_null<'a>(v: &'a Value, pointer: &str) -> Result<Option<&'a str>, Violation> {
     match v {
         Value::String(s) => Ok(Some(s)),
         Value::Null => Ok(None),
-        other => Err(Violation::new(
-            pointer,
-            Rule::Type,
-            format!("Expected a string, got {}", type_name(other)),
-        )
-        .with_value(other.clone())),
+        other => Err(wrong_type(other, "a string", pointer)),
     }
 }
 
@@ -82,12 +83,7 @@ pub fn string_or_null<'a>(v: &'a Value, pointer: &str) -> Result<Option<&'a str>
 pub fn string<'a>(v: &'a Value, pointer: &str) -> Result<&'a str, Violation> {
     match v {
         Value::String(s) => Ok(s),
-        other => Err(Violation::new(
-            pointer,
-            Rule::Type,
-            format!("Expected a string, got {}", type_name(other)),
-        )
-        .with_value(other.clone())),
+        other => Err(wrong_type(other, "a string", pointer)),
     }
 }
 
@@ -96,12 +92,22 @@ pub fn bool_or_null(v: &Value, pointer: &str) -> Result<Option<bool>, Violation>
     match v {
         Value::Bool(b) => Ok(Some(*b)),
         Value::Null => Ok(None),
-        other => Err(Violation::new(
-            pointer,
-            Rule::Type,
-            format!("Expected a boolean, got {}", type_name(other)),
-        )
-        .with_value(other.clone())),
+        other => Err(wrong_type(other, "a boolean", pointer)),
+    }
+}
+
+/// The violation refusing the string `s` under `rule` (the value travels with it, for the
+/// dialects whose errors echo it).
+fn refused(s: &str, rule: Rule, message: impl Into<String>, pointer: &str) -> Violation {
+    Violation::new(pointer, rule, message).with_value(Value::String(s.into()))
+}
+
+/// `Ok` when a string check passed, else its violation.
+fn require(ok: bool, s: &str, rule: Rule, message: &str, pointer: &str) -> Result<(), Violation> {
+    if ok {
+        Ok(())
+    } else {
+        Err(refused(s, rule, message, pointer))
     }
 }
 
@@ -114,7 +120,7 @@ pub fn length(s: &str, min: usize, max: usize, pointer: &str) -> Result<(), Viol
         } else {
             format!("must be between {min} and {max} characters long")
         };
-        return Err(Violation::new(pointer, Rule::Length, msg).with_value(Value::String(s.into())));
+        return Err(refused(s, Rule::Length, msg, pointer));
     }
     Ok(())
 }
@@ -141,12 +147,12 @@ pub fn one_of(
             .map(|a| format!("'{a}'"))
             .collect::<Vec<_>>()
             .join(", ");
-        Err(Violation::new(
-            pointer,
+        Err(refused(
+            s,
             Rule::Enum,
             format!("Expected one of these: {list}"),
-        )
-        .with_value(Value::String(s.into())))
+            pointer,
+        ))
     }
 }
 
@@ -197,16 +203,8 @@ pub fn is_email(s: &str) -> bool {
 
 /// Requires a well-formed e-mail address.
 pub fn email(s: &str, pointer: &str) -> Result<(), Violation> {
-    if is_email(s) {
-        Ok(())
-    } else {
-        Err(Violation::new(
-            pointer,
-            Rule::Email,
-            "Value is not a well formed email address.",
-        )
-        .with_value(Value::String(s.into())))
-    }
+    let msg = "Value is not a well formed email address.";
+    require(is_email(s), s, Rule::Email, msg, pointer)
 }
 
 /// RFC 3339 date-time (`2023-11-07T05:31:56Z`, fractional seconds and offsets allowed).
@@ -305,16 +303,9 @@ pub const ISO_639_1: &[&str] = &[
 
 /// Requires an ISO 639-1 code (lower case, as HelpCrunch stores it).
 pub fn locale(s: &str, pointer: &str) -> Result<(), Violation> {
-    if ISO_639_1.binary_search(&s).is_ok() {
-        Ok(())
-    } else {
-        Err(Violation::new(
-            pointer,
-            Rule::Locale,
-            "This value is not a valid ISO 639-1 language code.",
-        )
-        .with_value(Value::String(s.into())))
-    }
+    let known = ISO_639_1.binary_search(&s).is_ok();
+    let msg = "This value is not a valid ISO 639-1 language code.";
+    require(known, s, Rule::Locale, msg, pointer)
 }
 
 /// A customer id that must be a positive decimal integer (Help Scout, HelpCrunch).
@@ -389,34 +380,47 @@ mod tests {
         assert_eq!(sorted, ISO_639_1);
     }
 
+    /// Runs one predicate over the inputs it must accept and those it must refuse.
+    fn verdicts(pred: fn(&str) -> bool, accepted: &[&str], refused: &[&str]) {
+        for s in accepted {
+            assert!(pred(s), "{s:?} refused");
+        }
+        for s in refused {
+            assert!(!pred(s), "{s:?} accepted");
+        }
+    }
+
     #[test]
     fn emails() {
-        assert!(is_email("bear@acme.com"));
-        assert!(is_email("a.b+c@x.co.uk"));
-        assert!(!is_email("bear@acme"));
-        assert!(!is_email("bear acme.com"));
-        assert!(!is_email("@acme.com"));
-        assert!(!is_email("a b@acme.com"));
-        assert!(!is_email("a@-acme.com"));
+        verdicts(
+            is_email,
+            &["bear@acme.com", "a.b+c@x.co.uk"],
+            &[
+                "bear@acme",
+                "bear acme.com",
+                "@acme.com",
+                "a b@acme.com",
+                "a@-acme.com",
+            ],
+        );
     }
 
     #[test]
     fn rfc3339() {
-        assert!(is_rfc3339("2023-11-07T05:31:56Z"));
-        assert!(is_rfc3339("2023-11-07T05:31:56.123+02:00"));
-        assert!(!is_rfc3339("2023-11-07"));
-        assert!(!is_rfc3339("2023-13-07T05:31:56Z"));
-        assert!(!is_rfc3339("2023-11-07T05:31:56"));
+        verdicts(
+            is_rfc3339,
+            &["2023-11-07T05:31:56Z", "2023-11-07T05:31:56.123+02:00"],
+            &["2023-11-07", "2023-13-07T05:31:56Z", "2023-11-07T05:31:56"],
+        );
     }
 
     #[test]
     fn ids() {
-        assert!(positive_id("100"));
-        assert!(!positive_id("0"));
-        assert!(!positive_id("-1"));
-        assert!(!positive_id("01"));
-        assert!(!positive_id("1a"));
-        assert!(!positive_id("99999999999999999999"));
+        verdicts(
+            positive_id,
+            &["100"],
+            &["0", "-1", "01", "1a", "99999999999999999999"],
+        );
     }
 }
 

@@ -80,33 +80,25 @@ impl Reply {
 
 /// A fault to inject into vendor-API answers (`POST /__sandbox/faults`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Fault {
     /// Wait this long before answering (alone: then answer normally).
-    #[serde(default)]
     pub delay_ms: Option<u64>,
     /// Answer with this status instead. Without `body` the vendor's own error body is used.
-    #[serde(default)]
     pub status: Option<u16>,
     /// Canned body (any bytes, e.g. non-JSON garbage).
-    #[serde(default)]
     pub body: Option<String>,
     /// Content type of the canned body (default `application/json`).
-    #[serde(default)]
     pub content_type: Option<String>,
     /// How many requests the fault applies to (default: every request until reset).
-    #[serde(default)]
     pub count: Option<u64>,
     /// Drop the connection without answering.
-    #[serde(default)]
     pub close: bool,
     /// Answer 429 in the vendor's format with its retry header set to this many seconds.
-    #[serde(default)]
     pub rate_limit_retry_after: Option<u64>,
     /// Only requests whose method and path (`PATCH /v2/customers/7/properties`) contain this
     /// text get the fault (and count toward `count`); others are answered normally. Lets a
     /// test fail the second of two writes.
-    #[serde(default)]
     pub matching: Option<String>,
 }
 

@@ -1,7 +1,7 @@
 //! `gateway.toml` text → [`Snapshot`], collecting every problem with its key path.
 //!
 //! The pass never stops at the first problem (STYLE rule 2): the TOML tree is walked table by
-//! table; unknown keys are reported one by one against each table's [`Section::KEYS`]; a value
+//! table; unknown keys are reported one by one against each table's [`Section::keys`]; a value
 //! of the wrong TOML type is reported at its own key (each key is tried alone when a table does
 //! not deserialize); then values, cross-references, secrets and dialect facts are checked. A
 //! snapshot is only built when no error was found. Warnings never block loading.
@@ -72,13 +72,16 @@ impl Cx {
         self.errors.push(Problem::new(path, message));
     }
 
+    /// A key the table at its path does not accept, with the ones it does.
+    fn unknown_key<T: Section>(&mut self, path: impl Into<String>) {
+        let known = T::keys().join(", ");
+        self.err(path, format!("unknown key (expected one of: {known})"));
+    }
+
     fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Problem::new(path, message));
     }
 
-    /// Deserializes one table into its raw type, reporting every unknown key and every
-    /// wrongly typed key separately. `None` when a known key has a bad value; unknown keys
-    /// are reported but the known ones are still returned for validation.
     /// An array of tables at `path`, each entry parsed as a section `T` and reported at its
     /// own index; `None` when the value is not an array or any entry failed.
     fn section_array<T: Section>(&mut self, value: Value, path: &str) -> Option<Vec<T>> {
@@ -106,16 +109,16 @@ impl Cx {
         ok.then_some(list)
     }
 
+    /// Deserializes one table into its raw type, reporting every unknown key and every
+    /// wrongly typed key separately. `None` when a known key has a bad value; unknown keys
+    /// are reported but the known ones are still returned for validation.
     fn section<T: Section>(&mut self, table: &Table, path: &str) -> Option<T> {
         let mut clean = Table::new();
         for (k, v) in table {
-            if T::KEYS.contains(&k.as_str()) {
+            if T::keys().contains(&k.as_str()) {
                 clean.insert(k.clone(), v.clone());
             } else {
-                self.err(
-                    join(path, k),
-                    format!("unknown key (expected one of: {})", T::KEYS.join(", ")),
-                );
+                self.unknown_key::<T>(join(path, k));
             }
         }
         match Value::Table(clean.clone()).try_into::<T>() {
@@ -350,14 +353,8 @@ type RouteParts = Parts<RawRoute, RawClients>;
 /// The whole check; `None` when something could not be built (errors were recorded).
 fn check(cx: &mut Cx, doc: &Table, source: &Path, generation: u64) -> Option<Snapshot> {
     for k in doc.keys() {
-        if !RawConfig::KEYS.contains(&k.as_str()) {
-            cx.err(
-                k.as_str(),
-                format!(
-                    "unknown key (expected one of: {})",
-                    RawConfig::KEYS.join(", ")
-                ),
-            );
+        if !RawConfig::keys().contains(&k.as_str()) {
+            cx.unknown_key::<RawConfig>(k.as_str());
         }
     }
     let raw_server = match table(cx, doc, "server", "") {
