@@ -579,3 +579,107 @@ fn static_method(method: &str) -> &'static str {
         _ => "GET",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::DialectId;
+    use crate::translate::Policy;
+
+    fn facts() -> Facts<'static> {
+        Facts {
+            pair: Pair {
+                client: DialectId::HelpscoutV2,
+                upstream: DialectId::Helpcrunch,
+                policy: Policy::Reject,
+                default_entry_type: "work",
+            },
+            location_base: "",
+            upstream_name: "crunch",
+        }
+    }
+
+    fn session(body: &str) -> Session<'static> {
+        Session::from_wire(facts(), "PATCH", "/v2/customers/7", None, body.as_bytes())
+            .expect("decodes")
+    }
+
+    /// A driver that skips feeding an answer gets an error, not a second request: the session
+    /// cannot lose track of which answer belongs to which step.
+    #[test]
+    fn a_step_taken_before_the_answer_fails_and_an_unasked_answer_fails() {
+        let mut s = session(r#"[{"op":"replace","path":"/firstName","value":"A"}]"#);
+        assert_eq!(s.lock(), Lock::ReadModifyWrite);
+        assert!(matches!(
+            s.step(),
+            Step::Read {
+                purpose: Purpose::ReadBefore,
+                reason: Some(StateReason::NameHalf),
+                ..
+            }
+        ));
+        let Step::Fail(e) = s.step() else {
+            panic!("a second step without an answer must fail");
+        };
+        assert_eq!(e.kind, ErrorKind::Internal);
+
+        let mut s = session(
+            r#"[{"op":"replace","path":"/firstName","value":"A"},{"op":"replace","path":"/lastName","value":"B"}]"#,
+        );
+        assert_eq!(s.lock(), Lock::Write);
+        s.feed(Ok(Reply {
+            status: 200,
+            headers: &[],
+            body: b"{}",
+        }));
+        let Step::Fail(e) = s.step() else {
+            panic!("an answer no step asked for must fail the session");
+        };
+        assert_eq!(e.kind, ErrorKind::Internal);
+    }
+
+    /// A transport error on the first write is the error itself; on the second it says what the
+    /// first applied.
+    #[test]
+    fn a_transport_error_after_an_accepted_write_is_partially_applied() {
+        let mut s = Session::from_wire(
+            Facts {
+                pair: Pair {
+                    client: DialectId::Helpcrunch,
+                    upstream: DialectId::HelpscoutV2,
+                    ..facts().pair
+                },
+                ..facts()
+            },
+            "PATCH",
+            "/v1/customers/7",
+            None,
+            br#"{"company":"Acme","customData":[{"property":"plan","value":"pro"}]}"#,
+        )
+        .expect("decodes");
+        let Step::Write { request } = s.step() else {
+            panic!("the customer write first");
+        };
+        assert_eq!(request.path, "/v2/customers/7");
+        s.feed(Ok(Reply {
+            status: 204,
+            headers: &[],
+            body: b"",
+        }));
+        assert!(matches!(s.step(), Step::Write { .. }));
+        s.feed(Err(ApiError::new(
+            ErrorKind::GatewayTimeout,
+            "Upstream timed out",
+        )));
+        let Step::Fail(e) = s.step() else {
+            panic!("the second write failed");
+        };
+        assert_eq!(e.kind, ErrorKind::PartiallyApplied);
+        assert!(
+            e.message
+                .starts_with("Partially applied: PATCH /v2/customers/7 succeeded"),
+            "{}",
+            e.message
+        );
+    }
+}
