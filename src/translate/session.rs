@@ -149,7 +149,7 @@ pub struct Session<'a> {
     phase: Phase<'a>,
     /// Writes not yet yielded.
     writes: std::vec::IntoIter<UpstreamRequest>,
-    /// `METHOD path` of the write in flight.
+    /// `METHOD path` of the write in flight, when another write follows it.
     sending: Option<String>,
     /// `METHOD path` of each write the upstream accepted.
     applied: Vec<String>,
@@ -303,7 +303,10 @@ impl<'a> Session<'a> {
                 Phase::Prepare(state) => self.prepare(state.as_deref()),
                 Phase::Writes => {
                     if let Some(request) = self.writes.next() {
-                        self.sending = Some(format!("{} {}", request.method, request.path));
+                        // Named only when a later write could fail and need to say it was
+                        // applied: a single write (the common case) allocates nothing here.
+                        self.sending = (!self.writes.as_slice().is_empty())
+                            .then(|| format!("{} {}", request.method, request.path));
                         self.phase = Phase::Await(Awaiting::Write);
                         return Step::Write { request };
                     }
@@ -424,7 +427,7 @@ impl<'a> Session<'a> {
     }
 
     fn write_answered(&mut self, answer: Result<Reply<'_>, ApiError>) -> Phase<'a> {
-        let sent = self.sending.take().unwrap_or_default();
+        let sent = self.sending.take();
         let reply = match answer {
             Ok(r) => r,
             Err(e) => return Phase::Fail(self.partially_applied(e)),
@@ -465,7 +468,7 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        self.applied.push(sent);
+        self.applied.extend(sent);
         Phase::Writes
     }
 
