@@ -5,7 +5,6 @@ use super::session::{Facts, Session, Step};
 use super::{Pair, Plan, StateReason};
 use crate::canonical::{ApiError, Customer};
 use crate::dialect::{dialect, DialectId, Purpose, UpstreamRequest};
-use std::borrow::Cow;
 
 /// The default client path for `patchbay translate` when none is given.
 pub fn default_path(client: DialectId) -> (&'static str, &'static str) {
@@ -74,7 +73,7 @@ pub fn offline(
     };
     let mut session = match Session::from_wire(facts, method, path, query, body) {
         Ok(s) => match state {
-            Some(state) => s.with_state(Cow::Borrowed(state)),
+            Some(state) => s.with_state(state),
             None => s,
         },
         Err(e) => return error(&e),

@@ -106,19 +106,22 @@ pub enum Lock {
 
 /// Where the session stands.
 #[derive(Debug)]
-enum Phase<'a> {
+enum Phase {
     /// Nothing yielded yet.
     Begin,
     /// An error to yield.
     Fail(ApiError),
     /// A step was yielded; its answer is awaited.
     Await(Awaiting),
-    /// The state (if any) is known: resolve, validate, encode.
-    Prepare(Option<Cow<'a, Customer>>),
+    /// The state read (if any) is in: resolve, validate, encode (against the known state when
+    /// none was read). Customers are boxed here and below: a session is moved and its phase
+    /// replaced at every step, and an inline customer would make each of those a kilobyte copy
+    /// on the offline hot path.
+    Prepare(Option<Box<Customer>>),
     /// Yield the next prepared write, or move on to the answer.
     Writes,
     /// Build the answer from the customer (if the client's dialect shows one).
-    Answer(Option<Customer>),
+    Answer(Option<Box<Customer>>),
     /// Same dialect: the upstream's answer is the client's.
     Relay(Synthetic),
     /// Over.
@@ -145,8 +148,8 @@ pub struct Session<'a> {
     needs_answer: bool,
     cx: EncodeCx,
     /// The customer as the upstream holds it, when the driver knows it without a read.
-    known: Option<Cow<'a, Customer>>,
-    phase: Phase<'a>,
+    known: Option<&'a Customer>,
+    phase: Phase,
     /// Writes not yet yielded.
     writes: std::vec::IntoIter<UpstreamRequest>,
     /// `METHOD path` of the write in flight, when another write follows it.
@@ -157,7 +160,7 @@ pub struct Session<'a> {
     changes: Vec<Change>,
     dropped: Vec<Dropped>,
     /// The customer the last write answered with (HelpCrunch, Reach, v1 `reload`).
-    from_write: Option<Customer>,
+    from_write: Option<Box<Customer>>,
 }
 
 impl<'a> Session<'a> {
@@ -246,7 +249,7 @@ impl<'a> Session<'a> {
     /// precheck is needed (it only spares that read), and the resolver recognises a change that
     /// repeats a current value even on a stateless plan. The proxy never knows the state before
     /// reading it, so it never calls this.
-    pub fn with_state(mut self, state: Cow<'a, Customer>) -> Self {
+    pub fn with_state(mut self, state: &'a Customer) -> Self {
         self.known = Some(state);
         self
     }
@@ -300,7 +303,7 @@ impl<'a> Session<'a> {
                     self.phase = Phase::Await(a);
                     return Step::Fail(internal("a step was taken before the last one's answer"));
                 }
-                Phase::Prepare(state) => self.prepare(state.as_deref()),
+                Phase::Prepare(read) => self.prepare(read.as_deref().or(self.known)),
                 Phase::Writes => {
                     if let Some(request) = self.writes.next() {
                         // Named only when a later write could fail and need to say it was
@@ -315,7 +318,7 @@ impl<'a> Session<'a> {
                         return self.read(Purpose::ReadAfter, None);
                     }
                 }
-                Phase::Answer(customer) => return Step::Answer(self.answer(customer.as_ref())),
+                Phase::Answer(customer) => return Step::Answer(self.answer(customer.as_deref())),
                 Phase::Relay(answer) => return Step::Answer(answer),
                 Phase::Done => return Step::Fail(internal("the session is over")),
             }
@@ -338,11 +341,11 @@ impl<'a> Session<'a> {
                 self.phase = Phase::Writes;
                 None
             }
-            Plan::Stateless | Plan::NeedsState(_) if self.known.is_some() => {
-                self.phase = Phase::Prepare(self.known.take());
+            Plan::Stateless => {
+                self.phase = Phase::Prepare(None);
                 None
             }
-            Plan::Stateless => {
+            Plan::NeedsState(_) if self.known.is_some() => {
                 self.phase = Phase::Prepare(None);
                 None
             }
@@ -386,7 +389,7 @@ impl<'a> Session<'a> {
     }
 
     /// Every write was accepted: the answer, or the read it needs first.
-    fn after_writes(&mut self) -> Phase<'a> {
+    fn after_writes(&mut self) -> Phase {
         if self.verdict == Some(Plan::Passthrough) {
             return Phase::Fail(internal("a forwarded write was not answered"));
         }
@@ -403,8 +406,10 @@ impl<'a> Session<'a> {
     /// caller supplies instead of an upstream exchange).
     pub fn give_state(&mut self, customer: Customer) {
         self.phase = match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Await(Awaiting::StateRead) => Phase::Prepare(Some(Cow::Owned(customer))),
-            Phase::Await(Awaiting::Get | Awaiting::ReadAfter) => Phase::Answer(Some(customer)),
+            Phase::Await(Awaiting::StateRead) => Phase::Prepare(Some(Box::new(customer))),
+            Phase::Await(Awaiting::Get | Awaiting::ReadAfter) => {
+                Phase::Answer(Some(Box::new(customer)))
+            }
             Phase::Await(Awaiting::Write) => {
                 Phase::Fail(internal("a write was answered with a customer"))
             }
@@ -418,15 +423,15 @@ impl<'a> Session<'a> {
         self.phase = match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Await(Awaiting::Write) => self.write_answered(answer),
             Phase::Await(a) => match answer.and_then(|r| self.customer_of(r)) {
-                Ok(c) if a == Awaiting::StateRead => Phase::Prepare(Some(Cow::Owned(c))),
-                Ok(c) => Phase::Answer(Some(c)),
+                Ok(c) if a == Awaiting::StateRead => Phase::Prepare(Some(Box::new(c))),
+                Ok(c) => Phase::Answer(Some(Box::new(c))),
                 Err(e) => Phase::Fail(e),
             },
             _ => Phase::Fail(internal("an answer was fed that no step asked for")),
         };
     }
 
-    fn write_answered(&mut self, answer: Result<Reply<'_>, ApiError>) -> Phase<'a> {
+    fn write_answered(&mut self, answer: Result<Reply<'_>, ApiError>) -> Phase {
         let sent = self.sending.take();
         let reply = match answer {
             Ok(r) => r,
@@ -455,7 +460,7 @@ impl<'a> Session<'a> {
         self.from_write = None;
         if !reply.body.trim_ascii().is_empty() {
             match dialect(self.facts.pair.upstream).decode_customer(reply.body) {
-                Some(c) => self.from_write = Some(c),
+                Some(c) => self.from_write = Some(Box::new(c)),
                 None => {
                     let err = ApiError::new(
                         ErrorKind::BadGateway,
