@@ -8,12 +8,26 @@
 //! single-slot upstream holds them), so stateful pairs show concrete requests too. GET cases
 //! expect the upstream GET and the client's translated answer built from that state.
 //!
+//! Every case that decodes also pins `expected/decode.json`: the canonical request (change set,
+//! `reload`, `full`, patch document) the client's body decodes to, so a decode regression shows
+//! in the decode, not only in the bytes sent upstream.
+//!
+//! A case may carry recorded upstream answers, `upstream/<upstream-dialect>.json`: a list of
+//! `{status, headers, body}` (`body` JSON, or a string sent as raw bytes, or absent), fed in
+//! order to the steps of a [`Session`] driven exactly as the proxy drives it (no state known
+//! beforehand: the state read, the writes, the read after are each a step). Its expected file,
+//! `expected/<upstream>.session.json`, lists each step with the request and the status it was
+//! answered with, then the client's answer (or error). Those cases pin what only a whole
+//! exchange shows: state reads, partial application, read-after-write answers, 2xx garbage and
+//! upstream errors in the client's field names. A recorded answer left unused fails the case.
+//!
 //! `BLESS=1 cargo test --test integration golden` rewrites the expected files; review the diff.
 
 use patchbay::canonical::{ApiError, Customer, ErrorKind};
-use patchbay::dialect::{dialect, rules, AnswerCx, DialectId, EncodeCx, EndpointKind, Synthetic};
-use patchbay::translate::{offline, Pair, Policy};
+use patchbay::dialect::{dialect, rules, DialectId, EndpointKind, Synthetic};
+use patchbay::translate::{offline, Facts, Pair, Policy, Reply, Session, Step};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 #[derive(serde::Deserialize)]
@@ -106,29 +120,40 @@ fn run_case(client: DialectId, dir: &Path) -> Result<Vec<(String, Value)>, Strin
         Ok(ep) => ep,
         Err(e) => return Ok(client_error(&e)),
     };
+    let pair_for = |up: DialectId| Pair {
+        client,
+        upstream: up,
+        policy: case.policy.unwrap_or_default(),
+        default_entry_type: det,
+    };
+    fn facts_for(pair: Pair<'_>) -> Facts<'_> {
+        Facts {
+            pair,
+            location_base: "",
+            upstream_name: pair.upstream.as_str(),
+        }
+    }
     if ep.kind == EndpointKind::Get {
+        // The session's read step, answered with the state in canonical form.
         let mut out = Vec::new();
         for up in DialectId::ALL {
-            let mut v =
-                json!({ "request": dialect(up).encode_get(&ep.customer_id, &EncodeCx::default()) });
-            let state = state_for(up)?;
-            let answer = cl.encode_success(
-                &ep,
-                Some(&state),
-                &AnswerCx {
-                    customer_id: &ep.customer_id,
-                    default_entry_type: det,
-                    upstream: up,
-                    reload: false,
-                    created: None,
-                    location_base: "",
-                },
+            let mut session = Session::new(
+                facts_for(pair_for(up)),
+                Cow::Borrowed(&ep),
+                None,
+                Vec::new(),
             );
-            v["answer"] = synthetic_json(&answer);
-            out.push((
-                format!("{up}.json"),
-                normalise(serde_json::to_value(v).map_err(|e| e.to_string())?),
-            ));
+            let Step::Read { request, .. } = session.step() else {
+                return Err(format!("toward {up}: a GET did not start with a read"));
+            };
+            session.give_state(state_for(up)?);
+            let answer = match session.step() {
+                Step::Answer(a) => a,
+                Step::Fail(e) => cl.encode_error(&e),
+                other => return Err(format!("toward {up}: a GET went on with {other:?}")),
+            };
+            let v = json!({ "request": request, "answer": synthetic_json(&answer) });
+            out.push((format!("{up}.json"), normalise(v)));
         }
         return Ok(out);
     }
@@ -140,23 +165,107 @@ fn run_case(client: DialectId, dir: &Path) -> Result<Vec<(String, Value)>, Strin
             "Content-Type must be application/json",
         )));
     }
-    if let Err(e) = cl.decode_request(&ep, query, &body) {
-        return Ok(client_error(&e));
-    }
-    let mut out = Vec::new();
+    let decoded = match cl.decode_request(&ep, query, &body) {
+        Ok(d) => d,
+        Err(e) => return Ok(client_error(&e)),
+    };
+    let mut out = vec![(
+        "decode.json".to_string(),
+        serde_json::to_value(&decoded).map_err(|e| e.to_string())?,
+    )];
     for up in DialectId::ALL {
-        let pair = Pair {
-            client,
-            upstream: up,
-            policy: case.policy.unwrap_or_default(),
-            default_entry_type: det,
-        };
+        let pair = pair_for(up);
         let state = state_for(up)?;
         let result = offline(&pair, &case.method, &case.path, query, &body, Some(&state));
         let v = serde_json::to_value(&result).map_err(|e| e.to_string())?;
         out.push((format!("{up}.json"), normalise(v)));
+        let recorded = dir.join("upstream").join(format!("{up}.json"));
+        if recorded.exists() {
+            let answers = recorded_answers(&recorded)?;
+            let mut session =
+                Session::from_wire(facts_for(pair), &case.method, &case.path, query, &body)
+                    .map_err(|e| format!("toward {up}: {}", e.message))?;
+            let v =
+                drive(client, &mut session, answers).map_err(|e| format!("toward {up}: {e}"))?;
+            out.push((format!("{up}.session.json"), normalise(v)));
+        }
     }
     Ok(out)
+}
+
+/// One recorded upstream answer (`upstream/<dialect>.json`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Recorded {
+    status: u16,
+    #[serde(default)]
+    headers: serde_json::Map<String, Value>,
+    /// JSON, or a string sent as raw bytes (garbage, HTML); absent: an empty body.
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+fn recorded_answers(path: &Path) -> Result<Vec<Recorded>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Drives the session as the proxy does, feeding the recorded answers in order: the steps and
+/// the client's answer.
+fn drive(
+    client: DialectId,
+    session: &mut Session<'_>,
+    answers: Vec<Recorded>,
+) -> Result<Value, String> {
+    let mut answers = answers.into_iter();
+    let mut steps = Vec::new();
+    let result = loop {
+        let mut step = match session.step() {
+            Step::Answer(a) => break synthetic_json(&a),
+            Step::Fail(e) => break synthetic_json(&dialect(client).encode_error(&e)),
+            Step::Read {
+                request,
+                purpose,
+                reason,
+            } => {
+                let mut v = json!({ "read": purpose, "request": request });
+                if let Some(r) = reason {
+                    v["reason"] = json!(r);
+                }
+                v
+            }
+            Step::Write { request } => json!({ "write": request }),
+        };
+        let Some(answer) = answers.next() else {
+            return Err(format!(
+                "the session asked for answer {} and the recording has {}: {step}",
+                steps.len() + 1,
+                steps.len()
+            ));
+        };
+        let headers: Vec<(String, String)> = answer
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect();
+        let body = match &answer.body {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(raw)) => raw.as_bytes().to_vec(),
+            Some(v) => serde_json::to_vec(v).map_err(|e| e.to_string())?,
+        };
+        step["answered"] = json!(answer.status);
+        steps.push(step);
+        session.feed(Ok(Reply {
+            status: answer.status,
+            headers: &headers,
+            body: &body,
+        }));
+    };
+    let unused = answers.count();
+    if unused > 0 {
+        return Err(format!("{unused} recorded answer(s) left unused"));
+    }
+    Ok(json!({ "steps": steps, "result": result }))
 }
 
 #[test]

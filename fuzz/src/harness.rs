@@ -313,6 +313,70 @@ pub fn pipeline(data: &[u8]) {
             let out = translate::offline(&pair, method, &path, query, body, st);
             let _ = serde_json::to_vec(&out);
         }
+        exchange(pair, method, &path, query, body, &state);
+    }
+}
+
+/// The whole exchange as the proxy drives it (`translate::Session`), the upstream answering every
+/// read with `state` in its own format and every write as its vendor does (204, or 200 with the
+/// customer): it must end in an answer or an error within one read before, the planned writes
+/// and one read after.
+fn exchange(
+    pair: Pair<'_>,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+    state: &Customer,
+) {
+    let facts = translate::Facts {
+        pair,
+        location_base: "/gw",
+        upstream_name: pair.upstream.as_str(),
+    };
+    let Ok(mut session) = translate::Session::from_wire(facts, method, path, query, body) else {
+        return;
+    };
+    let up = pair.upstream;
+    let get = patchbay::dialect::Endpoint {
+        kind: EndpointKind::Get,
+        customer_id: session.endpoint().customer_id.clone(),
+    };
+    // The vendor's own GET answer for `state`: its client-side rendering of a customer.
+    let customer = dialect(up).encode_success(
+        &get,
+        Some(state),
+        &AnswerCx {
+            customer_id: &get.customer_id,
+            default_entry_type: pair.default_entry_type,
+            upstream: up,
+            reload: false,
+            created: None,
+            location_base: "",
+        },
+    );
+    let mut steps = 0;
+    loop {
+        let write = match session.step() {
+            translate::Step::Answer(a) => {
+                assert!((200..300).contains(&a.status), "a success answer: {a:?}");
+                return;
+            }
+            translate::Step::Fail(_) => return,
+            translate::Step::Read { .. } => false,
+            translate::Step::Write { .. } => true,
+        };
+        steps += 1;
+        assert!(
+            steps <= 8,
+            "the session does not end ({pair:?} {method} {path})"
+        );
+        let empty = write && up.update_success_status() == 204;
+        session.feed(Ok(translate::Reply {
+            status: if empty { 204 } else { 200 },
+            headers: &customer.headers,
+            body: if empty { &[] } else { &customer.body },
+        }));
     }
 }
 

@@ -25,10 +25,12 @@ use crate::dialect::{
 
 mod errors;
 mod offline;
+pub mod session;
 
 use errors::check_target;
 pub use errors::map_upstream_error;
 pub use offline::{default_path, offline, Offline};
+pub use session::{Facts, Lock, Reply, Session, Step};
 
 /// The route's policy for changes the upstream has no place for (SPEC §2): the route's
 /// `unmappable` key in the config and the planner's input are this one type.

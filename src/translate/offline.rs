@@ -1,9 +1,10 @@
 //! The whole pure pipeline for one client request without sending anything ([`offline`]):
 //! what `patchbay translate` prints and what the golden fixtures pin.
 
-use super::{plan, prepare, Pair, Plan, StateReason};
+use super::session::{Facts, Session, Step};
+use super::{Pair, Plan, StateReason};
 use crate::canonical::{ApiError, Customer};
-use crate::dialect::{dialect, DialectId, EncodeCx, UpstreamRequest};
+use crate::dialect::{dialect, DialectId, Purpose, UpstreamRequest};
 
 /// The default client path for `patchbay translate` when none is given.
 pub fn default_path(client: DialectId) -> (&'static str, &'static str) {
@@ -42,8 +43,10 @@ pub enum Offline {
 }
 
 /// Runs the whole pure pipeline for one client request, as the gateway would, without sending
-/// anything: route → decode → plan → resolve/validate/encode. Used by `patchbay translate` and
-/// by the golden fixtures.
+/// anything: it drives a [`Session`] (route → decode → plan → precheck → resolve/validate/encode)
+/// up to its first write and reports every write of the plan. `state` answers the state read;
+/// without it a request that needs one stops there. Used by `patchbay translate` and by the
+/// golden fixtures.
 pub fn offline(
     pair: &Pair<'_>,
     method: &str,
@@ -63,64 +66,45 @@ pub fn offline(
             }),
         }
     };
-    let ep = match client.route(method, path) {
-        Ok(ep) => ep,
+    let facts = Facts {
+        pair: *pair,
+        location_base: "",
+        upstream_name: pair.upstream.as_str(),
+    };
+    let mut session = match Session::from_wire(facts, method, path, query, body) {
+        Ok(s) => match state {
+            Some(state) => s.with_state(state),
+            None => s,
+        },
         Err(e) => return error(&e),
     };
-    if !ep.is_write() {
+    let Some(verdict) = session.plan() else {
         return error(&ApiError::new(
             crate::canonical::ErrorKind::MethodNotAllowed,
             "only writes are translated offline",
         ));
-    }
-    let req = match client.decode_request(&ep, query, body) {
-        Ok(r) => r,
-        Err(e) => return error(&e),
     };
-    let verdict = plan(&req, pair);
-    if verdict == Plan::Passthrough {
-        if let Err(e) = crate::dialect::vendor_rules(pair.client, &req) {
-            return error(&e);
+    match session.step() {
+        // Only without a known state (the reason always comes with this purpose).
+        Step::Read {
+            purpose: Purpose::ReadBefore,
+            reason: Some(reason),
+            ..
+        } => Offline::NeedsState { reason },
+        Step::Fail(e) => error(&e),
+        // The plan is prepared: its first write, or (nothing left to write) the read after or
+        // the answer. Offline stops here and shows every write.
+        step => {
+            // The rest reuses the plan's buffer, which has room for the first again.
+            let mut requests = session.remaining_writes();
+            if let Step::Write { request } = step {
+                requests.insert(0, request);
+            }
+            Offline::Forward {
+                plan: verdict,
+                requests,
+                dropped: session.dropped().iter().map(|d| d.name.clone()).collect(),
+            }
         }
-        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        headers.retain(|_| !body.is_empty());
-        let path = match query {
-            Some(q) => format!("{path}?{q}"),
-            None => path.to_string(),
-        };
-        let method = match method {
-            "PATCH" => "PATCH",
-            "PUT" => "PUT",
-            "POST" => "POST",
-            "DELETE" => "DELETE",
-            _ => "GET",
-        };
-        return Offline::Forward {
-            plan: verdict,
-            requests: vec![UpstreamRequest {
-                method,
-                path,
-                headers,
-                body: (!body.is_empty()).then(|| bytes::Bytes::copy_from_slice(body)),
-            }],
-            dropped: Vec::new(),
-        };
-    }
-    if let Plan::NeedsState(reason) = verdict {
-        if state.is_none() {
-            return Offline::NeedsState { reason };
-        }
-    }
-    let cx = EncodeCx {
-        want_customer: client.answer_needs_customer(&ep, &req),
-        passthrough_headers: Vec::new(),
-    };
-    match prepare(&ep, &req, pair, state, &cx) {
-        Ok(p) => Offline::Forward {
-            plan: verdict,
-            requests: p.requests,
-            dropped: p.dropped.into_iter().map(|d| d.name).collect(),
-        },
-        Err(e) => error(&e),
     }
 }
