@@ -24,7 +24,9 @@ pub(super) fn value_text(v: Option<&Value>) -> String {
 }
 
 pub(super) fn encode_error(err: &ApiError) -> Synthetic {
-    let body = if err.status == 400 && !err.violations.is_empty() {
+    // Field errors are listed whatever the status: an upstream's 422 naming fields reaches a v1
+    // client with the fields named (SPEC §1), not as a bare `{"code":422,"error":…}`.
+    let body = if !err.violations.is_empty() {
         let list: Vec<Value> = err
             .violations
             .iter()
