@@ -32,7 +32,7 @@
 //!   `replace`/`remove` only.
 
 use crate::canonical::{
-    ApiError, Change, Coll, Customer, Entry, ErrorKind, Field, Op, Rule, Violation,
+    ApiError, Change, Coll, Customer, Entry, EntryUpdate, ErrorKind, Field, Op, Rule, Violation,
 };
 use crate::dialect::UpstreamSide;
 use json_patch::jsonptr::PointerBuf;
@@ -457,12 +457,12 @@ pub fn difference(before: &Value, after: &Value) -> Result<Vec<Change>, ApiError
                         (Some(_), Some(_)) => origin,
                     };
                     changes.push(Change::new(
-                        Op::EntryUpdate {
+                        Op::EntryUpdate(EntryUpdate {
                             coll,
                             id,
                             kind,
                             value,
-                        },
+                        }),
                         origin,
                     ));
                 }
@@ -517,17 +517,13 @@ pub fn change_ops(change: &Change, fresh: &mut usize) -> Option<Vec<PatchOperati
         Op::EntryRemove { coll, id } => vec![PatchOperation::Remove(RemoveOperation {
             path: ptr(&format!("/{}/{id}", coll_key(*coll)))?,
         })],
-        Op::EntryUpdate {
-            coll,
-            id,
-            kind,
-            value,
-        } => {
+        Op::EntryUpdate(update) => {
+            let (coll, id) = (coll_key(update.coll), update.id);
             let mut ops = Vec::with_capacity(2);
-            for (member, v) in [("type", kind), ("value", value)] {
+            for (member, v) in [("type", &update.kind), ("value", &update.value)] {
                 if let Some(v) = v {
                     ops.push(PatchOperation::Replace(ReplaceOperation {
-                        path: ptr(&format!("/{}/{id}/{member}", coll_key(*coll)))?,
+                        path: ptr(&format!("/{coll}/{id}/{member}"))?,
                         value: Value::String(v.clone()),
                     }));
                 }
@@ -655,21 +651,21 @@ mod tests {
                     "/emails/1003"
                 ),
                 (
-                    Op::EntryUpdate {
+                    Op::EntryUpdate(EntryUpdate {
                         coll: Coll::Emails,
                         id: 1001,
                         kind: Some("home".into()),
                         value: Some("v@home.net".into())
-                    },
+                    }),
                     "/emails/1001"
                 ),
                 (
-                    Op::EntryUpdate {
+                    Op::EntryUpdate(EntryUpdate {
                         coll: Coll::Phones,
                         id: 1002,
                         kind: Some("work".into()),
                         value: None
-                    },
+                    }),
                     "/phones/1002/type"
                 ),
                 (

@@ -784,7 +784,11 @@ impl Backend {
             if let Err(change) = applied {
                 let (coll, id) = match &change.op {
                     crate::canonical::Op::EntryRemove { coll, id }
-                    | crate::canonical::Op::EntryUpdate { coll, id, .. } => (coll.as_str(), *id),
+                    | crate::canonical::Op::EntryUpdate(crate::canonical::EntryUpdate {
+                        coll,
+                        id,
+                        ..
+                    }) => (coll.as_str(), *id),
                     _ => ("entries", 0),
                 };
                 return self.error(ApiError::invalid_one(

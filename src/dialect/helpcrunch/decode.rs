@@ -513,11 +513,11 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
                 value: v,
                 ..
             }
-            | Op::EntryUpdate {
+            | Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Emails,
                 value: Some(v),
                 ..
-            } => rules::email(v, origin).err(),
+            }) => rules::email(v, origin).err(),
             Op::Set {
                 field: Field::Locale,
                 value,

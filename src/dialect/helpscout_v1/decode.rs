@@ -571,12 +571,12 @@ impl Decoder {
                 self.changes.push(Op::EntryAdd { coll, kind, value }, base);
             }
             EntryId::Update(id) => {
-                let op = Op::EntryUpdate {
+                let op = Op::EntryUpdate(EntryUpdate {
                     coll,
                     id,
                     kind,
                     value,
-                };
+                });
                 self.changes.push(op, base);
             }
             EntryId::Remove(_) => {}
@@ -607,9 +607,9 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
             Op::EntryAdd { coll, kind, value } => {
                 check_entry(*coll, kind.as_deref(), Some(value), &at, &mut out)
             }
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll, kind, value, ..
-            } => check_entry(*coll, kind.as_deref(), value.as_deref(), &at, &mut out),
+            }) => check_entry(*coll, kind.as_deref(), value.as_deref(), &at, &mut out),
             _ => {}
         }
     }

@@ -168,12 +168,12 @@ pub(super) fn encode_update(
                     None => unencodable.push(c),
                 }
             }
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll,
                 id,
                 kind,
                 value,
-            } => body.colls[coll_index(*coll)].push(EntryOut {
+            }) => body.colls[coll_index(*coll)].push(EntryOut {
                 id: Some(Value::from(*id)),
                 value: value.as_deref(),
                 kind: typed(*coll, kind.as_deref()),

@@ -209,12 +209,12 @@ pub(super) fn decode_patch_target(
         (PatchPath::Entry(coll, id), "replace") => {
             let (kind, value) = entry_object(coll, required_value(value, index)?, ptr, false)?;
             out.push(
-                Op::EntryUpdate {
+                Op::EntryUpdate(EntryUpdate {
                     coll,
                     id,
                     kind,
                     value,
-                },
+                }),
                 ptr,
             );
         }
@@ -222,12 +222,12 @@ pub(super) fn decode_patch_target(
             let value = rules::string(required_value(value, index)?, ptr)?;
             check_entry_value(coll, value, ptr)?;
             out.push(
-                Op::EntryUpdate {
+                Op::EntryUpdate(EntryUpdate {
                     coll,
                     id,
                     kind: None,
                     value: Some(value.to_string()),
-                },
+                }),
                 ptr,
             );
         }
@@ -235,12 +235,12 @@ pub(super) fn decode_patch_target(
             let kind = rules::string(required_value(value, index)?, ptr)?;
             check_entry_type(coll, kind, ptr)?;
             out.push(
-                Op::EntryUpdate {
+                Op::EntryUpdate(EntryUpdate {
                     coll,
                     id,
                     kind: Some(canonical_kind(coll, kind)),
                     value: None,
-                },
+                }),
                 ptr,
             );
         }
@@ -709,18 +709,13 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
                 out.extend(check_entry_value(*coll, value, ptr).err());
             }
             Op::EntryRemove { id, .. } => out.extend(check_entry_id(*id, ptr).err()),
-            Op::EntryUpdate {
-                coll,
-                id,
-                kind,
-                value,
-            } => {
-                out.extend(check_entry_id(*id, ptr).err());
-                if let Some(k) = kind {
-                    out.extend(check_entry_type(*coll, k, ptr).err());
+            Op::EntryUpdate(update) => {
+                out.extend(check_entry_id(update.id, ptr).err());
+                if let Some(k) = &update.kind {
+                    out.extend(check_entry_type(update.coll, k, ptr).err());
                 }
-                if let Some(v) = value {
-                    out.extend(check_entry_value(*coll, v, ptr).err());
+                if let Some(v) = &update.value {
+                    out.extend(check_entry_value(update.coll, v, ptr).err());
                 }
             }
             _ => {}
