@@ -162,6 +162,25 @@ pub fn to_document(customer: &Customer, default_kind: Option<&str>) -> Value {
     Value::Object(doc)
 }
 
+/// A customer holding the top-level scalar members of a Help Scout customer (v1's `item` and
+/// v2's answer name them alike), each read by `member`; the rest stays default. The gender is
+/// lower-cased, as it is canonical.
+pub fn helpscout_scalars(member: impl Fn(&str) -> Option<String>) -> Customer {
+    Customer {
+        first_name: member("firstName"),
+        last_name: member("lastName"),
+        organization: member("organization"),
+        job_title: member("jobTitle"),
+        notes: member("background"),
+        photo_url: member("photoUrl"),
+        photo_type: member("photoType"),
+        gender: member("gender").map(|g| g.to_ascii_lowercase()),
+        age: member("age"),
+        location: member("location"),
+        ..Customer::default()
+    }
+}
+
 /// The way back: the customer a document describes (only the members the document holds; the
 /// rest of a `Customer` stays default). Fails, naming the member, on a value of the wrong shape
 /// or an entry key that is not an id (a fresh key has no id yet: [`evaluate`] turns it into an

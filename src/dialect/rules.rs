@@ -673,10 +673,33 @@ pub fn parse_json_members(body: &[u8], depth: u8) -> Result<Members<'_>, JsonFai
     }
 }
 
+/// An object key, borrowed from the body unless it had escapes: the key type of both quick
+/// walks ([`members`] and [`dup`]).
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// The walk behind [`parse_json_members`]. It only has to be right when it succeeds: any error
 /// sends the body to [`parse_json_unique`], which then names it.
 mod members {
-    use super::Members;
+    use super::{Key, Members};
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
     use serde_json::Value;
     use std::borrow::Cow;
@@ -693,28 +716,6 @@ mod members {
                 return super::unique_value(d).map(Members::Value);
             }
             d.deserialize_any(self)
-        }
-    }
-
-    /// An object key, borrowed from the body unless it had escapes.
-    struct Key<'de>(Cow<'de, str>);
-
-    impl<'de> de::Deserialize<'de> for Key<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a key")
-                }
-                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Borrowed(v)))
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Owned(v.to_owned())))
-                }
-            }
-            d.deserialize_str(V)
         }
     }
 
@@ -876,6 +877,7 @@ mod unique {
 /// The walk behind [`reject_duplicate_keys`]: borrows keys from the body where it can, keeps
 /// the path to the current value, and stops at the first repeated key.
 mod dup {
+    use super::Key;
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use std::borrow::Cow;
     use std::cell::RefCell;
@@ -889,27 +891,6 @@ mod dup {
     }
 
     pub struct Node<'p, 'de>(pub &'p RefCell<Vec<Seg<'de>>>);
-
-    struct Key<'de>(Cow<'de, str>);
-
-    impl<'de> de::Deserialize<'de> for Key<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a key")
-                }
-                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Borrowed(v)))
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Owned(v.to_owned())))
-                }
-            }
-            d.deserialize_str(V)
-        }
-    }
 
     impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
         type Value = ();

@@ -21,6 +21,11 @@ pub(super) fn collapse_ws(s: &str) -> String {
         // Single spaces only (every ordinary name): the copy is the string itself.
         return s.to_owned();
     }
+    collapse_ws_chars(s)
+}
+
+/// [`collapse_ws`] without the shortcut, character by character (also the unit tests' reference).
+fn collapse_ws_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_run = false;
     for c in s.chars() {
@@ -566,7 +571,7 @@ pub(super) fn decode_request(ep: &Endpoint, body: &[u8]) -> Result<ClientRequest
 
 #[cfg(test)]
 mod name_rule_tests {
-    use super::{collapse_ws, is_ws, split_name};
+    use super::{collapse_ws, collapse_ws_chars, is_ws, split_name};
     use proptest::prelude::*;
 
     /// The name rule as first written, on characters: the byte-level version must agree.
@@ -575,26 +580,10 @@ mod name_rule_tests {
         if name.is_empty() {
             return None;
         }
-        let collapse = |s: &str| {
-            let mut out = String::new();
-            let mut in_run = false;
-            for c in s.chars() {
-                if is_ws(c) {
-                    if !in_run {
-                        out.push(' ');
-                    }
-                    in_run = true;
-                } else {
-                    out.push(c);
-                    in_run = false;
-                }
-            }
-            out
-        };
         match name.rfind(is_ws) {
             None => Some((name.to_string(), None)),
             Some(i) => Some((
-                collapse(name[..i].trim_end_matches(is_ws)),
+                collapse_ws_chars(name[..i].trim_end_matches(is_ws)),
                 Some(name[i + 1..].to_string()),
             )),
         }

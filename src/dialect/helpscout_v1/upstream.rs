@@ -228,16 +228,6 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     let item = doc.get("item")?.as_object()?;
     let s = |key: &str| str_of(item, key);
     let mut c = Customer {
-        first_name: s("firstName"),
-        last_name: s("lastName"),
-        organization: s("organization"),
-        job_title: s("jobTitle"),
-        notes: s("background"),
-        photo_url: s("photoUrl"),
-        photo_type: s("photoType"),
-        gender: s("gender").map(|g| g.to_ascii_lowercase()),
-        age: s("age"),
-        location: s("location"),
         address: address_of(item.get("address")),
         meta: Meta {
             id: item.get("id").filter(|v| !v.is_null()).cloned(),
@@ -245,7 +235,7 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
             record_updated_at: s("modifiedAt"),
             ..Meta::default()
         },
-        ..Customer::default()
+        ..document::helpscout_scalars(s)
     };
     for (key, _, coll) in COLLS {
         *c.coll_mut(coll) = entries_of(item.get(key), coll);

@@ -251,18 +251,8 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     let embedded = obj.get("_embedded").and_then(Value::as_object);
     let emb = |key: &str| embedded.and_then(|e| e.get(key));
     let mut c = Customer {
-        first_name: s("firstName"),
-        last_name: s("lastName"),
-        organization: s("organization"),
-        job_title: s("jobTitle"),
-        notes: s("background"),
-        photo_url: s("photoUrl"),
-        photo_type: s("photoType"),
-        gender: s("gender").map(|g| g.to_ascii_lowercase()),
-        age: s("age"),
-        location: s("location"),
         address: decode_address(emb("address").or_else(|| obj.get("address"))),
-        ..Customer::default()
+        ..document::helpscout_scalars(s)
     };
     for coll in Coll::ALL {
         let v = emb(embedded_key(coll)).or_else(|| emb(document::coll_key(coll)));
