@@ -134,9 +134,6 @@ pub(super) fn encode_update(
     changes: &[Change],
     cx: &EncodeCx,
 ) -> Result<Vec<UpstreamRequest>, ApiError> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
     rules::numeric_id(customer_id, "Help Scout customer ids are positive integers")?;
     let mut body = PutBody::default();
     let mut unencodable = Vec::new();

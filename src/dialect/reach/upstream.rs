@@ -155,9 +155,6 @@ pub(super) fn encode_update(
     changes: &[Change],
     cx: &EncodeCx,
 ) -> Result<Vec<UpstreamRequest>, ApiError> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut slots: [Option<Out<'_>>; KEYS.len()] = [None; KEYS.len()];
     let mut unmappable = Vec::new();
     for change in changes {
