@@ -1082,6 +1082,31 @@ mod unique_parse_tests {
         );
     }
 
+    /// Random near-JSON over a tiny alphabet, so duplicates, syntax errors, escapes and
+    /// invalid bytes are all common.
+    fn near_json() -> impl Strategy<Value = Vec<u8>> {
+        const PARTS: [&[u8]; 16] = [
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b",",
+            b":",
+            b"\"a\"",
+            b"\"b\"",
+            b"\"a\\/b\"",
+            b"\"a/b\"",
+            b"1",
+            b"null",
+            b" ",
+            b"\"\xff\"",
+            b"{\"a\":1,",
+            b"\"a\":",
+        ];
+        let part = proptest::sample::select(&PARTS[..]);
+        proptest::collection::vec(part, 0..40).prop_map(|parts| parts.concat())
+    }
+
     /// [`parse_json_members`] at every depth, as values: what [`parse_json_unique`] gives.
     fn members_outcomes(body: &[u8]) -> Vec<Result<Value, (bool, ApiError)>> {
         (0..4)
@@ -1143,29 +1168,16 @@ mod unique_parse_tests {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         /// Random near-JSON: the member lists have the outcome of the tree at every depth.
         #[test]
-        fn member_lists_same_outcome_on_near_json(parts in proptest::collection::vec(prop_oneof![
-            Just(&b"{"[..]), Just(&b"}"[..]), Just(&b"["[..]), Just(&b"]"[..]),
-            Just(&b","[..]), Just(&b":"[..]), Just(&b"\"a\""[..]), Just(&b"\"b\""[..]),
-            Just(&b"\"a\\/b\""[..]), Just(&b"\"a/b\""[..]), Just(&b"1"[..]), Just(&b"null"[..]),
-            Just(&b" "[..]), Just(&b"\"\xff\""[..]), Just(&b"{\"a\":1,"[..]), Just(&b"\"a\":"[..]),
-        ], 0..40)) {
-            let body: Vec<u8> = parts.concat();
+        fn member_lists_same_outcome_on_near_json(body in near_json()) {
             let want = one_pass(&body);
             for got in members_outcomes(&body) {
                 prop_assert_eq!(&got, &want);
             }
         }
 
-        /// Random near-JSON over a tiny alphabet, so duplicates, syntax errors, escapes and
-        /// invalid bytes are all common.
+        /// Random near-JSON ([`near_json`]): the single pass has the outcome of the two passes.
         #[test]
-        fn same_outcome_on_near_json(parts in proptest::collection::vec(prop_oneof![
-            Just(&b"{"[..]), Just(&b"}"[..]), Just(&b"["[..]), Just(&b"]"[..]),
-            Just(&b","[..]), Just(&b":"[..]), Just(&b"\"a\""[..]), Just(&b"\"b\""[..]),
-            Just(&b"\"a\\/b\""[..]), Just(&b"\"a/b\""[..]), Just(&b"1"[..]), Just(&b"null"[..]),
-            Just(&b" "[..]), Just(&b"\"\xff\""[..]), Just(&b"{\"a\":1,"[..]), Just(&b"\"a\":"[..]),
-        ], 0..40)) {
-            let body: Vec<u8> = parts.concat();
+        fn same_outcome_on_near_json(body in near_json()) {
             prop_assert_eq!(one_pass(&body), two_pass(&body));
         }
     }

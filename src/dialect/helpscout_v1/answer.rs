@@ -23,6 +23,15 @@ pub(super) fn full_name(c: &Customer) -> Option<String> {
 // `Item`) escapes every constant key again. Key order and null handling are those of the
 // real service (helpscout.md §3.4).
 
+/// The collections of an item, in the order the service writes them.
+const ITEM_COLLS: [(&str, Coll); 5] = [
+    ("socialProfiles", Coll::SocialProfiles),
+    ("emails", Coll::Emails),
+    ("phones", Coll::Phones),
+    ("chats", Coll::Chats),
+    ("websites", Coll::Websites),
+];
+
 /// The `{"item": …}` body.
 pub(super) fn item_body(c: &Customer, cx: &AnswerCx<'_>) -> bytes::Bytes {
     let mut out = wire::JsonWriter::with_capacity(768);
@@ -72,13 +81,7 @@ pub(super) fn item_body(c: &Customer, cx: &AnswerCx<'_>) -> bytes::Bytes {
             out.close(b'}');
         }
     }
-    for (key, coll) in [
-        ("socialProfiles", Coll::SocialProfiles),
-        ("emails", Coll::Emails),
-        ("phones", Coll::Phones),
-        ("chats", Coll::Chats),
-        ("websites", Coll::Websites),
-    ] {
+    for (key, coll) in ITEM_COLLS {
         out.key(key);
         out.open(b'[');
         for e in c.coll(coll) {
@@ -139,13 +142,7 @@ impl serde::Serialize for Item<'_> {
         m.serialize_entry("modifiedAt", &stamp(&c.meta.record_updated_at))?;
         m.serialize_entry("background", &c.notes)?;
         m.serialize_entry("address", &c.address.as_ref().map(AddressItem))?;
-        for (key, coll) in [
-            ("socialProfiles", Coll::SocialProfiles),
-            ("emails", Coll::Emails),
-            ("phones", Coll::Phones),
-            ("chats", Coll::Chats),
-            ("websites", Coll::Websites),
-        ] {
+        for (key, coll) in ITEM_COLLS {
             m.serialize_entry(key, &Entries(coll, c.coll(coll), cx.default_entry_type))?;
         }
         m.end()
