@@ -65,7 +65,7 @@ pub fn object<'a>(v: &'a Value, pointer: &str) -> Result<&'a Map<String, Value>,
 }
 
 /// The violation for a value of the wrong JSON type, naming the type that was `expected`.
-fn wrong_type(v: &Value, expected: &str, pointer: &str) -> Violation {
+pub fn wrong_type(v: &Value, expected: &str, pointer: &str) -> Violation {
     let msg = format!("Expected {expected}, got {}", type_name(v));
     Violation::new(pointer, Rule::Type, msg).with_value(v.clone())
 }

@@ -208,6 +208,19 @@ pub fn refuse_unencodable<'c>(
     )
 }
 
+/// One entry of a vendor's list of field errors (Help Scout v1 `validationErrors`, Reach
+/// `errors`): the member `path_key` names the field, dotted as the vendor writes it, and
+/// `message` says what is wrong (`"Invalid value"` when the entry does not).
+pub fn upstream_violation(entry: &serde_json::Value, path_key: &str) -> Violation {
+    let member = |key: &str| entry.get(key).and_then(serde_json::Value::as_str);
+    let path = super::rules::undotted(member(path_key).unwrap_or(""));
+    Violation::new(
+        path,
+        Rule::Upstream,
+        member("message").unwrap_or("Invalid value"),
+    )
+}
+
 /// The standard reason phrase of a status, for a vendor error body that carries no message
 /// (HelpCrunch, Help Scout v1); `"Upstream error"` for a status without one.
 pub fn status_reason(status: u16) -> &'static str {

@@ -118,15 +118,6 @@ pub(super) fn push_name(cs: &mut ChangeSet, raw: Option<&str>) {
 
 // === validation shared by the client decoder and the target check ===
 
-pub(super) fn type_error(pointer: &str, expected: &str, v: &Value) -> Violation {
-    Violation::new(
-        pointer,
-        Rule::Type,
-        format!("Expected {expected}, got {}", rules::type_name(v)),
-    )
-    .with_value(v.clone())
-}
-
 pub(super) fn child(base: &str, token: &str) -> String {
     let token = pointer_token(token);
     let mut p = String::with_capacity(base.len() + 1 + token.len());
@@ -143,7 +134,7 @@ pub(super) fn tag_violations(v: &Value, pointer: &str, out: &mut Vec<Violation>)
         Value::Null => return,
         Value::Array(items) => items,
         other => {
-            out.push(type_error(pointer, "an array", other));
+            out.push(rules::wrong_type(other, "an array", pointer));
             return;
         }
     };
@@ -260,7 +251,7 @@ pub(super) fn decode_slot(coll: Coll, value: Value, cs: &mut ChangeSet, bad: &mu
             Some(s)
         }
         other => {
-            bad.push(type_error(pointer, "a string", &other));
+            bad.push(rules::wrong_type(&other, "a string", pointer));
             return;
         }
     };
@@ -297,7 +288,7 @@ pub(super) fn decode_custom_data(value: Value, cs: &mut ChangeSet, bad: &mut Vec
     let items = match value {
         Value::Array(items) => items,
         other => {
-            bad.push(type_error("/customData", "an array", &other));
+            bad.push(rules::wrong_type(&other, "an array", "/customData"));
             return;
         }
     };
@@ -339,7 +330,11 @@ pub(super) fn decode_custom_data(value: Value, cs: &mut ChangeSet, bad: &mut Vec
             }
             Some(Value::String(s)) => Some(s),
             Some(other) => {
-                bad.push(type_error(&child(&base, "property"), "a string", &other));
+                bad.push(rules::wrong_type(
+                    &other,
+                    "a string",
+                    &child(&base, "property"),
+                ));
                 None
             }
         };

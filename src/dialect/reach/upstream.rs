@@ -263,14 +263,7 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
         .map(|errors| {
             errors
                 .iter()
-                .map(|e| {
-                    let path = e.get("path").and_then(Value::as_str).unwrap_or("");
-                    let text = e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("Invalid value");
-                    Violation::new(rules::undotted(path), Rule::Upstream, text)
-                })
+                .map(|e| wire::upstream_violation(e, "path"))
                 .collect()
         })
         .unwrap_or_default();
