@@ -284,22 +284,23 @@ mod tests {
             "caf\u{e9} \u{1F600}",
             "</script>",
         ];
+        // What `write` puts into a fresh writer is what serde_json makes of `v`.
+        fn writes_as_serde<T: Serialize + std::fmt::Debug + ?Sized>(
+            v: &T,
+            write: impl FnOnce(&mut JsonWriter),
+        ) {
+            let mut w = JsonWriter::with_capacity(0);
+            write(&mut w);
+            assert_eq!(
+                w.into_bytes(),
+                serde_json::to_vec(v).unwrap_or_default(),
+                "{v:?}"
+            );
+        }
         for s in samples {
-            let mut w = JsonWriter::with_capacity(0);
-            w.str(s);
-            assert_eq!(
-                w.into_bytes(),
-                serde_json::to_vec(s).unwrap_or_default(),
-                "{s:?}"
-            );
+            writes_as_serde(s, |w| w.str(s));
             let v = serde_json::Value::String(s.to_owned());
-            let mut w = JsonWriter::with_capacity(0);
-            w.value(&v);
-            assert_eq!(
-                w.into_bytes(),
-                serde_json::to_vec(&v).unwrap_or_default(),
-                "{s:?}"
-            );
+            writes_as_serde(&v, |w| w.value(&v));
         }
         for v in [
             serde_json::json!(null),
@@ -310,13 +311,7 @@ mod tests {
             serde_json::json!([1, "a\"b", {"k": null}]),
             serde_json::json!({"x": "y"}),
         ] {
-            let mut w = JsonWriter::with_capacity(0);
-            w.value(&v);
-            assert_eq!(
-                w.into_bytes(),
-                serde_json::to_vec(&v).unwrap_or_default(),
-                "{v}"
-            );
+            writes_as_serde(&v, |w| w.value(&v));
         }
     }
 
