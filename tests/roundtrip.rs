@@ -9,7 +9,9 @@
 //! 3. Planner safety: any client body a dialect accepts, translated offline toward any upstream,
 //!    never panics, and every request forwarded is one the upstream's own decoder accepts.
 
-use patchbay::canonical::{time, Address, Change, Coll, Customer, Entry, Field, Op, Tag};
+use patchbay::canonical::{
+    time, Address, Change, Coll, Customer, Entry, EntryUpdate, Field, Op, Tag,
+};
 use patchbay::dialect::{
     dialect, AnswerCx, ClientRequest, DialectId, EncodeCx, Endpoint, EndpointKind, UpstreamRequest,
 };
@@ -106,12 +108,12 @@ fn norm(ops: &[Op]) -> Norm {
             }
             Op::EntryAdd { coll, kind, value } => n.adds.push((*coll, kind.clone(), value.clone())),
             Op::EntryRemove { coll, id } => n.removes.push((*coll, *id)),
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll,
                 id,
                 kind,
                 value,
-            } => {
+            }) => {
                 let slot = n.updates.entry((*coll, *id)).or_default();
                 if kind.is_some() {
                     slot.0.clone_from(kind);
@@ -250,12 +252,12 @@ fn hs_op() -> BoxedStrategy<Op> {
                 } else {
                     value
                 };
-                Op::EntryUpdate {
+                Op::EntryUpdate(EntryUpdate {
                     coll,
                     id,
                     kind,
                     value,
-                }
+                })
             })
     });
     prop_oneof![3 => set, 2 => add, 1 => remove, 2 => update].boxed()
@@ -275,7 +277,7 @@ fn hs_ops() -> BoxedStrategy<Vec<Op>> {
                         seen_fields.push(*field);
                         new
                     }
-                    Op::EntryUpdate { coll, id, .. } => {
+                    Op::EntryUpdate(EntryUpdate { coll, id, .. }) => {
                         let new = !seen_entries.contains(&(*coll, *id));
                         seen_entries.push((*coll, *id));
                         new

@@ -1,6 +1,6 @@
 //! The canonical customer document and how a change set applies to it.
 
-use super::{Change, Coll, Field, Op};
+use super::{Change, Coll, EntryUpdate, Field, Op};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -14,6 +14,18 @@ pub struct Entry {
     pub kind: Option<String>,
     /// The value.
     pub value: String,
+}
+
+impl EntryUpdate {
+    /// Overwrites what the update gives (type, value) and keeps the rest of `entry`.
+    pub fn apply_to(&self, entry: &mut Entry) {
+        if let Some(k) = &self.kind {
+            entry.kind = Some(k.clone());
+        }
+        if let Some(v) = &self.value {
+            entry.value = v.clone();
+        }
+    }
 }
 
 /// A postal address. Any member may be missing (container-level `default`).
@@ -322,21 +334,12 @@ impl Customer {
                         return Err(change);
                     }
                 }
-                Op::EntryUpdate {
-                    coll,
-                    id,
-                    kind,
-                    value,
-                } => {
-                    let Some(entry) = self.coll_mut(*coll).iter_mut().find(|e| e.id == *id) else {
+                Op::EntryUpdate(update) => {
+                    let entries = self.coll_mut(update.coll);
+                    let Some(entry) = entries.iter_mut().find(|e| e.id == update.id) else {
                         return Err(change);
                     };
-                    if let Some(k) = kind {
-                        entry.kind = Some(k.clone());
-                    }
-                    if let Some(v) = value {
-                        entry.value = v.clone();
-                    }
+                    update.apply_to(entry);
                 }
                 Op::Primary { coll, value } => {
                     let kind = (*coll != Coll::Websites).then(|| default_kind.to_string());

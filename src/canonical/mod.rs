@@ -269,18 +269,7 @@ pub enum Op {
         id: u64,
     },
     /// Change the type and/or value of entry `id`.
-    EntryUpdate {
-        /// The collection.
-        coll: Coll,
-        /// The entry id.
-        id: u64,
-        /// New type, when given.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        kind: Option<String>,
-        /// New value, when given.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<String>,
-    },
+    EntryUpdate(EntryUpdate),
     /// Single-slot semantics of HelpCrunch / Reach: "the customer's (first) e-mail or phone is
     /// this value" (`None` removes it). Only `Coll::Emails` and `Coll::Phones`.
     Primary {
@@ -301,6 +290,24 @@ pub enum Op {
         /// Property slug.
         slug: String,
     },
+}
+
+/// The payload of [`Op::EntryUpdate`]: a named type because every stage (decode checks, slot
+/// mapping, encoders, the customer store) takes the update apart the same way. Internally tagged
+/// as a newtype variant it serialises exactly like the former struct variant
+/// (`{"op":"entry_update","coll":…,"id":…}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntryUpdate {
+    /// The collection.
+    pub coll: Coll,
+    /// The entry id.
+    pub id: u64,
+    /// New type, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// New value, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// One change and where in the client's body it came from.
@@ -354,5 +361,59 @@ pub fn pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
     } else {
         std::borrow::Cow::Borrowed(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Op::EntryUpdate` became a newtype variant over [`EntryUpdate`]; the wire form of a change
+    /// (contract cases, logs) must not notice: tag first, then the payload's members in order,
+    /// absent type/value left out.
+    #[test]
+    fn entry_update_serialises_like_a_struct_variant() {
+        let change = |kind: Option<&str>, value: Option<&str>| {
+            Change::new(
+                Op::EntryUpdate(EntryUpdate {
+                    coll: Coll::SocialProfiles,
+                    id: 1234,
+                    kind: kind.map(str::to_string),
+                    value: value.map(str::to_string),
+                }),
+                "/socialProfiles/1234",
+            )
+        };
+        let cases = [
+            (
+                change(Some("twitter"), Some("@x")),
+                r#"{"op":"entry_update","coll":"social_profiles","id":1234,"kind":"twitter","value":"@x","origin":"/socialProfiles/1234"}"#,
+            ),
+            (
+                change(None, Some("@x")),
+                r#"{"op":"entry_update","coll":"social_profiles","id":1234,"value":"@x","origin":"/socialProfiles/1234"}"#,
+            ),
+            (
+                change(Some("twitter"), None),
+                r#"{"op":"entry_update","coll":"social_profiles","id":1234,"kind":"twitter","origin":"/socialProfiles/1234"}"#,
+            ),
+        ];
+        for (change, json) in cases {
+            assert_eq!(
+                serde_json::to_string(&change).expect("a change serialises"),
+                json
+            );
+            assert_eq!(
+                serde_json::from_str::<Change>(json).expect("the wire form reads back"),
+                change
+            );
+        }
+    }
+
+    /// The payload's members stay required where they were: a change without an id is refused.
+    #[test]
+    fn entry_update_without_id_is_refused() {
+        let json = r#"{"op":"entry_update","coll":"emails","value":"a@b.c","origin":"/emails"}"#;
+        assert!(serde_json::from_str::<Change>(json).is_err());
     }
 }

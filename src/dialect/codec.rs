@@ -104,6 +104,11 @@ impl<T: Wired> UpstreamSide for T {
         changes: &[Change],
         cx: &EncodeCx,
     ) -> Result<Vec<UpstreamRequest>, ApiError> {
+        // Nothing to change is nothing to send, for every vendor (not even the customer id is
+        // checked): the codecs only ever see a non-empty list.
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
         (T::CODEC.encode_update)(customer_id, changes, cx)
     }
 
@@ -121,5 +126,22 @@ impl<T: Wired> UpstreamSide for T {
 
     fn locate(&self, upstream_path: &str) -> Option<Target> {
         fields::locate(T::CODEC.id.profile(), upstream_path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::dialect::{dialect, DialectId, EncodeCx};
+
+    /// The empty-list answer lives in the shared wiring, before any codec runs: no dialect
+    /// sends a write, or checks the customer id, when there is nothing to change.
+    #[test]
+    fn no_changes_encode_to_no_requests_in_every_dialect() {
+        for d in DialectId::ALL {
+            for id in ["100", "not a customer id"] {
+                let got = dialect(d).encode_update(id, &[], &EncodeCx::default());
+                assert_eq!(got, Ok(Vec::new()), "{d:?} {id:?}");
+            }
+        }
     }
 }

@@ -32,7 +32,7 @@
 //!   `replace`/`remove` only.
 
 use crate::canonical::{
-    ApiError, Change, Coll, Customer, Entry, ErrorKind, Field, Op, Rule, Violation,
+    ApiError, Change, Coll, Customer, Entry, EntryUpdate, ErrorKind, Field, Op, Rule, Violation,
 };
 use crate::dialect::UpstreamSide;
 use json_patch::jsonptr::PointerBuf;
@@ -160,6 +160,25 @@ pub fn to_document(customer: &Customer, default_kind: Option<&str>) -> Value {
         doc.insert(coll_key(coll).into(), Value::Object(entries));
     }
     Value::Object(doc)
+}
+
+/// A customer holding the top-level scalar members of a Help Scout customer (v1's `item` and
+/// v2's answer name them alike), each read by `member`; the rest stays default. The gender is
+/// lower-cased, as it is canonical.
+pub fn helpscout_scalars(member: impl Fn(&str) -> Option<String>) -> Customer {
+    Customer {
+        first_name: member("firstName"),
+        last_name: member("lastName"),
+        organization: member("organization"),
+        job_title: member("jobTitle"),
+        notes: member("background"),
+        photo_url: member("photoUrl"),
+        photo_type: member("photoType"),
+        gender: member("gender").map(|g| g.to_ascii_lowercase()),
+        age: member("age"),
+        location: member("location"),
+        ..Customer::default()
+    }
 }
 
 /// The way back: the customer a document describes (only the members the document holds; the
@@ -457,12 +476,12 @@ pub fn difference(before: &Value, after: &Value) -> Result<Vec<Change>, ApiError
                         (Some(_), Some(_)) => origin,
                     };
                     changes.push(Change::new(
-                        Op::EntryUpdate {
+                        Op::EntryUpdate(EntryUpdate {
                             coll,
                             id,
                             kind,
                             value,
-                        },
+                        }),
                         origin,
                     ));
                 }
@@ -517,17 +536,13 @@ pub fn change_ops(change: &Change, fresh: &mut usize) -> Option<Vec<PatchOperati
         Op::EntryRemove { coll, id } => vec![PatchOperation::Remove(RemoveOperation {
             path: ptr(&format!("/{}/{id}", coll_key(*coll)))?,
         })],
-        Op::EntryUpdate {
-            coll,
-            id,
-            kind,
-            value,
-        } => {
+        Op::EntryUpdate(update) => {
+            let (coll, id) = (coll_key(update.coll), update.id);
             let mut ops = Vec::with_capacity(2);
-            for (member, v) in [("type", kind), ("value", value)] {
+            for (member, v) in [("type", &update.kind), ("value", &update.value)] {
                 if let Some(v) = v {
                     ops.push(PatchOperation::Replace(ReplaceOperation {
-                        path: ptr(&format!("/{}/{id}/{member}", coll_key(*coll)))?,
+                        path: ptr(&format!("/{coll}/{id}/{member}"))?,
                         value: Value::String(v.clone()),
                     }));
                 }
@@ -655,21 +670,21 @@ mod tests {
                     "/emails/1003"
                 ),
                 (
-                    Op::EntryUpdate {
+                    Op::EntryUpdate(EntryUpdate {
                         coll: Coll::Emails,
                         id: 1001,
                         kind: Some("home".into()),
                         value: Some("v@home.net".into())
-                    },
+                    }),
                     "/emails/1001"
                 ),
                 (
-                    Op::EntryUpdate {
+                    Op::EntryUpdate(EntryUpdate {
                         coll: Coll::Phones,
                         id: 1002,
                         kind: Some("work".into()),
                         value: None
-                    },
+                    }),
                     "/phones/1002/type"
                 ),
                 (

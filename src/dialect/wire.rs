@@ -208,6 +208,19 @@ pub fn refuse_unencodable<'c>(
     )
 }
 
+/// One entry of a vendor's list of field errors (Help Scout v1 `validationErrors`, Reach
+/// `errors`): the member `path_key` names the field, dotted as the vendor writes it, and
+/// `message` says what is wrong (`"Invalid value"` when the entry does not).
+pub fn upstream_violation(entry: &serde_json::Value, path_key: &str) -> Violation {
+    let member = |key: &str| entry.get(key).and_then(serde_json::Value::as_str);
+    let path = super::rules::undotted(member(path_key).unwrap_or(""));
+    Violation::new(
+        path,
+        Rule::Upstream,
+        member("message").unwrap_or("Invalid value"),
+    )
+}
+
 /// The standard reason phrase of a status, for a vendor error body that carries no message
 /// (HelpCrunch, Help Scout v1); `"Upstream error"` for a status without one.
 pub fn status_reason(status: u16) -> &'static str {
@@ -271,22 +284,23 @@ mod tests {
             "caf\u{e9} \u{1F600}",
             "</script>",
         ];
+        // What `write` puts into a fresh writer is what serde_json makes of `v`.
+        fn writes_as_serde<T: Serialize + std::fmt::Debug + ?Sized>(
+            v: &T,
+            write: impl FnOnce(&mut JsonWriter),
+        ) {
+            let mut w = JsonWriter::with_capacity(0);
+            write(&mut w);
+            assert_eq!(
+                w.into_bytes(),
+                serde_json::to_vec(v).unwrap_or_default(),
+                "{v:?}"
+            );
+        }
         for s in samples {
-            let mut w = JsonWriter::with_capacity(0);
-            w.str(s);
-            assert_eq!(
-                w.into_bytes(),
-                serde_json::to_vec(s).unwrap_or_default(),
-                "{s:?}"
-            );
+            writes_as_serde(s, |w| w.str(s));
             let v = serde_json::Value::String(s.to_owned());
-            let mut w = JsonWriter::with_capacity(0);
-            w.value(&v);
-            assert_eq!(
-                w.into_bytes(),
-                serde_json::to_vec(&v).unwrap_or_default(),
-                "{s:?}"
-            );
+            writes_as_serde(&v, |w| w.value(&v));
         }
         for v in [
             serde_json::json!(null),
@@ -297,13 +311,7 @@ mod tests {
             serde_json::json!([1, "a\"b", {"k": null}]),
             serde_json::json!({"x": "y"}),
         ] {
-            let mut w = JsonWriter::with_capacity(0);
-            w.value(&v);
-            assert_eq!(
-                w.into_bytes(),
-                serde_json::to_vec(&v).unwrap_or_default(),
-                "{v}"
-            );
+            writes_as_serde(&v, |w| w.value(&v));
         }
     }
 

@@ -21,7 +21,9 @@ mod tests;
 
 pub use server::{free_loopback_addr, service, spawn_standalone, SandboxApp, Standalone};
 
-use crate::canonical::{ApiError, Coll, Customer, ErrorKind, Field, Rule, Violation};
+use crate::canonical::{
+    ApiError, Coll, Customer, EntryUpdate, ErrorKind, Field, Op, Rule, Violation,
+};
 use crate::config::Secret;
 use crate::dialect::profile::Auth;
 use crate::dialect::{AnswerCx, Dialect, DialectId, Endpoint, EndpointKind, Profile, Synthetic};
@@ -783,8 +785,8 @@ impl Backend {
             }
             if let Err(change) = applied {
                 let (coll, id) = match &change.op {
-                    crate::canonical::Op::EntryRemove { coll, id }
-                    | crate::canonical::Op::EntryUpdate { coll, id, .. } => (coll.as_str(), *id),
+                    Op::EntryRemove { coll, id }
+                    | Op::EntryUpdate(EntryUpdate { coll, id, .. }) => (coll.as_str(), *id),
                     _ => ("entries", 0),
                 };
                 return self.error(ApiError::invalid_one(

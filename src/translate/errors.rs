@@ -3,7 +3,7 @@
 //! dialect's own pointer; messages naming a field by the upstream's name get the client's. The
 //! same renaming serves the upstream's value rules run before sending ([`check_target`]).
 
-use crate::canonical::{ApiError, Change, Coll, Op, Violation};
+use crate::canonical::{ApiError, Change, Coll, EntryUpdate, Op, Violation};
 use crate::dialect::{dialect, rules, DialectId, Target};
 
 /// The collection an entry op writes to.
@@ -11,7 +11,7 @@ fn op_coll(op: &Op) -> Option<Coll> {
     match op {
         Op::EntryAdd { coll, .. }
         | Op::EntryRemove { coll, .. }
-        | Op::EntryUpdate { coll, .. }
+        | Op::EntryUpdate(EntryUpdate { coll, .. })
         | Op::Primary { coll, .. } => Some(*coll),
         _ => None,
     }
@@ -43,9 +43,8 @@ fn producing_change<'c>(changes: &'c [Change], target: &Target) -> Option<&'c Ch
         Target::Coll(coll, Some(id)) => changes
             .iter()
             .find(|c| match &c.op {
-                Op::EntryUpdate { coll: k, id: i, .. } | Op::EntryRemove { coll: k, id: i } => {
-                    k == coll && i == id
-                }
+                Op::EntryUpdate(EntryUpdate { coll: k, id: i, .. })
+                | Op::EntryRemove { coll: k, id: i } => k == coll && i == id,
                 Op::Primary { coll: k, .. } => k == coll,
                 _ => false,
             })
@@ -167,7 +166,7 @@ pub fn map_upstream_error(
                             &c.op,
                             Op::EntryAdd { coll: k, .. }
                                 | Op::EntryRemove { coll: k, .. }
-                                | Op::EntryUpdate { coll: k, .. } if k == coll
+                                | Op::EntryUpdate(EntryUpdate { coll: k, .. }) if k == coll
                         )
                     })
                     .nth(i),
@@ -216,12 +215,12 @@ mod tests {
 
     fn update(id: u64, origin: &str) -> Change {
         Change::new(
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Emails,
                 id,
                 kind: None,
                 value: Some("x@example.com".into()),
-            },
+            }),
             origin,
         )
     }

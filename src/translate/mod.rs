@@ -17,7 +17,7 @@
 //! upstream's field names into the client's pointers (and messages), naming the change that
 //! produced each upstream field.
 
-use crate::canonical::{ApiError, Change, Coll, Customer, Field, Op, Rule, Violation};
+use crate::canonical::{ApiError, Change, Coll, Customer, EntryUpdate, Field, Op, Rule, Violation};
 use crate::dialect::profile::{client_name, IdKind};
 use crate::dialect::{
     dialect, rules, ClientRequest, DialectId, EncodeCx, Endpoint, UpstreamRequest,
@@ -232,7 +232,7 @@ fn label_of(op: &Op) -> &'static str {
         Op::Set { field, .. } => field.as_str(),
         Op::EntryAdd { coll, .. }
         | Op::EntryRemove { coll, .. }
-        | Op::EntryUpdate { coll, .. }
+        | Op::EntryUpdate(EntryUpdate { coll, .. })
         | Op::Primary { coll, .. } => coll.as_str(),
         Op::PropertySet { .. } | Op::PropertyRemove { .. } => "properties",
     }
@@ -346,12 +346,12 @@ pub fn resolve(
                     match (value, first) {
                         (Some(v), Some(e)) if &e.value == v => {}
                         (Some(v), Some(e)) => acc.keep(
-                            Op::EntryUpdate {
+                            Op::EntryUpdate(EntryUpdate {
                                 coll: *coll,
                                 id: e.id,
                                 kind: None,
                                 value: Some(v.clone()),
-                            },
+                            }),
                             origin,
                         ),
                         (Some(v), None) => acc.keep(
@@ -436,26 +436,22 @@ pub fn resolve(
                     acc.invalid.push(slot_id_violation(origin, *id));
                 }
             }
-            Op::EntryUpdate {
-                coll,
-                id,
-                kind,
-                value,
-            } => {
-                if !up.holds_coll(*coll) {
+            Op::EntryUpdate(update) => {
+                if !up.holds_coll(update.coll) {
                     acc.unmappable(change, "This entry");
                 } else if !up.single_slot() {
                     acc.keep(change.op.clone(), origin);
-                } else if *id != 1 {
-                    acc.invalid.push(slot_id_violation(origin, *id));
+                } else if update.id != 1 {
+                    acc.invalid.push(slot_id_violation(origin, update.id));
                 } else {
-                    if let Some(k) = kind.as_deref().filter(|k| *k != pair.default_entry_type) {
+                    let kind = update.kind.as_deref();
+                    if let Some(k) = kind.filter(|k| *k != pair.default_entry_type) {
                         acc.unmappable(change, &slot_type_what(k, pair));
                     }
-                    if let Some(v) = value {
+                    if let Some(v) = &update.value {
                         acc.keep(
                             Op::Primary {
-                                coll: *coll,
+                                coll: update.coll,
                                 value: Some(v.clone()),
                             },
                             origin,

@@ -21,6 +21,11 @@ pub(super) fn collapse_ws(s: &str) -> String {
         // Single spaces only (every ordinary name): the copy is the string itself.
         return s.to_owned();
     }
+    collapse_ws_chars(s)
+}
+
+/// [`collapse_ws`] without the shortcut, character by character (also the unit tests' reference).
+fn collapse_ws_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_run = false;
     for c in s.chars() {
@@ -113,15 +118,6 @@ pub(super) fn push_name(cs: &mut ChangeSet, raw: Option<&str>) {
 
 // === validation shared by the client decoder and the target check ===
 
-pub(super) fn type_error(pointer: &str, expected: &str, v: &Value) -> Violation {
-    Violation::new(
-        pointer,
-        Rule::Type,
-        format!("Expected {expected}, got {}", rules::type_name(v)),
-    )
-    .with_value(v.clone())
-}
-
 pub(super) fn child(base: &str, token: &str) -> String {
     let token = pointer_token(token);
     let mut p = String::with_capacity(base.len() + 1 + token.len());
@@ -138,7 +134,7 @@ pub(super) fn tag_violations(v: &Value, pointer: &str, out: &mut Vec<Violation>)
         Value::Null => return,
         Value::Array(items) => items,
         other => {
-            out.push(type_error(pointer, "an array", other));
+            out.push(rules::wrong_type(other, "an array", pointer));
             return;
         }
     };
@@ -255,7 +251,7 @@ pub(super) fn decode_slot(coll: Coll, value: Value, cs: &mut ChangeSet, bad: &mu
             Some(s)
         }
         other => {
-            bad.push(type_error(pointer, "a string", &other));
+            bad.push(rules::wrong_type(&other, "a string", pointer));
             return;
         }
     };
@@ -292,7 +288,7 @@ pub(super) fn decode_custom_data(value: Value, cs: &mut ChangeSet, bad: &mut Vec
     let items = match value {
         Value::Array(items) => items,
         other => {
-            bad.push(type_error("/customData", "an array", &other));
+            bad.push(rules::wrong_type(&other, "an array", "/customData"));
             return;
         }
     };
@@ -334,7 +330,11 @@ pub(super) fn decode_custom_data(value: Value, cs: &mut ChangeSet, bad: &mut Vec
             }
             Some(Value::String(s)) => Some(s),
             Some(other) => {
-                bad.push(type_error(&child(&base, "property"), "a string", &other));
+                bad.push(rules::wrong_type(
+                    &other,
+                    "a string",
+                    &child(&base, "property"),
+                ));
                 None
             }
         };
@@ -513,11 +513,11 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
                 value: v,
                 ..
             }
-            | Op::EntryUpdate {
+            | Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Emails,
                 value: Some(v),
                 ..
-            } => rules::email(v, origin).err(),
+            }) => rules::email(v, origin).err(),
             Op::Set {
                 field: Field::Locale,
                 value,
@@ -566,7 +566,7 @@ pub(super) fn decode_request(ep: &Endpoint, body: &[u8]) -> Result<ClientRequest
 
 #[cfg(test)]
 mod name_rule_tests {
-    use super::{collapse_ws, is_ws, split_name};
+    use super::{collapse_ws, collapse_ws_chars, is_ws, split_name};
     use proptest::prelude::*;
 
     /// The name rule as first written, on characters: the byte-level version must agree.
@@ -575,26 +575,10 @@ mod name_rule_tests {
         if name.is_empty() {
             return None;
         }
-        let collapse = |s: &str| {
-            let mut out = String::new();
-            let mut in_run = false;
-            for c in s.chars() {
-                if is_ws(c) {
-                    if !in_run {
-                        out.push(' ');
-                    }
-                    in_run = true;
-                } else {
-                    out.push(c);
-                    in_run = false;
-                }
-            }
-            out
-        };
         match name.rfind(is_ws) {
             None => Some((name.to_string(), None)),
             Some(i) => Some((
-                collapse(name[..i].trim_end_matches(is_ws)),
+                collapse_ws_chars(name[..i].trim_end_matches(is_ws)),
                 Some(name[i + 1..].to_string()),
             )),
         }

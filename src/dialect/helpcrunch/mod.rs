@@ -25,8 +25,8 @@ use super::{
 };
 use crate::canonical::time::{self, Style};
 use crate::canonical::{
-    pointer_token, Address, ApiError, Change, ChangeSet, Coll, Customer, Entry, ErrorKind, Field,
-    Op, Rule, Tag, Violation,
+    pointer_token, Address, ApiError, Change, ChangeSet, Coll, Customer, Entry, EntryUpdate,
+    ErrorKind, Field, Op, Rule, Tag, Violation,
 };
 use bytes::Bytes;
 // The unit tests call the codec through the traits and name canonical locations.

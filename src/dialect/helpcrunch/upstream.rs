@@ -166,9 +166,6 @@ pub(super) fn encode_update(
     changes: &[Change],
     cx: &EncodeCx,
 ) -> Result<Vec<UpstreamRequest>, ApiError> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
     rules::numeric_id(
         customer_id,
         "HelpCrunch customer ids are positive integers.",

@@ -20,8 +20,17 @@ pub(super) fn full_name(c: &Customer) -> Option<String> {
 // Written straight from the canonical customer into a `JsonWriter`: building a
 // `serde_json::Value` tree first (an `IndexMap` per object, with `preserve_order`) cost about
 // three times the rest of the answer, and serde's serializer (kept below as the test reference,
-// `ItemAnswer`) escapes every constant key again. Key order and null handling are those of the
+// `Item`) escapes every constant key again. Key order and null handling are those of the
 // real service (helpscout.md §3.4).
+
+/// The collections of an item, in the order the service writes them.
+const ITEM_COLLS: [(&str, Coll); 5] = [
+    ("socialProfiles", Coll::SocialProfiles),
+    ("emails", Coll::Emails),
+    ("phones", Coll::Phones),
+    ("chats", Coll::Chats),
+    ("websites", Coll::Websites),
+];
 
 /// The `{"item": …}` body.
 pub(super) fn item_body(c: &Customer, cx: &AnswerCx<'_>) -> bytes::Bytes {
@@ -72,13 +81,7 @@ pub(super) fn item_body(c: &Customer, cx: &AnswerCx<'_>) -> bytes::Bytes {
             out.close(b'}');
         }
     }
-    for (key, coll) in [
-        ("socialProfiles", Coll::SocialProfiles),
-        ("emails", Coll::Emails),
-        ("phones", Coll::Phones),
-        ("chats", Coll::Chats),
-        ("websites", Coll::Websites),
-    ] {
+    for (key, coll) in ITEM_COLLS {
         out.key(key);
         out.open(b'[');
         for e in c.coll(coll) {
@@ -105,20 +108,7 @@ pub(super) fn item_body(c: &Customer, cx: &AnswerCx<'_>) -> bytes::Bytes {
     out.into_bytes()
 }
 
-/// `{"item": customer}`.
-#[cfg(test)]
-pub(super) struct ItemAnswer<'a>(pub(super) &'a Customer, pub(super) &'a AnswerCx<'a>);
-
-#[cfg(test)]
-impl serde::Serialize for ItemAnswer<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut outer = s.serialize_map(Some(1))?;
-        outer.serialize_entry("item", &Item(self.0, self.1))?;
-        outer.end()
-    }
-}
-
+/// The customer inside `{"item": customer}`.
 #[cfg(test)]
 pub(super) struct Item<'a>(pub(super) &'a Customer, pub(super) &'a AnswerCx<'a>);
 
@@ -152,13 +142,7 @@ impl serde::Serialize for Item<'_> {
         m.serialize_entry("modifiedAt", &stamp(&c.meta.record_updated_at))?;
         m.serialize_entry("background", &c.notes)?;
         m.serialize_entry("address", &c.address.as_ref().map(AddressItem))?;
-        for (key, coll) in [
-            ("socialProfiles", Coll::SocialProfiles),
-            ("emails", Coll::Emails),
-            ("phones", Coll::Phones),
-            ("chats", Coll::Chats),
-            ("websites", Coll::Websites),
-        ] {
+        for (key, coll) in ITEM_COLLS {
             m.serialize_entry(key, &Entries(coll, c.coll(coll), cx.default_entry_type))?;
         }
         m.end()
@@ -286,7 +270,8 @@ mod item_tests {
                     created: None,
                     location_base: "",
                 };
-                let reference = serde_json::to_vec(&ItemAnswer(&c, &cx)).unwrap_or_default();
+                let item = std::collections::BTreeMap::from([("item", Item(&c, &cx))]);
+                let reference = serde_json::to_vec(&item).unwrap_or_default();
                 assert_eq!(&item_body(&c, &cx)[..], &reference[..], "{c:?} {id}");
             }
         }

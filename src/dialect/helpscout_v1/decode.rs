@@ -53,16 +53,6 @@ pub(super) fn entry_id(v: Option<&Value>) -> Option<EntryId> {
     }
 }
 
-/// A type violation for a value that must be an array or object.
-pub(super) fn expected(what: &str, v: &Value, pointer: &str) -> Violation {
-    Violation::new(
-        pointer,
-        Rule::Type,
-        format!("Expected {what}, got {}", rules::type_name(v)),
-    )
-    .with_value(v.clone())
-}
-
 /// Moves a helper's violation (built at a placeholder pointer) to its real place, so the
 /// pointer string is only built on failure.
 pub(super) fn relocate(mut v: Violation, pointer: String) -> Violation {
@@ -384,7 +374,7 @@ impl<'de> Walk<'de> for AddressWalk<'_> {
                 }
             }
             other => {
-                let e = expected("an object", &other, "/address");
+                let e = rules::wrong_type(&other, "an object", "/address");
                 self.0.violations.push(e);
             }
         }
@@ -408,7 +398,7 @@ impl<'de> Walk<'de> for CollWalk<'_> {
     fn other(self, v: Value) {
         // A null collection lists no entries, and entries not listed stay as they are.
         if !v.is_null() {
-            let e = expected("an array", &v, COLLS[self.1].1);
+            let e = rules::wrong_type(&v, "an array", COLLS[self.1].1);
             self.0.violations.push(e);
         }
     }
@@ -451,7 +441,9 @@ impl<'de> Walk<'de> for EntryWalk<'_> {
     }
     fn other(self, v: Value) {
         let base = format!("{}/{}", COLLS[self.1].1, self.2);
-        self.0.violations.push(expected("an object", &v, &base));
+        self.0
+            .violations
+            .push(rules::wrong_type(&v, "an object", &base));
     }
 }
 
@@ -496,7 +488,7 @@ impl Decoder {
                 }
             }
             other => {
-                let e = expected("an array of strings", other, pointer);
+                let e = rules::wrong_type(other, "an array of strings", pointer);
                 return self.violations.push(e);
             }
         }
@@ -571,12 +563,12 @@ impl Decoder {
                 self.changes.push(Op::EntryAdd { coll, kind, value }, base);
             }
             EntryId::Update(id) => {
-                let op = Op::EntryUpdate {
+                let op = Op::EntryUpdate(EntryUpdate {
                     coll,
                     id,
                     kind,
                     value,
-                };
+                });
                 self.changes.push(op, base);
             }
             EntryId::Remove(_) => {}
@@ -607,9 +599,9 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
             Op::EntryAdd { coll, kind, value } => {
                 check_entry(*coll, kind.as_deref(), Some(value), &at, &mut out)
             }
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll, kind, value, ..
-            } => check_entry(*coll, kind.as_deref(), value.as_deref(), &at, &mut out),
+            }) => check_entry(*coll, kind.as_deref(), value.as_deref(), &at, &mut out),
             _ => {}
         }
     }

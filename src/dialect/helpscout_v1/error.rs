@@ -74,14 +74,9 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
         .and_then(Value::as_array)
         .map(|list| {
             list.iter()
-                .filter_map(Value::as_object)
+                .filter(|e| e.is_object())
                 .map(|e| {
-                    let property = e.get("property").and_then(Value::as_str).unwrap_or("");
-                    let message = e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("Invalid value");
-                    let v = Violation::new(rules::undotted(property), Rule::Upstream, message);
+                    let v = wire::upstream_violation(e, "property");
                     match e.get("value") {
                         Some(Value::Null) | None => v,
                         Some(val) => v.with_value(val.clone()),

@@ -17,7 +17,7 @@ mod upstream;
 use super::rules;
 use super::*;
 use crate::canonical::time::{self, Style};
-use crate::canonical::{Address, Change, Entry, ErrorKind, Meta, Op, Rule};
+use crate::canonical::{Address, Change, Entry, EntryUpdate, ErrorKind, Meta, Op, Rule};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};

@@ -134,9 +134,6 @@ pub(super) fn encode_update(
     changes: &[Change],
     cx: &EncodeCx,
 ) -> Result<Vec<UpstreamRequest>, ApiError> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
     rules::numeric_id(customer_id, "Help Scout customer ids are positive integers")?;
     let mut body = PutBody::default();
     let mut unencodable = Vec::new();
@@ -168,12 +165,12 @@ pub(super) fn encode_update(
                     None => unencodable.push(c),
                 }
             }
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll,
                 id,
                 kind,
                 value,
-            } => body.colls[coll_index(*coll)].push(EntryOut {
+            }) => body.colls[coll_index(*coll)].push(EntryOut {
                 id: Some(Value::from(*id)),
                 value: value.as_deref(),
                 kind: typed(*coll, kind.as_deref()),
@@ -228,16 +225,6 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     let item = doc.get("item")?.as_object()?;
     let s = |key: &str| str_of(item, key);
     let mut c = Customer {
-        first_name: s("firstName"),
-        last_name: s("lastName"),
-        organization: s("organization"),
-        job_title: s("jobTitle"),
-        notes: s("background"),
-        photo_url: s("photoUrl"),
-        photo_type: s("photoType"),
-        gender: s("gender").map(|g| g.to_ascii_lowercase()),
-        age: s("age"),
-        location: s("location"),
         address: address_of(item.get("address")),
         meta: Meta {
             id: item.get("id").filter(|v| !v.is_null()).cloned(),
@@ -245,7 +232,7 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
             record_updated_at: s("modifiedAt"),
             ..Meta::default()
         },
-        ..Customer::default()
+        ..document::helpscout_scalars(s)
     };
     for (key, _, coll) in COLLS {
         *c.coll_mut(coll) = entries_of(item.get(key), coll);

@@ -206,43 +206,34 @@ pub(super) fn decode_patch_target(
             ));
         }
         (PatchPath::Entry(coll, id), "remove") => out.push(Op::EntryRemove { coll, id }, ptr),
-        (PatchPath::Entry(coll, id), "replace") => {
-            let (kind, value) = entry_object(coll, required_value(value, index)?, ptr, false)?;
-            out.push(
-                Op::EntryUpdate {
-                    coll,
-                    id,
-                    kind,
-                    value,
-                },
-                ptr,
-            );
-        }
-        (PatchPath::EntryValue(coll, id), "replace") => {
-            let value = rules::string(required_value(value, index)?, ptr)?;
-            check_entry_value(coll, value, ptr)?;
-            out.push(
-                Op::EntryUpdate {
-                    coll,
-                    id,
-                    kind: None,
-                    value: Some(value.to_string()),
-                },
-                ptr,
-            );
-        }
-        (PatchPath::EntryType(coll, id), "replace") => {
-            let kind = rules::string(required_value(value, index)?, ptr)?;
-            check_entry_type(coll, kind, ptr)?;
-            out.push(
-                Op::EntryUpdate {
-                    coll,
-                    id,
-                    kind: Some(canonical_kind(coll, kind)),
-                    value: None,
-                },
-                ptr,
-            );
+        (
+            PatchPath::Entry(coll, id)
+            | PatchPath::EntryValue(coll, id)
+            | PatchPath::EntryType(coll, id),
+            "replace",
+        ) => {
+            // The whole entry, or one of its two members: the same update, of one or both.
+            let value = required_value(value, index)?;
+            let (kind, value) = match path {
+                PatchPath::EntryValue(..) => {
+                    let value = rules::string(value, ptr)?;
+                    check_entry_value(coll, value, ptr)?;
+                    (None, Some(value.to_string()))
+                }
+                PatchPath::EntryType(..) => {
+                    let kind = rules::string(value, ptr)?;
+                    check_entry_type(coll, kind, ptr)?;
+                    (Some(canonical_kind(coll, kind)), None)
+                }
+                _ => entry_object(coll, value, ptr, false)?,
+            };
+            let update = EntryUpdate {
+                coll,
+                id,
+                kind,
+                value,
+            };
+            out.push(Op::EntryUpdate(update), ptr);
         }
         (_, op) => return Err(op_not_allowed(index, op, ptr)),
     }
@@ -383,14 +374,19 @@ pub(super) fn decode_fast(
     Some(out.finish(false))
 }
 
-pub(super) fn decode_patch(doc: &Value) -> Result<ClientRequest, ApiError> {
-    let Value::Array(items) = doc else {
-        return Err(ApiError::invalid_one(Violation::new(
+/// The operations of a JSON Patch body (customer or properties): it must be an array.
+fn patch_items(doc: &Value) -> Result<&Vec<Value>, ApiError> {
+    doc.as_array().ok_or_else(|| {
+        ApiError::invalid_one(Violation::new(
             "",
             Rule::Shape,
             "Request payload must be in the form of array (enclosed by square brackets)",
-        )));
-    };
+        ))
+    })
+}
+
+pub(super) fn decode_patch(doc: &Value) -> Result<ClientRequest, ApiError> {
+    let items = patch_items(doc)?;
     if items.iter().any(is_document_op) {
         return decode_patch_document(items);
     }
@@ -607,13 +603,7 @@ pub(super) fn decode_put(doc: &Value) -> Result<ClientRequest, ApiError> {
 }
 
 pub(super) fn decode_properties(doc: &Value) -> Result<ClientRequest, ApiError> {
-    let Value::Array(items) = doc else {
-        return Err(ApiError::invalid_one(Violation::new(
-            "",
-            Rule::Shape,
-            "Request payload must be in the form of array (enclosed by square brackets)",
-        )));
-    };
+    let items = patch_items(doc)?;
     let mut out = Decoded {
         changes: Vec::with_capacity(items.len()),
         errors: Vec::new(),
@@ -709,18 +699,13 @@ pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
                 out.extend(check_entry_value(*coll, value, ptr).err());
             }
             Op::EntryRemove { id, .. } => out.extend(check_entry_id(*id, ptr).err()),
-            Op::EntryUpdate {
-                coll,
-                id,
-                kind,
-                value,
-            } => {
-                out.extend(check_entry_id(*id, ptr).err());
-                if let Some(k) = kind {
-                    out.extend(check_entry_type(*coll, k, ptr).err());
+            Op::EntryUpdate(update) => {
+                out.extend(check_entry_id(update.id, ptr).err());
+                if let Some(k) = &update.kind {
+                    out.extend(check_entry_type(update.coll, k, ptr).err());
                 }
-                if let Some(v) = value {
-                    out.extend(check_entry_value(*coll, v, ptr).err());
+                if let Some(v) = &update.value {
+                    out.extend(check_entry_value(update.coll, v, ptr).err());
                 }
             }
             _ => {}

@@ -22,7 +22,7 @@ use super::document;
 use super::rules;
 use super::*;
 use crate::canonical::time::{self, Style};
-use crate::canonical::{pointer_token, Change, ChangeSet, Entry, ErrorKind, Op, Rule};
+use crate::canonical::{pointer_token, Change, ChangeSet, Entry, EntryUpdate, ErrorKind, Op, Rule};
 use bytes::Bytes;
 use decode::*;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};

@@ -5,7 +5,7 @@
 use super::*;
 
 /// A path of helpscout.md §2.4.1.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum PatchPath {
     Field(Field),
     Coll(Coll),

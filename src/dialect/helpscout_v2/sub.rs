@@ -62,12 +62,12 @@ pub(super) fn decode_entry_body(
     };
     let op = match entry {
         None => Op::EntryAdd { coll, kind, value },
-        Some(id) => Op::EntryUpdate {
+        Some(id) => Op::EntryUpdate(EntryUpdate {
             coll,
             id,
             kind,
             value: Some(value),
-        },
+        }),
     };
     let mut changes = ChangeSet::new();
     changes.push(op, entry_origin(coll, entry));

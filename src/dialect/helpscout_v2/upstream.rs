@@ -183,20 +183,17 @@ pub(super) fn encode_update(
                 path: entry_path(*coll, *id, ""),
                 value: None,
             }),
-            Op::EntryUpdate {
-                coll,
-                id,
-                kind,
-                value,
-            } => {
-                let kind = kind
+            Op::EntryUpdate(update) => {
+                let (coll, id) = (update.coll, update.id);
+                let kind = update
+                    .kind
                     .as_deref()
                     .filter(|_| coll.v2_types().is_some())
-                    .map(|k| wire_kind(*coll, k));
-                let op = match (kind, value.as_deref()) {
+                    .map(|k| wire_kind(coll, k));
+                let op = match (kind, update.value.as_deref()) {
                     (Some(kind), Some(value)) => PatchOp {
                         op: "replace",
-                        path: entry_path(*coll, *id, ""),
+                        path: entry_path(coll, id, ""),
                         value: Some(PatchValue::Entry {
                             kind: Some(kind),
                             value,
@@ -204,12 +201,12 @@ pub(super) fn encode_update(
                     },
                     (None, Some(value)) => PatchOp {
                         op: "replace",
-                        path: entry_path(*coll, *id, "/value"),
+                        path: entry_path(coll, id, "/value"),
                         value: Some(PatchValue::Str(value)),
                     },
                     (Some(kind), None) => PatchOp {
                         op: "replace",
-                        path: entry_path(*coll, *id, "/type"),
+                        path: entry_path(coll, id, "/type"),
                         value: Some(PatchValue::Str(kind)),
                     },
                     (None, None) => continue,
@@ -254,18 +251,8 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     let embedded = obj.get("_embedded").and_then(Value::as_object);
     let emb = |key: &str| embedded.and_then(|e| e.get(key));
     let mut c = Customer {
-        first_name: s("firstName"),
-        last_name: s("lastName"),
-        organization: s("organization"),
-        job_title: s("jobTitle"),
-        notes: s("background"),
-        photo_url: s("photoUrl"),
-        photo_type: s("photoType"),
-        gender: s("gender").map(|g| g.to_ascii_lowercase()),
-        age: s("age"),
-        location: s("location"),
         address: decode_address(emb("address").or_else(|| obj.get("address"))),
-        ..Customer::default()
+        ..document::helpscout_scalars(s)
     };
     for coll in Coll::ALL {
         let v = emb(embedded_key(coll)).or_else(|| emb(document::coll_key(coll)));

@@ -155,9 +155,6 @@ pub(super) fn encode_update(
     changes: &[Change],
     cx: &EncodeCx,
 ) -> Result<Vec<UpstreamRequest>, ApiError> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut slots: [Option<Out<'_>>; KEYS.len()] = [None; KEYS.len()];
     let mut unmappable = Vec::new();
     for change in changes {
@@ -266,14 +263,7 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> ApiError {
         .map(|errors| {
             errors
                 .iter()
-                .map(|e| {
-                    let path = e.get("path").and_then(Value::as_str).unwrap_or("");
-                    let text = e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("Invalid value");
-                    Violation::new(rules::undotted(path), Rule::Upstream, text)
-                })
+                .map(|e| wire::upstream_violation(e, "path"))
                 .collect()
         })
         .unwrap_or_default();

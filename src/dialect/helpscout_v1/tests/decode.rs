@@ -33,12 +33,12 @@ fn entry_ids_decide_create_update_delete() {
             add("e@f.co", "work", 2),
             add("g@h.co", "work", 3),
             (
-                Op::EntryUpdate {
+                Op::EntryUpdate(EntryUpdate {
                     coll: Coll::Emails,
                     id: 7,
                     kind: s("other"),
                     value: None,
-                },
+                }),
                 "/emails/4".into()
             ),
             (
@@ -89,21 +89,21 @@ fn the_other_dialects_type_key_is_ignored() {
     );
     assert_eq!(
         got[0].0,
-        Op::EntryUpdate {
+        Op::EntryUpdate(EntryUpdate {
             coll: Coll::Phones,
             id: 3,
             kind: s("work"),
             value: s("1")
-        }
+        })
     );
     assert_eq!(
         got[1].0,
-        Op::EntryUpdate {
+        Op::EntryUpdate(EntryUpdate {
             coll: Coll::Chats,
             id: 4,
             kind: s("skype"),
             value: None
-        }
+        })
     );
 }
 
@@ -175,12 +175,12 @@ fn skipped_members_may_hold_anything() {
         got,
         vec![
             (
-                Op::EntryUpdate {
+                Op::EntryUpdate(EntryUpdate {
                     coll: Coll::Emails,
                     id: 2,
                     kind: None,
                     value: s("a@b.co")
-                },
+                }),
                 "/emails/0".into()
             ),
             (set(Field::Age, json!("3\n")), "/age".into()),

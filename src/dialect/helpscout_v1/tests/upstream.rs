@@ -24,21 +24,21 @@ fn encodes_one_partial_put() {
             "/emails/7",
         ),
         Change::new(
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::SocialProfiles,
                 id: 9,
                 kind: s("twitter"),
                 value: None,
-            },
+            }),
             "/social-profiles/9/type",
         ),
         Change::new(
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Websites,
                 id: 4,
                 kind: s("ignored"),
                 value: s("https://x.io"),
-            },
+            }),
             "/websites/4",
         ),
         Change::new(

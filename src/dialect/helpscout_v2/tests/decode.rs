@@ -76,24 +76,24 @@ fn decodes_every_path_form() {
                 kind: Some("foursquare".into()),
                 value: "@me".into()
             },
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Phones,
                 id: 5,
                 kind: Some("mobile".into()),
                 value: Some("555".into())
-            },
-            Op::EntryUpdate {
+            }),
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::SocialProfiles,
                 id: 6,
                 kind: Some("twitter".into()),
                 value: None
-            },
-            Op::EntryUpdate {
+            }),
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Websites,
                 id: 8,
                 kind: None,
                 value: Some("http://y.io".into())
-            },
+            }),
         ]
     );
 }

@@ -194,30 +194,30 @@ fn encode_update_customer_then_properties() {
             "/emails/0",
         ),
         Change::new(
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Phones,
                 id: 8,
                 kind: Some("home".into()),
                 value: Some("555".into()),
-            },
+            }),
             "/phones/0",
         ),
         Change::new(
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Chats,
                 id: 9,
                 kind: None,
                 value: Some("h".into()),
-            },
+            }),
             "/chats/0",
         ),
         Change::new(
-            Op::EntryUpdate {
+            Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Chats,
                 id: 10,
                 kind: Some("aim".into()),
                 value: None,
-            },
+            }),
             "/chats/1",
         ),
         Change::new(
