@@ -523,20 +523,9 @@ impl<'a> Session<'a> {
 
     /// The client's success answer.
     fn answer(&self, customer: Option<&Customer>) -> Synthetic {
-        let pair = &self.facts.pair;
         let Some(req) = self.req.as_deref() else {
-            return dialect(pair.client).encode_success(
-                &self.ep,
-                customer,
-                &AnswerCx {
-                    customer_id: &self.ep.customer_id,
-                    default_entry_type: pair.default_entry_type,
-                    upstream: pair.upstream,
-                    reload: false,
-                    created: None,
-                    location_base: "",
-                },
-            );
+            // A GET: the customer as read, nothing created.
+            return self.encode_success(customer, false, None, "");
         };
         let create = matches!(
             self.ep.kind,
@@ -550,26 +539,39 @@ impl<'a> Session<'a> {
             // created, so no 201 and no `Location` for a resource that does not exist.
             Synthetic::empty(204)
         } else {
-            dialect(pair.client).encode_success(
-                &self.ep,
-                customer,
-                &AnswerCx {
-                    customer_id: &self.ep.customer_id,
-                    default_entry_type: pair.default_entry_type,
-                    upstream: pair.upstream,
-                    reload: req.reload,
-                    created: customer
-                        .filter(|_| create)
-                        .and_then(|c| created_entry(req, c)),
-                    location_base: self.facts.location_base,
-                },
-            )
+            let created = customer
+                .filter(|_| create)
+                .and_then(|c| created_entry(req, c));
+            self.encode_success(customer, req.reload, created, self.facts.location_base)
         };
         if !self.dropped.is_empty() {
             let names: Vec<&str> = self.dropped.iter().map(|d| d.name.as_str()).collect();
             answer = answer.with_header("Patchbay-Dropped-Fields", names.join(","));
         }
         answer
+    }
+
+    /// The client dialect's success answer for this endpoint and route.
+    fn encode_success(
+        &self,
+        customer: Option<&Customer>,
+        reload: bool,
+        created: Option<u64>,
+        location_base: &str,
+    ) -> Synthetic {
+        let pair = &self.facts.pair;
+        dialect(pair.client).encode_success(
+            &self.ep,
+            customer,
+            &AnswerCx {
+                customer_id: &self.ep.customer_id,
+                default_entry_type: pair.default_entry_type,
+                upstream: pair.upstream,
+                reload,
+                created,
+                location_base,
+            },
+        )
     }
 }
 
