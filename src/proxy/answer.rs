@@ -27,7 +27,7 @@ pub(super) async fn handled(
             if answer.status >= 400 && matches!(ctx.kind, ErrorKindOrOk::Ok) {
                 ctx.kind = ErrorKindOrOk::Err(ErrorKind::Upstream);
             }
-            respond(session, &answer, close, &ctx.ids.request_id).await
+            respond(session, answer, close, &ctx.ids.request_id).await
         }
         Err(err) => {
             let body = render_error(ctx.client, &err, &ctx.ids.request_id);
@@ -35,35 +35,44 @@ pub(super) async fn handled(
             ctx.kind = ErrorKindOrOk::Err(err.kind);
             // After 413 the rest of the body is unread: the connection cannot be reused.
             let close = err.kind == ErrorKind::TooLarge || ctx.close;
-            respond(session, &body, close, &ctx.ids.request_id).await
+            respond(session, body, close, &ctx.ids.request_id).await
         }
     }
 }
 
-/// Writes a synthetic answer, with the request id as `X-Request-Id`.
+/// Writes a synthetic answer, with the request id as `X-Request-Id`. The answer is taken by
+/// value so its header names and values move into the response header without a copy.
 pub(super) async fn respond(
     session: &mut ServerSession,
-    s: &Synthetic,
+    s: Synthetic,
     close: bool,
     request_id: &str,
 ) -> Result<()> {
     let mut h = ResponseHeader::build(s.status, Some(s.headers.len() + 3))?;
-    for (n, v) in &s.headers {
+    for (n, v) in s.headers {
+        // Replaced below: the client gets the id it can find in the gateway's log (and which
+        // the upstream received), and the length of the body actually sent. Skipped here
+        // rather than removed after, which costs a lookup in both of Pingora's header maps.
+        // `Connection` is hop-by-hop: decided here, never taken from an answer.
+        if ["x-request-id", "content-length", "connection"]
+            .iter()
+            .any(|x| n.eq_ignore_ascii_case(x))
+        {
+            continue;
+        }
         // Appended: a relayed upstream answer may repeat a header (`Set-Cookie`, `Link`).
-        h.append_header(n.clone(), v.as_str())?;
+        h.append_header(n, v)?;
     }
-    // Replaces an upstream's own id on a relayed answer: the client gets the id it can find
-    // in the gateway's log (and which the upstream received).
-    h.insert_header("X-Request-Id", request_id)?;
-    h.insert_header("Content-Length", s.body.len().to_string())?;
+    h.append_header("X-Request-Id", request_id)?;
+    h.append_header("Content-Length", s.body.len())?;
     // HTTP/2 has no `Connection` header (Pingora drops it) and closes nothing: an unread
     // request body only ends its own stream.
     if close && !session.is_http2() {
-        h.insert_header("Connection", "close")?;
+        h.append_header("Connection", "close")?;
         session.set_keepalive(None);
     }
     session.write_response_header(Box::new(h)).await?;
-    session.write_response_body(s.body.clone(), true).await?;
+    session.write_response_body(s.body, true).await?;
     if session.is_http2() && !session.is_body_done() {
         drain_h2_body(session).await;
     }

@@ -326,30 +326,35 @@ fn single_header<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
 /// are read because the parsed header no longer shows the dropped `Content-Length`.
 fn framing_problem(session: &ServerSession) -> Option<&'static str> {
     let raw = session.as_http1()?.get_headers_raw_bytes();
-    let mut te: Vec<&[u8]> = Vec::new();
-    let mut cl: Vec<&[u8]> = Vec::new();
+    // Counted in one pass without collecting: this runs for every request.
+    let (mut te_count, mut te_first): (usize, &[u8]) = (0, &[]);
+    let (mut cl_count, mut cl_first, mut cl_conflict): (usize, &[u8], bool) = (0, &[], false);
     for line in raw.split(|b| *b == b'\n').skip(1) {
         let Some(colon) = line.iter().position(|b| *b == b':') else {
             continue;
         };
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-        if name.trim_ascii().eq_ignore_ascii_case(b"transfer-encoding") {
-            te.push(value);
-        } else if name.trim_ascii().eq_ignore_ascii_case(b"content-length") {
-            cl.push(value);
+        let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            if te_count == 0 {
+                te_first = value;
+            }
+            te_count += 1;
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            if cl_count == 0 {
+                cl_first = value;
+            } else if value != cl_first {
+                cl_conflict = true;
+            }
+            cl_count += 1;
         }
     }
-    if !te.is_empty() && !cl.is_empty() {
+    if te_count > 0 && cl_count > 0 {
         return Some("both Content-Length and Transfer-Encoding");
     }
-    if cl.windows(2).any(|w| w[0] != w[1]) {
+    if cl_conflict {
         return Some("conflicting Content-Length values");
     }
-    if te.len() > 1
-        || te
-            .first()
-            .is_some_and(|v| !v.eq_ignore_ascii_case(b"chunked"))
-    {
+    if te_count > 1 || (te_count == 1 && !te_first.eq_ignore_ascii_case(b"chunked")) {
         return Some("a Transfer-Encoding other than chunked");
     }
     None
