@@ -133,10 +133,9 @@ pub fn serve(config: &Path, upgrade: bool, daemon: bool) -> ExitCode {
             }
         },
     };
-    let mut gateway = pingora::proxy::http_proxy_service(
-        &server.configuration,
-        Gateway::with_cluster(Arc::clone(&store), cluster),
-    );
+    // Our own `HttpServerApp` on Pingora's listeners (`proxy::serve`), not `ProxyHttp`.
+    let mut gateway =
+        crate::proxy::gateway_service(Gateway::with_cluster(Arc::clone(&store), cluster));
     match &snap.server.tls {
         None => gateway.add_listener(crate::proxy::plain_listener(
             &snap.server.listen.to_string(),

@@ -34,6 +34,9 @@
 //!   rotation with key ids, a bad new secret refused.
 //! - `glue`: the lean data path — the plain-HTTP upstream pool (stale, misframed, over-long
 //!   answers) and the listener without a per-connection read buffer (bodies in one segment and in pieces).
+//! - `serve`: the gateway's own `HttpServerApp` — 400/405 before routing, keep-alive reuse and
+//!   `Connection: close`/HTTP/1.0, one access line for a client gone mid-body, same-dialect
+//!   requests toward Bearer/Basic HTTPS upstreams relayed (502 in the client's dialect).
 
 mod support;
 
@@ -56,6 +59,7 @@ mod regression;
 mod rotation;
 mod roundtrip;
 mod sdks;
+mod serve;
 mod subresources;
 mod tls;
 mod tls_listener;

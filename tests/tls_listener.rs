@@ -322,7 +322,7 @@ fn https_serves_http1_and_h2_alike_and_says_which() {
         let stored = g.stored(DialectId::Reach, &id).expect("stored");
         assert_eq!(stored["first_name"], json!("Grace"), "{flag}: {stored}");
 
-        // A same-dialect write: the validated body replayed upstream through the proxy phases.
+        // A same-dialect write: the validated body relayed upstream unchanged (`forward.rs`).
         let r = json_write(
             &format!(
                 "{base}{}",
@@ -337,7 +337,7 @@ fn https_serves_http1_and_h2_alike_and_says_which() {
         let stored = g.stored(DialectId::Reach, &id).expect("stored");
         assert_eq!(stored["last_name"], json!("Byron"), "{flag}: {stored}");
 
-        // A same-dialect read streamed through the proxy phases.
+        // A same-dialect read, relayed through the gateway's client.
         let r = curl(
             &format!(
                 "{base}{}",

@@ -1,35 +1,33 @@
-//! The one place a failure becomes the client's answer: an [`ApiError`] from `request_filter`'s
-//! pipeline and a `pingora::Error` reaching `fail_to_proxy` both end in [`render_error`] (the
-//! client's dialect, or plain JSON when no dialect is known) and [`respond`], which puts the
-//! request id on every answer as `X-Request-Id` (and as a helpscout-v2 `logRef`). Internal names
-//! — the upstream's, Pingora's error types — stay in the log (`CallError::to_api`).
+//! The one place a failure becomes the client's answer: an [`ApiError`] from the request
+//! pipeline (including the upstream's transport failures, 502/504 from `client::classify`)
+//! ends in [`render_error`] (the client's dialect, or plain JSON when no dialect is known) and
+//! [`respond`], which puts the request id on every answer as `X-Request-Id` (and as a
+//! helpscout-v2 `logRef`). Internal names — the upstream's, Pingora's error types — stay in the
+//! log (`CallError::to_api`).
 
-use super::client;
 use super::request::Handled;
 use super::{Ctx, ErrorKindOrOk};
 use crate::canonical::{ApiError, ErrorKind};
 use crate::dialect::{dialect, DialectId, Synthetic};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
-use pingora::proxy::{FailToProxy, Session};
+use pingora::protocols::http::ServerSession;
 
-/// Answers what `handle` decided: `Ok(false)` lets a same-dialect request continue to the proxy
-/// phases, `Ok(true)` means the answer (success or error) has been written.
+/// Writes the answer `handle` decided on (success or error); an error means the client could
+/// not be written to.
 pub(super) async fn handled(
-    session: &mut Session,
+    session: &mut ServerSession,
     ctx: &mut Ctx,
     outcome: Handled,
-) -> Result<bool> {
+) -> Result<()> {
     match outcome {
-        Ok(None) => Ok(false),
-        Ok(Some((answer, close))) => {
+        Ok((answer, close)) => {
             ctx.status = answer.status;
             // A relayed answer has set its kind from the upstream's status already.
             if answer.status >= 400 && matches!(ctx.kind, ErrorKindOrOk::Ok) {
                 ctx.kind = ErrorKindOrOk::Err(ErrorKind::Upstream);
             }
-            respond(session, &answer, close, &ctx.ids.request_id).await?;
-            Ok(true)
+            respond(session, answer, close, &ctx.ids.request_id).await
         }
         Err(err) => {
             let body = render_error(ctx.client, &err, &ctx.ids.request_id);
@@ -37,75 +35,45 @@ pub(super) async fn handled(
             ctx.kind = ErrorKindOrOk::Err(err.kind);
             // After 413 the rest of the body is unread: the connection cannot be reused.
             let close = err.kind == ErrorKind::TooLarge || ctx.close;
-            respond(session, &body, close, &ctx.ids.request_id).await?;
-            Ok(true)
+            respond(session, body, close, &ctx.ids.request_id).await
         }
     }
 }
 
-/// `fail_to_proxy`: a streamed same-dialect request failed — the client could not be read, or
-/// the upstream could not be reached or timed out ([`client::classify`], 502/504).
-pub(super) async fn proxy_failure(session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-    let err = match e.esource() {
-        ErrorSource::Downstream => ApiError::new(ErrorKind::Invalid, "Request could not be read"),
-        _ => {
-            let upstream = ctx
-                .snap
-                .as_deref()
-                .and_then(|s| ctx.route(s))
-                .map_or("(none)", |r| r.upstream.name.as_str());
-            client::classify(e).to_api(upstream)
-        }
-    };
-    ctx.kind = ErrorKindOrOk::Err(err.kind);
-    let code = if session.response_written().is_some() {
-        // Part of the upstream's answer is already on its way: nothing more can be said.
-        0
-    } else {
-        let s = render_error(ctx.client, &err, &ctx.ids.request_id);
-        ctx.status = s.status;
-        if respond(session, &s, true, &ctx.ids.request_id)
-            .await
-            .is_err()
-        {
-            0
-        } else {
-            s.status
-        }
-    };
-    FailToProxy {
-        error_code: code,
-        can_reuse_downstream: false,
-    }
-}
-
-/// Writes a synthetic answer, with the request id as `X-Request-Id`.
+/// Writes a synthetic answer, with the request id as `X-Request-Id`. The answer is taken by
+/// value so its header names and values move into the response header without a copy.
 pub(super) async fn respond(
-    session: &mut Session,
-    s: &Synthetic,
+    session: &mut ServerSession,
+    s: Synthetic,
     close: bool,
     request_id: &str,
 ) -> Result<()> {
     let mut h = ResponseHeader::build(s.status, Some(s.headers.len() + 3))?;
-    for (n, v) in &s.headers {
+    for (n, v) in s.headers {
+        // Replaced below: the client gets the id it can find in the gateway's log (and which
+        // the upstream received), and the length of the body actually sent. Skipped here
+        // rather than removed after, which costs a lookup in both of Pingora's header maps.
+        // `Connection` is hop-by-hop: decided here, never taken from an answer.
+        if ["x-request-id", "content-length", "connection"]
+            .iter()
+            .any(|x| n.eq_ignore_ascii_case(x))
+        {
+            continue;
+        }
         // Appended: a relayed upstream answer may repeat a header (`Set-Cookie`, `Link`).
-        h.append_header(n.clone(), v.as_str())?;
+        h.append_header(n, v)?;
     }
-    // Replaces an upstream's own id on a relayed answer: the client gets the id it can find
-    // in the gateway's log (and which the upstream received).
-    h.insert_header("X-Request-Id", request_id)?;
-    h.insert_header("Content-Length", s.body.len().to_string())?;
+    h.append_header("X-Request-Id", request_id)?;
+    h.append_header("Content-Length", s.body.len())?;
     // HTTP/2 has no `Connection` header (Pingora drops it) and closes nothing: an unread
     // request body only ends its own stream.
-    if close && !session.as_downstream().is_http2() {
-        h.insert_header("Connection", "close")?;
+    if close && !session.is_http2() {
+        h.append_header("Connection", "close")?;
         session.set_keepalive(None);
     }
-    session.write_response_header(Box::new(h), false).await?;
-    session
-        .write_response_body(Some(s.body.clone()), true)
-        .await?;
-    if session.as_downstream().is_http2() && !session.is_body_done() {
+    session.write_response_header(Box::new(h)).await?;
+    session.write_response_body(s.body, true).await?;
+    if session.is_http2() && !session.is_body_done() {
         drain_h2_body(session).await;
     }
     Ok(())
@@ -122,7 +90,7 @@ const H2_DRAIN_BYTES: usize = 1 << 20;
 /// instead of the answer (HTTP/1.1 closes the connection after writing, which loses nothing).
 /// Reading the rest of the body keeps the stream open while the answer goes out; bounded in
 /// time and bytes, so a client cannot hold the task with an endless body.
-async fn drain_h2_body(session: &mut Session) {
+async fn drain_h2_body(session: &mut ServerSession) {
     let deadline = tokio::time::Instant::now() + H2_DRAIN;
     let mut left = H2_DRAIN_BYTES;
     while left > 0 && !session.is_body_done() {

@@ -240,6 +240,19 @@ impl UpstreamClient {
         if !up.tls {
             return self.send_plain(up, req, auth, write).await;
         }
+        // Boxed for the reason given in `auth_header`: Pingora's TLS connect is a large future.
+        Box::pin(self.send_tls(up, req, auth, write)).await
+    }
+
+    /// [`send_once`](Self::send_once) toward an HTTPS upstream: Pingora's connector and pool,
+    /// with the upstream's `ca_file`.
+    async fn send_tls(
+        &self,
+        up: &Upstream,
+        req: &UpstreamRequest,
+        auth: Option<&str>,
+        write: bool,
+    ) -> Result<Answer, CallError> {
         let peer = self.peer(up).await?;
         let wire = request_bytes(up, req, auth)?;
         let (stream, reused) = self
@@ -397,12 +410,6 @@ impl UpstreamClient {
         })
     }
 
-    /// The `Authorization` value for an upstream, for the same-dialect streaming path (Bearer and
-    /// Basic upstreams; OAuth upstreams are relayed through [`UpstreamClient::send`]).
-    pub async fn auth_value(&self, up: &Upstream) -> Result<Option<String>, CallError> {
-        self.auth_header(up, false).await
-    }
-
     /// The `Authorization` value for an upstream (fetching or refreshing an OAuth token).
     async fn auth_header(&self, up: &Upstream, refresh: bool) -> Result<Option<String>, CallError> {
         match &up.auth {
@@ -412,6 +419,22 @@ impl UpstreamClient {
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!("{}:X", s.expose()))
             ))),
+            // Boxed: the token fetch (Redis, an upstream exchange) is a large future, and every
+            // request's future would otherwise be as large as it — and be copied whole into
+            // its task's heap box (issue 11, `docs/benchmarks.md`).
+            UpstreamAuth::OAuth { .. } => Box::pin(self.oauth_header(up, refresh)).await,
+        }
+    }
+
+    /// [`auth_header`](Self::auth_header) for an OAuth upstream: the cached token, or one shared
+    /// by the other replicas, or a new one.
+    async fn oauth_header(
+        &self,
+        up: &Upstream,
+        refresh: bool,
+    ) -> Result<Option<String>, CallError> {
+        match &up.auth {
+            UpstreamAuth::None | UpstreamAuth::Bearer(_) | UpstreamAuth::BasicKey(_) => Ok(None),
             UpstreamAuth::OAuth {
                 client_id,
                 secret,

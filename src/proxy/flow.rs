@@ -1,13 +1,12 @@
 //! The driver of a translated request: a [`Session`] (`translate::session`) decides every step —
 //! decode → plan → (state read) → write(s) → (read after) → answer — and this module performs
 //! them through [`UpstreamClient`](super::client::UpstreamClient), takes the customer lock the
-//! session asks for and records metrics and the trace; answered from `request_filter`.
+//! session asks for and records metrics and the trace; called from the request pipeline
+//! (`request.rs`).
 //!
-//! Why not Pingora's proxy phases for translated requests: the client's answer is built from the
-//! upstream's *whole* answer (its status may change: a 2xx carrying garbage becomes 502, an
-//! upstream 204 may need a read after the write), and Pingora writes the downstream response
-//! header before the upstream body is seen. Same-dialect requests, whose answers need no
-//! translation, do stream through the proxy phases (see `proxy/mod.rs`).
+//! The client's answer is built from the upstream's *whole* answer (its status may change: a 2xx
+//! carrying garbage becomes 502, an upstream 204 may need a read after the write), so nothing is
+//! streamed; same-dialect requests are relayed whole too (`forward.rs`).
 
 use super::client::Answer;
 use super::Gateway;

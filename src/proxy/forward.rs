@@ -1,9 +1,8 @@
 //! Same-dialect forwarding: the request was validated but needs no translation, so its bytes go
-//! to the upstream unchanged — relayed through the gateway's own client toward OAuth and
-//! plain-HTTP upstreams (`Gateway::relay`), streamed through Pingora's proxy phases toward
-//! Bearer and Basic HTTPS upstreams (`upstream_peer`, `upstream_request_filter`,
-//! `response_filter`, `error_while_proxy` delegate here). Both paths
-//! filter the same headers and rewrite a `Location` the same way, which is why they live together.
+//! to the upstream unchanged, relayed through the gateway's own client (`Gateway::relay`)
+//! toward every upstream — plain HTTP through its keep-alive pool, HTTPS through Pingora's
+//! `TransportConnector` with the upstream's `ca_file` — and the answer passed back with
+//! hop-by-hop and framing headers removed and a `Location` rewritten to the gateway's path.
 
 use super::request::{Handled, Routed};
 use super::{ids, Ctx, ErrorKindOrOk, Gateway};
@@ -11,9 +10,8 @@ use crate::canonical::{ApiError, ErrorKind};
 use crate::dialect::{profile, DialectId, Synthetic};
 use crate::metrics::metrics;
 use bytes::Bytes;
-use pingora::http::{RequestHeader, ResponseHeader};
-use pingora::prelude::*;
-use pingora::proxy::Session;
+use pingora::http::RequestHeader;
+use pingora::protocols::http::ServerSession;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
 const HOP_BY_HOP: &[&str] = &[
@@ -36,11 +34,10 @@ const FRAMING: &[&str] = &["content-length", "transfer-encoding"];
 const CORRELATION: &[&str] = &[ids::REQUEST_ID, ids::TRACEPARENT, ids::TRACESTATE];
 
 impl Gateway {
-    /// The same-dialect end of `handle`: serialise a write, then relay it (OAuth upstream) or
-    /// leave it to the proxy phases (`Ok(None)`), with the upstream path in the context.
+    /// The same-dialect end of `handle`: serialise a write, then relay it.
     pub(super) async fn same_dialect(
         &self,
-        session: &Session,
+        session: &ServerSession,
         ctx: &mut Ctx,
         r: &Routed<'_>,
         raw_body: Option<Bytes>,
@@ -56,35 +53,26 @@ impl Gateway {
             Some(q) => format!("{rest}?{q}"),
             None => rest.to_string(),
         };
-        if r.relay {
-            return self
-                .relay(session, ctx, r, rest, raw_body)
-                .await
-                .map(|a| Some((a, false)));
-        }
-        ctx.forward_path = Some(format!("{}{rest}", route.upstream.base_path));
-        Ok(None)
+        self.relay(session, ctx, r, rest, raw_body)
+            .await
+            .map(|a| (a, false))
     }
 
-    /// A same-dialect request toward an OAuth upstream, sent through
-    /// [`UpstreamClient`](super::client::UpstreamClient) rather than streamed through the proxy
-    /// phases: a cached token can expire or be revoked before the upstream sees it, and the
-    /// client's own credentials were fine, so the 401 must not reach the client. Pingora has
-    /// already streamed the upstream's status line toward the client by the time
-    /// `response_filter` sees a 401, so a retry is only possible when the whole answer is read
-    /// first: the gateway's client sends the validated body bytes unchanged, with the caller's
-    /// headers (minus hop-by-hop, the caller's credentials and, toward a non-Reach vendor,
-    /// `reach-tenant-id`); on a 401 it fetches a new token and sends once more (the upstream
-    /// refused, nothing was applied); the upstream's status, headers (minus hop-by-hop and
-    /// framing) and body are answered as they came. The cost: the answer is buffered (at most
-    /// `client::MAX_UPSTREAM_BODY`, else 502) rather than streamed. Plain-HTTP upstreams are
-    /// relayed too (issue 11): the gateway's keep-alive pool ([`plain`](super::plain)) costs
-    /// fewer instructions per request than Pingora's proxy phases and its connector
-    /// (`docs/benchmarks.md`), and these customer APIs answer a few KiB at most. Bearer and
-    /// Basic HTTPS upstreams keep the streaming path.
+    /// A same-dialect request, sent through [`UpstreamClient`](super::client::UpstreamClient)
+    /// with the validated body bytes unchanged and the caller's headers (minus hop-by-hop, the
+    /// caller's credentials and, toward a non-Reach vendor, `reach-tenant-id`). The whole answer
+    /// is read before anything reaches the client, which is what lets an OAuth upstream's 401
+    /// (a cached token expired or revoked early; the client's own credentials were fine) be
+    /// retried once with a fresh token instead of reaching the client; the upstream's status,
+    /// headers (minus hop-by-hop and framing) and body are then answered as they came. The
+    /// cost: the answer is buffered (at most `client::MAX_UPSTREAM_BODY`, else 502) rather than
+    /// streamed; these customer APIs answer a few KiB. Transport failures are the client's 502
+    /// or 504 (`client::classify`), and a write is never sent twice (SPEC §4, `client::send`).
+    /// Until issue 11 Bearer and Basic HTTPS upstreams were streamed through Pingora's proxy
+    /// phases instead; relaying them too let the gateway leave `ProxyHttp` (see `serve`).
     async fn relay(
         &self,
-        session: &Session,
+        session: &ServerSession,
         ctx: &mut Ctx,
         r: &Routed<'_>,
         path: String,
@@ -139,79 +127,6 @@ impl Gateway {
             body: answer.body,
         })
     }
-
-    /// `upstream_peer`: the route's upstream with its timeouts.
-    pub(super) async fn peer(&self, ctx: &Ctx) -> Result<Box<HttpPeer>> {
-        let snap = ctx
-            .snap
-            .clone()
-            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-        let route = ctx
-            .route(&snap)
-            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-        match self.client.peer(&route.upstream).await {
-            Ok(peer) => Ok(Box::new(peer)),
-            Err(e) => Err(Error::because(
-                ErrorType::ConnectError,
-                "resolving the upstream",
-                e.to_api(&route.upstream.name),
-            )),
-        }
-    }
-
-    /// `upstream_request_filter`: the upstream path, `Host`, correlation ids and the upstream's
-    /// credentials in place of the client's.
-    pub(super) async fn upstream_headers(
-        &self,
-        upstream_request: &mut RequestHeader,
-        ctx: &Ctx,
-    ) -> Result<()> {
-        let snap = ctx
-            .snap
-            .clone()
-            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-        let route = ctx
-            .route(&snap)
-            .ok_or_else(|| Error::new(ErrorType::InternalError))?;
-        let up = &route.upstream;
-        if let Some(p) = &ctx.forward_path {
-            let uri: http::Uri = p
-                .parse()
-                .map_err(|_| Error::new(ErrorType::InternalError))?;
-            upstream_request.set_uri(uri);
-        }
-        for h in HOP_BY_HOP {
-            upstream_request.remove_header(*h);
-        }
-        // The client's credentials are never forwarded (SPEC §6).
-        upstream_request.remove_header("authorization");
-        for h in CORRELATION {
-            upstream_request.remove_header(*h);
-        }
-        for (n, v) in ctx.ids.headers() {
-            upstream_request.insert_header(n, v)?;
-        }
-        // Another vendor's tenant header would leak its tenant ids into this vendor's logs.
-        for h in profile::foreign_passthrough_headers(up.dialect) {
-            upstream_request.remove_header(h);
-        }
-        upstream_request.insert_header("Host", up.host_header())?;
-        match self.client.auth_value(up).await {
-            Ok(Some(v)) => {
-                upstream_request.insert_header("Authorization", v)?;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let err = e.to_api(&up.name);
-                return Err(Error::because(
-                    ErrorType::ConnectError,
-                    "upstream credentials",
-                    err,
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The caller's headers a relay passes on: not hop-by-hop or framing (the client writes its
@@ -233,58 +148,6 @@ fn relayed_headers(
                 && profile::header_reaches(n, upstream)
         })
         .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
-}
-
-/// `response_filter`: the streamed answer's headers, minus hop-by-hop, with the gateway's request
-/// id and a client-visible `Location`.
-pub(super) fn response_headers(
-    upstream_response: &mut ResponseHeader,
-    ctx: &mut Ctx,
-) -> Result<()> {
-    for h in HOP_BY_HOP {
-        upstream_response.remove_header(*h);
-    }
-    // OAuth upstreams never come through here (see `relay`): a 401 is the upstream's word
-    // on credentials that cannot expire under the gateway, and is passed on.
-    ctx.status = upstream_response.status.as_u16();
-    ctx.trace.upstream_status = Some(ctx.status);
-    upstream_response.insert_header("X-Request-Id", ctx.ids.request_id.as_str())?;
-    if ctx.forward_path.is_some() {
-        // Same-dialect answers stream through unchanged, except a `Location` (helpscout-v2
-        // sub-resource creates), which would otherwise name the upstream's host and path.
-        let snap = ctx.snap.clone();
-        let rewritten = snap
-            .as_deref()
-            .and_then(|s| ctx.route(s))
-            .and_then(|route| {
-                let loc = upstream_response.headers.get("location")?.to_str().ok()?;
-                client_location(loc, &route.upstream.base_path, &route.path_prefix)
-            });
-        if let Some(loc) = rewritten {
-            upstream_response.insert_header("Location", loc)?;
-        }
-    }
-    if ctx.status >= 400 {
-        ctx.kind = ErrorKindOrOk::Err(ApiError::upstream(ctx.status, "", Vec::new()).kind);
-    }
-    Ok(())
-}
-
-/// `error_while_proxy`: SPEC §4, a write is never retried once bytes may have reached the
-/// upstream (Pingora would retry PUT, which HTTP calls idempotent).
-pub(super) fn retry_rule(
-    peer: &HttpPeer,
-    session: &Session,
-    e: Box<Error>,
-    client_reused: bool,
-) -> Box<Error> {
-    let mut e = e.more_context(format!("Peer: {peer}"));
-    if session.req_header().method != http::Method::GET {
-        e.set_retry(false);
-    } else {
-        e.retry.decide_reuse(client_reused);
-    }
-    e
 }
 
 /// The method as the `'static` string an [`crate::dialect::UpstreamRequest`] holds.

@@ -104,7 +104,7 @@ pub fn valid_tracestate(v: &str) -> bool {
     v.len() <= MAX_TRACESTATE && v.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
-/// The request's correlation headers, decided once in `new_ctx`/`request_filter`.
+/// The request's correlation headers, decided once per request, before anything else.
 #[derive(Clone, Debug, Default)]
 pub struct Correlation {
     /// The request id: the client's `X-Request-Id` when valid, else a fresh UUID.

@@ -109,6 +109,19 @@ pub async fn lock_customer(
             _lease: None,
         });
     };
+    // Boxed: the Redis lease is a large future that would otherwise size (and be copied with)
+    // every request's future, clustered or not (issue 11).
+    Box::pin(lock_shared(locks, cluster, upstream, customer, needs_state)).await
+}
+
+/// [`lock_customer`] with a cluster: the local lock, then the Redis lease.
+async fn lock_shared(
+    locks: &CustomerLocks,
+    cluster: &Arc<crate::cluster::Cluster>,
+    upstream: &crate::config::Upstream,
+    customer: &str,
+    needs_state: bool,
+) -> Result<CustomerGuard, ApiError> {
     let wait = upstream.read_timeout;
     let started = Instant::now();
     let busy = || {
@@ -157,7 +170,8 @@ pub async fn take_rate(
     per_minute: u32,
 ) -> Result<(), u64> {
     if let Some(c) = cluster {
-        match c.rate_take(upstream, per_minute).await {
+        // Boxed for the reason given in `lock_customer`.
+        match Box::pin(c.rate_take(upstream, per_minute)).await {
             Ok(r) => return r,
             Err(_) => crate::metrics::metrics().cluster_fallback("rate_limit"),
         }

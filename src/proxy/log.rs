@@ -1,23 +1,24 @@
-//! The `logging` phase: the one place that records a request's metrics and writes its
-//! access-log line, whatever path the request took (answered in `request_filter`, streamed,
-//! or failed in `fail_to_proxy`); it also releases the customer lock and the in-flight slot.
+//! The end of every request: the one place that records its metrics and writes its
+//! access-log line, whatever path the request took (translated, relayed, refused, or its
+//! answer not written because the client went away); it also releases the customer lock and
+//! the in-flight slot.
 
 use super::request::header;
 use super::{ids, Ctx};
 use crate::config::{Route, Snapshot};
 use crate::dialect::DialectId;
 use crate::metrics::metrics;
-use pingora::proxy::Session;
+use pingora::protocols::http::ServerSession;
 use std::net::IpAddr;
 use std::time::Duration;
 
 /// Ends the request: releases what it held, records metrics, writes the access-log line.
-pub(super) fn finish(session: &Session, ctx: &mut Ctx) {
+pub(super) fn finish(session: &ServerSession, ctx: &mut Ctx) {
     metrics().inflight(-1);
     ctx.lock = None;
     ctx.slot = None;
     if ctx.ids.request_id.is_empty() {
-        // `request_filter` never ran (the request could not be read): still one id per line.
+        // No id was decided (defensive: `serve` decides one first): still one id per line.
         ctx.ids = ids::Correlation::from_client(None, None, None);
     }
     let status = if ctx.status != 0 {
@@ -61,7 +62,7 @@ pub(super) fn finish(session: &Session, ctx: &mut Ctx) {
 
 /// Writes the access-log line.
 fn access_line(
-    session: &Session,
+    session: &ServerSession,
     ctx: &Ctx,
     snap: Option<&Snapshot>,
     route: Option<&Route>,
@@ -98,7 +99,7 @@ fn access_line(
 }
 
 /// The client's address (behind `trusted_proxies`, from `X-Forwarded-For`) and the peer's.
-fn addresses(session: &Session, snap: Option<&Snapshot>) -> (Option<IpAddr>, Option<IpAddr>) {
+fn addresses(session: &ServerSession, snap: Option<&Snapshot>) -> (Option<IpAddr>, Option<IpAddr>) {
     let peer = session
         .client_addr()
         .and_then(|a| a.as_inet())

@@ -1,30 +1,30 @@
-//! The gateway: a Pingora [`ProxyHttp`] service.
+//! The gateway: a pingora-core `HttpServerApp` ([`serve`]) on Pingora's listeners — plain TCP
+//! ([`plain_listener`]) or TLS with h2 through ALPN — which answers every request itself. Until
+//! issue 11 it was a `pingora-proxy` `ProxyHttp` service; the proxy phases are gone.
 //!
-//! Phase chart (details in `docs/architecture.md`):
-//! - `request_filter`: load the config snapshot once, match the route and the client's dialect,
-//!   check client credentials, answer the OAuth token endpoint, bound and read the body (413 /
-//!   415 before anything goes upstream), decode and validate it, apply the upstream rate limit,
-//!   take a slot under the upstream's `max_inflight` ([`inflight`]; 503 beyond it). The
+//! Request chart (details in `docs/architecture.md`), one pass per request:
+//! - `serve::process_new_http`: read the request header (400 for an unreadable one, 405 for
+//!   `CONNECT`, the connection dropped when the service shuts down while it waits), no
+//!   keep-alive once shutdown has begun.
+//! - `request::handle`: load the config snapshot once, match the route and the client's
+//!   dialect, check client credentials, answer the OAuth token endpoint, bound and read the body
+//!   (413 / 415 before anything goes upstream), decode and validate it, apply the upstream rate
+//!   limit, take a slot under the upstream's `max_inflight` ([`inflight`]; 503 beyond it). The
 //!   client's `X-Request-Id` and `traceparent` are kept or replaced first ([`ids`]); they go to
 //!   the upstream on every path and `X-Request-Id` comes back on every answer.
-//!   Translated requests (client dialect ≠ upstream dialect) are then completed right here
-//!   ([`flow`]) and answered; `Ok(true)` ends Pingora's processing.
-//! - Same-dialect requests toward an OAuth or a plain-HTTP upstream are relayed from here
-//!   through the gateway's own client (`Gateway::relay`), which refreshes an expired token and
-//!   retries once; the upstream's answer (read whole) is passed on unchanged.
-//! - Other same-dialect requests (Bearer or Basic HTTPS upstreams) continue through the proxy
-//!   phases: `upstream_peer` (the route's
-//!   upstream with its timeouts), `upstream_request_filter` (path, host, upstream credentials in
-//!   place of the client's), the body replayed unchanged from Pingora's retry buffer, the answer
-//!   streamed back; `fail_to_proxy` renders connect failures (502) and timeouts (504) in the
-//!   client's dialect.
-//! - `logging`: the one place that records metrics and writes the access-log line (client
-//!   address behind `trusted_proxies`, endpoint kind, upstream and its status, bytes, ids).
-//!
-//! The phases below are thin delegations, so each fits on a screen: `request` holds the
-//! `request_filter` pipeline as named steps, `forward` the same-dialect path (relay and the
-//! streaming phases), `answer` the one place a failure becomes the client's answer, `log`
-//! the logging phase.
+//!   - Translated requests (client dialect ≠ upstream dialect) are completed by [`flow`].
+//!   - Same-dialect requests are relayed through the gateway's own client (`forward`,
+//!     `Gateway::relay`): plain-HTTP upstreams through its keep-alive pool, HTTPS ones through
+//!     Pingora's connector; an OAuth upstream's 401 refreshes the token and retries once; the
+//!     upstream's answer (read whole, ≤ 1 MiB) is passed on with its `Location` rewritten.
+//!     Transport failures become 502/504 in the client's dialect (`client::classify`).
+//! - `answer::handled`: the answer or the error, rendered in the client's dialect, written with
+//!   `X-Request-Id` (and `Connection: close` when the connection cannot be trusted any more).
+//! - `log::finish`: the one place that records metrics and writes the access-log line (client
+//!   address behind `trusted_proxies`, endpoint kind, upstream and its status, bytes, ids),
+//!   for every request whose header was read, also when the answer could not be written.
+//! - `serve`: the downstream connection goes back for the next request when the request body
+//!   was read whole and nothing asked for a close.
 
 mod answer;
 pub mod auth;
@@ -37,19 +37,17 @@ pub mod limits;
 mod log;
 mod plain;
 mod request;
+mod serve;
+
+pub use serve::{service as gateway_service, GatewayService};
 
 use crate::canonical::{ApiError, ErrorKind};
 use crate::config::{Route, Snapshot, Store};
 use crate::dialect::DialectId;
-use crate::metrics::metrics;
-use async_trait::async_trait;
 use client::UpstreamClient;
 use ids::Correlation;
 use inflight::{InflightGuard, InflightLimits};
 use limits::{CustomerLocks, RateLimiter};
-use pingora::http::{RequestHeader, ResponseHeader};
-use pingora::prelude::*;
-use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -112,21 +110,19 @@ impl Gateway {
     }
 }
 
-/// Per-request state (Pingora's typed context).
+/// Per-request state.
 pub struct Ctx {
     snap: Option<Arc<Snapshot>>,
     started: Instant,
     route: Option<usize>,
     client: Option<DialectId>,
-    /// Same-dialect forwarding: the upstream path and query.
-    forward_path: Option<String>,
     /// Held while a same-dialect write is in flight (see `flow` for why writes are serialised).
     lock: Option<limits::CustomerGuard>,
     kind: ErrorKindOrOk,
     status: u16,
     trace: flow::Trace,
     /// Request id, `traceparent`, `tracestate`: logged, passed upstream, the id answered as
-    /// `X-Request-Id` (empty until `request_filter` reads the client's headers).
+    /// `X-Request-Id` (empty until `serve` has read the client's headers).
     ids: Correlation,
     /// The endpoint kind, for the access log (`None` before a route matched it).
     endpoint: Option<&'static str>,
@@ -152,22 +148,12 @@ impl ErrorKindOrOk {
 }
 
 impl Ctx {
-    fn route<'a>(&self, snap: &'a Snapshot) -> Option<&'a Route> {
-        self.route.and_then(|i| snap.routes.get(i))
-    }
-}
-
-#[async_trait]
-impl ProxyHttp for Gateway {
-    type CTX = Ctx;
-
-    fn new_ctx(&self) -> Ctx {
+    fn new() -> Self {
         Ctx {
             snap: None,
             started: Instant::now(),
             route: None,
             client: None,
-            forward_path: None,
             lock: None,
             kind: ErrorKindOrOk::Ok,
             status: 0,
@@ -179,54 +165,7 @@ impl ProxyHttp for Gateway {
         }
     }
 
-    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
-        metrics().inflight(1);
-        // Kept or replaced first: every answer, even a 404, carries the request id.
-        ctx.ids = request::correlation(session.req_header());
-        // One snapshot for the whole request: a reload mid-request does not affect it.
-        ctx.snap = Some(self.store.current());
-        let outcome = self.handle(session, ctx).await;
-        answer::handled(session, ctx, outcome).await
-    }
-
-    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
-        self.peer(ctx).await
-    }
-
-    async fn upstream_request_filter(
-        &self,
-        _session: &mut Session,
-        upstream_request: &mut RequestHeader,
-        ctx: &mut Ctx,
-    ) -> Result<()> {
-        self.upstream_headers(upstream_request, ctx).await
-    }
-
-    async fn response_filter(
-        &self,
-        _session: &mut Session,
-        upstream_response: &mut ResponseHeader,
-        ctx: &mut Ctx,
-    ) -> Result<()> {
-        forward::response_headers(upstream_response, ctx)
-    }
-
-    fn error_while_proxy(
-        &self,
-        peer: &HttpPeer,
-        session: &mut Session,
-        e: Box<Error>,
-        _ctx: &mut Ctx,
-        client_reused: bool,
-    ) -> Box<Error> {
-        forward::retry_rule(peer, session, e, client_reused)
-    }
-
-    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        answer::proxy_failure(session, e, ctx).await
-    }
-
-    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
-        log::finish(session, ctx);
+    fn route<'a>(&self, snap: &'a Snapshot) -> Option<&'a Route> {
+        self.route.and_then(|i| snap.routes.get(i))
     }
 }

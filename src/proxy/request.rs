@@ -1,4 +1,4 @@
-//! The `request_filter` pipeline (`Gateway::handle`), one named step each: route the request,
+//! The request pipeline (`Gateway::handle`), one named step each: route the request,
 //! guard its framing, answer the token endpoint, check the client's credentials, read and decode
 //! a write's body, apply the upstream's limits; then hand over to same-dialect forwarding
 //! ([`forward`](super::forward)) or complete a translated request ([`flow`]). Every step that
@@ -6,7 +6,7 @@
 
 use super::{auth, flow, ids, limits, Ctx, Gateway};
 use crate::canonical::{ApiError, ErrorKind};
-use crate::config::{Route, Snapshot, UpstreamAuth};
+use crate::config::{Route, Snapshot};
 use crate::dialect::{
     detect, dialect, ClientRequest, DialectId, Endpoint, EndpointKind, Synthetic,
 };
@@ -14,12 +14,12 @@ use crate::metrics::metrics;
 use bytes::{Bytes, BytesMut};
 use ids::Correlation;
 use pingora::http::RequestHeader;
-use pingora::proxy::Session;
+use pingora::protocols::http::ServerSession;
 use std::time::{Duration, Instant};
 
-/// What `handle` ends with: `Ok(None)` continues to the proxy phases (same-dialect streaming),
-/// `Ok(Some((answer, close)))` is answered from `request_filter`, an error is rendered.
-pub(super) type Handled = Result<Option<(Synthetic, bool)>, ApiError>;
+/// What `handle` ends with: `Ok((answer, close))` is answered as it is (`close`: the connection
+/// ends after it), an error is rendered in the client's dialect.
+pub(super) type Handled = Result<(Synthetic, bool), ApiError>;
 
 /// A routed request: what the steps after routing need, copied out of the session header
 /// (which the body read borrows mutably).
@@ -35,12 +35,8 @@ pub(super) struct Routed<'a> {
     pub declared_len: Option<usize>,
     pub max_body: usize,
     pub write: bool,
-    /// Same dialect on both sides: the validated bytes are forwarded unchanged.
+    /// Same dialect on both sides: the validated bytes are relayed unchanged (see `forward`).
     pub same: bool,
-    /// Same dialect toward an OAuth or a plain-HTTP upstream: relayed through the gateway's own
-    /// client, which can refresh an expired token and send the request again, and whose
-    /// keep-alive pool costs less than Pingora's proxy phases (see `forward`).
-    pub relay: bool,
 }
 
 /// A write's body: decoded for translation, the bytes for same-dialect forwarding.
@@ -50,8 +46,8 @@ struct Body {
 }
 
 impl Gateway {
-    /// The part of `request_filter` that may fail with an error for the client.
-    pub(super) async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> Handled {
+    /// Everything between reading the request header and writing the answer.
+    pub(super) async fn handle(&self, session: &mut ServerSession, ctx: &mut Ctx) -> Handled {
         let snap = ctx
             .snap
             .clone()
@@ -61,9 +57,7 @@ impl Gateway {
         let r = Routed::new(&snap, ri, client, endpoint?, session.req_header());
         ctx.endpoint = Some(endpoint_label(&r.ep.kind));
         if r.ep.kind == EndpointKind::Token {
-            return token(session, ctx, &snap, &r)
-                .await
-                .map(|a| Some((a, false)));
+            return token(session, ctx, &snap, &r).await.map(|a| (a, false));
         }
         auth::check(
             &r.route.clients,
@@ -85,7 +79,7 @@ impl Gateway {
         let passthrough = passthrough(session.req_header(), r.route, &ctx.ids);
         self.translated(ctx, &r, body.map(|b| b.decoded), passthrough)
             .await
-            .map(|a| Some((a, false)))
+            .map(|a| (a, false))
     }
 
     /// The upstream's rate limit (429) and `max_inflight` slot (503): a slow upstream must not
@@ -168,9 +162,6 @@ impl<'a> Routed<'a> {
             declared_len: header(req, "content-length").and_then(|v| v.trim().parse().ok()),
             max_body: snap.server.max_body_bytes,
             same,
-            relay: same
-                && (matches!(route.upstream.auth, UpstreamAuth::OAuth { .. })
-                    || !route.upstream.tls),
         }
     }
 }
@@ -198,7 +189,7 @@ fn route(
 /// The gateway and the next hop could disagree on where this body ends (request smuggling):
 /// refuse it and close the connection, whose remaining bytes cannot be trusted to start a
 /// request.
-fn guard_framing(session: &Session, ctx: &mut Ctx) -> Result<(), ApiError> {
+fn guard_framing(session: &ServerSession, ctx: &mut Ctx) -> Result<(), ApiError> {
     match framing_problem(session) {
         None => Ok(()),
         Some(problem) => {
@@ -213,7 +204,7 @@ fn guard_framing(session: &Session, ctx: &mut Ctx) -> Result<(), ApiError> {
 
 /// The gateway's own OAuth token endpoint (helpscout-v2 client credentials).
 async fn token(
-    session: &mut Session,
+    session: &mut ServerSession,
     ctx: &mut Ctx,
     snap: &Snapshot,
     r: &Routed<'_>,
@@ -238,7 +229,7 @@ async fn token(
 /// A write's body: 413 from `Content-Length` before reading, 415 for non-JSON, read under the
 /// cap, decoded and validated (with the vendor's own rules when it is forwarded unchanged).
 async fn read_write_body(
-    session: &mut Session,
+    session: &mut ServerSession,
     ctx: &mut Ctx,
     r: &Routed<'_>,
 ) -> Result<Body, ApiError> {
@@ -256,13 +247,6 @@ async fn read_write_body(
             ErrorKind::MediaType,
             "Content-Type must be application/json",
         ));
-    }
-    // The retry buffer keeps the bytes we read here, so that Pingora can replay them to the
-    // upstream on the same-dialect path (it sends nothing we did not read). A translated request
-    // never needs it, and it is a 64 KiB allocation that a kept-alive connection would hold
-    // while idle.
-    if r.same && !r.relay {
-        session.as_mut().enable_retry_buffering();
     }
     let raw = read_body(session, max)
         .await
@@ -340,32 +324,37 @@ fn single_header<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
 /// the connection after the answer), which the RFC allows; the gateway goes further and refuses
 /// such a request outright, so an ambiguous body never reaches an upstream. The raw header bytes
 /// are read because the parsed header no longer shows the dropped `Content-Length`.
-fn framing_problem(session: &Session) -> Option<&'static str> {
-    let raw = session.as_downstream().as_http1()?.get_headers_raw_bytes();
-    let mut te: Vec<&[u8]> = Vec::new();
-    let mut cl: Vec<&[u8]> = Vec::new();
+fn framing_problem(session: &ServerSession) -> Option<&'static str> {
+    let raw = session.as_http1()?.get_headers_raw_bytes();
+    // Counted in one pass without collecting: this runs for every request.
+    let (mut te_count, mut te_first): (usize, &[u8]) = (0, &[]);
+    let (mut cl_count, mut cl_first, mut cl_conflict): (usize, &[u8], bool) = (0, &[], false);
     for line in raw.split(|b| *b == b'\n').skip(1) {
         let Some(colon) = line.iter().position(|b| *b == b':') else {
             continue;
         };
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-        if name.trim_ascii().eq_ignore_ascii_case(b"transfer-encoding") {
-            te.push(value);
-        } else if name.trim_ascii().eq_ignore_ascii_case(b"content-length") {
-            cl.push(value);
+        let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            if te_count == 0 {
+                te_first = value;
+            }
+            te_count += 1;
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            if cl_count == 0 {
+                cl_first = value;
+            } else if value != cl_first {
+                cl_conflict = true;
+            }
+            cl_count += 1;
         }
     }
-    if !te.is_empty() && !cl.is_empty() {
+    if te_count > 0 && cl_count > 0 {
         return Some("both Content-Length and Transfer-Encoding");
     }
-    if cl.windows(2).any(|w| w[0] != w[1]) {
+    if cl_conflict {
         return Some("conflicting Content-Length values");
     }
-    if te.len() > 1
-        || te
-            .first()
-            .is_some_and(|v| !v.eq_ignore_ascii_case(b"chunked"))
-    {
+    if te_count > 1 || (te_count == 1 && !te_first.eq_ignore_ascii_case(b"chunked")) {
         return Some("a Transfer-Encoding other than chunked");
     }
     None
@@ -451,7 +440,10 @@ const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Reads the whole request body, refusing more than `max` bytes or a body that takes longer
 /// than [`BODY_DEADLINE`].
-async fn read_body(session: &mut Session, max: usize) -> std::result::Result<Bytes, ApiError> {
+async fn read_body(
+    session: &mut ServerSession,
+    max: usize,
+) -> std::result::Result<Bytes, ApiError> {
     let read = async {
         let mut buf = BytesMut::new();
         loop {
