@@ -100,8 +100,8 @@ struct Captures<'a> {
 /// Matches `path` against a pattern's segments; `None` when the shape differs.
 fn shape<'a>(p: &Profile, pattern: &str, path: &'a str) -> Option<Captures<'a>> {
     let mut caps = Captures::default();
-    let mut want = pattern.split('/');
-    let mut have = path.split('/');
+    let mut want = segments(pattern);
+    let mut have = segments(path);
     loop {
         match (want.next(), have.next()) {
             (None, None) => return Some(caps),
@@ -120,6 +120,19 @@ fn shape<'a>(p: &Profile, pattern: &str, path: &'a str) -> Option<Captures<'a>> 
             _ => return None,
         }
     }
+}
+
+/// `s` split at `/`. A char predicate rather than `split('/')`: the latter sets up a `memchr`
+/// search per segment, which costs more than scanning paths of a few dozen bytes.
+#[allow(clippy::manual_pattern_char_comparison)] // the closure is the point (see above)
+fn segments(s: &str) -> std::str::Split<'_, impl FnMut(char) -> bool> {
+    s.split(|c: char| c == '/')
+}
+
+/// The number of `/` in `s`: a row whose pattern has another depth than the path cannot match,
+/// and is skipped before its segments are compared.
+fn depth(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'/').count()
 }
 
 /// Whether the raw path id names a vendor endpoint the gateway does not serve. String ids are
@@ -153,7 +166,11 @@ pub fn route(
     }
     let mut allowed: Vec<&str> = Vec::new();
     let mut hit = None;
+    let path_depth = depth(path);
     for row in p.routes {
+        if depth(row.path) != path_depth {
+            continue;
+        }
         let Some(caps) = shape(p, row.path, path) else {
             continue;
         };
