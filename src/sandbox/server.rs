@@ -232,6 +232,13 @@ impl Standalone {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+            // Pingora drops its runtimes (and with them the listening socket) in the background
+            // after `run` returns, so the port can still be held for a moment after the join
+            // (seen under load: a bind right after `stop` failed). Wait for it, bounded.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while TcpListener::bind(self.addr).is_err() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
     }
 }
