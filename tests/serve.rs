@@ -5,12 +5,13 @@
 //! away), and same-dialect requests toward Bearer/Basic HTTPS upstreams, which used to stream
 //! through the proxy phases and are now relayed through the gateway's client.
 
-use crate::support::{gateway, names_body, parse_response, raw_exchange, Gateway, Response};
+use crate::support::{
+    gateway, https_sandbox, names_body, parse_response, raw_exchange, Gateway, Response,
+};
 use patchbay::dialect::DialectId;
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Reads exactly one `Content-Length`-framed answer from a kept-alive connection.
@@ -146,44 +147,10 @@ fn a_client_that_goes_away_mid_body_gets_one_access_log_line() {
     assert_eq!(g.upstream_count(DialectId::Reach, "/12345", "PATCH"), 0);
 }
 
-fn self_signed(dir: &Path) {
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-        ])
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("the openssl command (Debian package openssl)");
-    assert!(status.success(), "openssl req failed");
-}
-
 #[test]
 fn same_dialect_toward_https_bearer_and_basic_upstreams_is_relayed() {
     let g = Gateway::start_with(|dir, text| {
-        self_signed(dir);
-        let sandbox = format!(
-            "[sandbox]\ntls_cert_file = \"{cert}\"\ntls_key_file = \"{key}\"\n",
-            cert = dir.join("cert.pem").display(),
-            key = dir.join("key.pem").display(),
-        );
-        let mut text = text
-            .replacen("[sandbox]\n", &sandbox, 1)
-            .replace("url = \"http://", "tls_verify = false\nurl = \"https://");
+        let mut text = https_sandbox(dir, &text);
         // A Bearer HTTPS upstream where nothing listens.
         text.push_str(
             "\n[[upstream]]\nname = \"https-down\"\ndialect = \"helpcrunch\"\nurl = \"https://127.0.0.1:DEAD\"\ntls_verify = false\nconnect_timeout_ms = 500\nauth = { bearer_file = \"SECRET\" }\n\n[[route]]\nname = \"https-down\"\nclient_dialect = \"helpcrunch\"\npath_prefix = \"/https-down\"\nupstream = \"https-down\"\n",

@@ -2,51 +2,15 @@
 //! `openssl` command; upstreams with `tls_verify = false` are translated to as usual, and an
 //! upstream that verifies the certificate refuses the unknown issuer (502, nothing applied).
 
-use crate::support::{names_body, Gateway};
+use crate::support::{https_sandbox, names_body, Gateway};
 use patchbay::dialect::DialectId;
 use serde_json::json;
-use std::path::Path;
-use std::process::Command;
-
-fn self_signed(dir: &Path) {
-    let status = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-        ])
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("the openssl command (Debian package openssl)");
-    assert!(status.success(), "openssl req failed");
-}
 
 #[test]
 fn https_upstreams_translate_and_verification_is_enforced() {
     let g = Gateway::start_with(|dir, text| {
-        self_signed(dir);
-        let sandbox = format!(
-            "[sandbox]\ntls_cert_file = \"{cert}\"\ntls_key_file = \"{key}\"\n",
-            cert = dir.join("cert.pem").display(),
-            key = dir.join("key.pem").display(),
-        );
         // Every upstream speaks HTTPS without verification (self-signed), except `strict`.
-        let mut text = text
-            .replacen("[sandbox]\n", &sandbox, 1)
-            .replace("url = \"http://", "tls_verify = false\nurl = \"https://");
+        let mut text = https_sandbox(dir, &text);
         text.push_str(&format!(
             "\n[[upstream]]\nname = \"strict\"\ndialect = \"reach\"\nurl = \"https://127.0.0.1:{}\"\nauth = {{ bearer_file = \"{}\" }}\n\n[[route]]\nname = \"strict\"\nclient_dialect = \"helpcrunch\"\npath_prefix = \"/strict\"\nupstream = \"strict\"\n",
             text.split("reach = \"127.0.0.1:")

@@ -8,7 +8,7 @@
 //! connection; a 401 on a request sent with a cached OAuth token invalidates the token, fetches a
 //! new one and retries once (the upstream refused the request, so nothing was applied).
 
-use super::plain;
+use super::plain::{self, Failure};
 use crate::canonical::{ApiError, ErrorKind};
 use crate::config::{Upstream, UpstreamAuth};
 use crate::dialect::UpstreamRequest;
@@ -45,24 +45,6 @@ pub struct Answer {
     pub body: Bytes,
     /// Time spent.
     pub elapsed: Duration,
-}
-
-impl Answer {
-    /// A header value (name lower-case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Seconds to wait from the upstream's rate-limit headers (`Retry-After`,
-    /// `X-RateLimit-Retry-After`).
-    pub fn retry_after(&self) -> Option<u64> {
-        self.header("retry-after")
-            .or_else(|| self.header("x-ratelimit-retry-after"))
-            .and_then(|v| v.trim().parse().ok())
-    }
 }
 
 /// Why a call failed before an answer arrived.
@@ -297,13 +279,13 @@ impl UpstreamClient {
         };
         let outcome = match plain::exchange(stream, &wire, head, up.read_timeout).await {
             // The same rule as on the Pingora path (see `send_once`).
-            Err(plain::Failure::BeforeAnswer(CallError::BadGateway(_))) if reused && !write => {
+            Err(Failure::BeforeAnswer(CallError::BadGateway(_))) if reused && !write => {
                 let stream = plain::connect(addr, up.connect_timeout).await?;
                 plain::exchange(stream, &wire, head, up.read_timeout).await
             }
             other => other,
         };
-        let (answer, keep) = outcome.map_err(plain::Failure::into_call)?;
+        let (answer, keep) = outcome.map_err(Failure::into_call)?;
         if let Some(stream) = keep {
             self.pool.give_back(addr, stream, POOL_IDLE);
         }
@@ -325,20 +307,7 @@ impl UpstreamClient {
             stream.write_all(wire).await?;
             stream.flush().await
         };
-        match tokio::time::timeout(write_timeout, send).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(Failure::BeforeAnswer(CallError::BadGateway(format!(
-                    "WriteError: {}",
-                    e.kind()
-                ))))
-            }
-            Err(_) => {
-                return Err(Failure::BeforeAnswer(CallError::Timeout(
-                    ErrorType::WriteTimedout.as_str().to_string(),
-                )))
-            }
-        }
+        plain::written(tokio::time::timeout(write_timeout, send).await)?;
         let mut session = HttpSession::new_with_options(stream, peer);
         // Pingora's connector hands out streams without timeouts (its proxy sets them itself
         // after connecting): without these an upstream slower than `read_timeout` kept the
@@ -601,21 +570,6 @@ fn token_fingerprint(up: &Upstream, client_id: &str, secret: &str, token_path: &
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-enum Failure {
-    /// Failed before any answer byte arrived.
-    BeforeAnswer(CallError),
-    /// Failed while reading the answer.
-    After(CallError),
-}
-
-impl Failure {
-    fn into_call(self) -> CallError {
-        match self {
-            Failure::BeforeAnswer(e) | Failure::After(e) => e,
-        }
-    }
 }
 
 /// The whole upstream request on the wire, header and body in one buffer, written directly:

@@ -129,6 +129,23 @@ impl Failure {
     }
 }
 
+/// The outcome of a request write under its deadline (plain and TLS connections alike): an
+/// error or the deadline is a failure before any answer, so a read may be retried.
+pub(super) fn written(
+    outcome: Result<std::io::Result<()>, tokio::time::error::Elapsed>,
+) -> Result<(), Failure> {
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Failure::BeforeAnswer(CallError::BadGateway(format!(
+            "WriteError: {}",
+            e.kind()
+        )))),
+        Err(_) => Err(Failure::BeforeAnswer(CallError::Timeout(
+            "WriteTimedout".into(),
+        ))),
+    }
+}
+
 /// One request on one connection: the whole request in one write, then the whole answer.
 /// Returns the answer and the connection when it may carry another request.
 pub(super) async fn exchange(
@@ -137,20 +154,7 @@ pub(super) async fn exchange(
     head_request: bool,
     io_timeout: Duration,
 ) -> Result<(Answer, Option<TcpStream>), Failure> {
-    match tokio::time::timeout(io_timeout, stream.write_all(wire)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            return Err(Failure::BeforeAnswer(CallError::BadGateway(format!(
-                "WriteError: {}",
-                e.kind()
-            ))))
-        }
-        Err(_) => {
-            return Err(Failure::BeforeAnswer(CallError::Timeout(
-                "WriteTimedout".into(),
-            )))
-        }
-    }
+    written(tokio::time::timeout(io_timeout, stream.write_all(wire)).await)?;
     let mut reader = Reader {
         stream,
         buf: BytesMut::with_capacity(FIRST_READ),
