@@ -17,9 +17,9 @@
 #[path = "translate_cases.rs"]
 mod cases;
 
-use cases::{body, state, REACH_ANSWER};
+use cases::state;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use patchbay::dialect::{dialect, AnswerCx, DialectId, Endpoint, EndpointKind};
+use patchbay::dialect::DialectId;
 use patchbay::translate::{default_path, offline, Pair, Policy};
 
 /// The gateway binary's allocator (`src/main.rs`), so that these figures are the ones the
@@ -38,19 +38,8 @@ fn requests(c: &mut Criterion) {
                 policy: Policy::Drop,
                 default_entry_type: "work",
             };
-            let (method, path) = default_path(client);
-            let b = body(client).as_bytes();
             g.bench_function(format!("{client}->{upstream}"), |bench| {
-                bench.iter(|| {
-                    black_box(offline(
-                        &pair,
-                        method,
-                        path,
-                        None,
-                        black_box(b),
-                        Some(&state),
-                    ))
-                })
+                bench.iter(|| black_box(cases::request(&pair, &state)))
             });
         }
     }
@@ -59,29 +48,10 @@ fn requests(c: &mut Criterion) {
 
 fn answers(c: &mut Criterion) {
     let mut g = c.benchmark_group("answer");
-    let ep = Endpoint {
-        kind: EndpointKind::Update { full: false },
-        customer_id: "12345".into(),
-    };
+    let ep = cases::answer_endpoint();
     for client in DialectId::ALL {
         g.bench_function(format!("reach->{client}"), |bench| {
-            bench.iter(|| {
-                let customer = dialect(DialectId::Reach)
-                    .decode_customer(black_box(REACH_ANSWER.as_bytes()))
-                    .expect("stub body decodes");
-                black_box(dialect(client).encode_success(
-                    &ep,
-                    Some(&customer),
-                    &AnswerCx {
-                        customer_id: "12345",
-                        default_entry_type: "work",
-                        upstream: DialectId::Reach,
-                        reload: true,
-                        created: None,
-                        location_base: "",
-                    },
-                ))
-            })
+            bench.iter(|| black_box(cases::answer(client, &ep)))
         });
     }
     g.finish();

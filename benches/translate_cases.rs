@@ -3,8 +3,8 @@
 //! (`translate_ir.rs`), so that both measure the same work.
 
 use patchbay::canonical::Customer;
-use patchbay::dialect::{dialect, AnswerCx, DialectId, Endpoint, EndpointKind};
-use patchbay::translate::{default_path, offline, Pair, Policy};
+use patchbay::dialect::{dialect, AnswerCx, DialectId, Endpoint, EndpointKind, Synthetic};
+use patchbay::translate::{default_path, offline, Offline, Pair, Policy};
 use std::hint::black_box;
 
 /// A typical client write under 1 KiB: names, e-mail and phone (helpscout-v2: four operations).
@@ -58,40 +58,50 @@ impl Case {
     /// Runs the case once; the result is returned so the caller can `black_box` it.
     pub fn run(&self) -> Box<dyn std::any::Any> {
         match &self.work {
-            Work::Request(pair) => {
-                let (method, path) = default_path(pair.client);
-                Box::new(offline(
-                    pair,
-                    method,
-                    path,
-                    None,
-                    black_box(body(pair.client).as_bytes()),
-                    Some(&self.state),
-                ))
-            }
-            Work::Answer(client) => {
-                let ep = Endpoint {
-                    kind: EndpointKind::Update { full: false },
-                    customer_id: "12345".into(),
-                };
-                let customer = dialect(DialectId::Reach)
-                    .decode_customer(black_box(REACH_ANSWER.as_bytes()))
-                    .expect("stub body decodes");
-                Box::new(dialect(*client).encode_success(
-                    &ep,
-                    Some(&customer),
-                    &AnswerCx {
-                        customer_id: "12345",
-                        default_entry_type: "work",
-                        upstream: DialectId::Reach,
-                        reload: true,
-                        created: None,
-                        location_base: "",
-                    },
-                ))
-            }
+            Work::Request(pair) => Box::new(request(pair, &self.state)),
+            Work::Answer(client) => Box::new(answer(*client, &answer_endpoint())),
         }
     }
+}
+
+/// `request/<client>-><upstream>`: the whole pure pipeline of the client's typical write.
+pub fn request(pair: &Pair<'_>, state: &Customer) -> Offline {
+    let (method, path) = default_path(pair.client);
+    offline(
+        pair,
+        method,
+        path,
+        None,
+        black_box(body(pair.client).as_bytes()),
+        Some(state),
+    )
+}
+
+/// The endpoint an `answer/…` case renders for.
+pub fn answer_endpoint() -> Endpoint {
+    Endpoint {
+        kind: EndpointKind::Update { full: false },
+        customer_id: "12345".into(),
+    }
+}
+
+/// `answer/reach-><client>`: decode the stub's Reach answer, render the client's success body.
+pub fn answer(client: DialectId, ep: &Endpoint) -> Synthetic {
+    let customer = dialect(DialectId::Reach)
+        .decode_customer(black_box(REACH_ANSWER.as_bytes()))
+        .expect("stub body decodes");
+    dialect(client).encode_success(
+        ep,
+        Some(&customer),
+        &AnswerCx {
+            customer_id: "12345",
+            default_entry_type: "work",
+            upstream: DialectId::Reach,
+            reload: true,
+            created: None,
+            location_base: "",
+        },
+    )
 }
 
 /// Every request pair, then every answer.
