@@ -155,7 +155,7 @@ impl Gateway {
             }
             trace.translate += t.elapsed();
         };
-        trace.dropped = session.dropped().to_vec();
+        trace.dropped = session.into_dropped();
         if outcome.is_ok() {
             for d in &trace.dropped {
                 metrics().dropped_field(&route.name, d.label);

@@ -283,6 +283,12 @@ impl<'a> Session<'a> {
         &self.dropped
     }
 
+    /// The dropped fields, moved out once the exchange is over (the proxy keeps them for the
+    /// access log and metrics without copying their names).
+    pub fn into_dropped(self) -> Vec<Dropped> {
+        self.dropped
+    }
+
     /// The prepared writes not yet yielded (offline use: every write of the plan is shown
     /// without sending any).
     pub fn remaining_writes(&mut self) -> Vec<UpstreamRequest> {
