@@ -219,30 +219,25 @@ impl UpstreamClient {
         auth: Option<&str>,
         write: bool,
     ) -> Result<Answer, CallError> {
+        let wire = request_bytes(up, req, auth)?;
         if !up.tls {
-            return self.send_plain(up, req, auth, write).await;
+            let head = req.method == "HEAD";
+            return self.send_plain(up, &wire, head, write).await;
         }
         // Boxed for the reason given in `auth_header`: Pingora's TLS connect is a large future.
-        Box::pin(self.send_tls(up, req, auth, write)).await
+        Box::pin(self.send_tls(up, &wire, write)).await
     }
 
     /// [`send_once`](Self::send_once) toward an HTTPS upstream: Pingora's connector and pool,
     /// with the upstream's `ca_file`.
-    async fn send_tls(
-        &self,
-        up: &Upstream,
-        req: &UpstreamRequest,
-        auth: Option<&str>,
-        write: bool,
-    ) -> Result<Answer, CallError> {
+    async fn send_tls(&self, up: &Upstream, wire: &[u8], write: bool) -> Result<Answer, CallError> {
         let peer = self.peer(up).await?;
-        let wire = request_bytes(up, req, auth)?;
         let (stream, reused) = self
             .transport
             .get_stream(&peer)
             .await
             .map_err(|e| classify(&e))?;
-        match self.exchange(stream, &peer, &wire).await {
+        match self.exchange(stream, &peer, wire).await {
             Ok(a) => Ok(a),
             // A pooled connection the upstream had closed: a read is safe to repeat on a fresh
             // connection; a write is not (SPEC §4). A timeout is not a stale connection: repeating
@@ -253,7 +248,7 @@ impl UpstreamClient {
                     .new_stream(&peer)
                     .await
                     .map_err(|e| classify(&e))?;
-                self.exchange(stream, &peer, &wire)
+                self.exchange(stream, &peer, wire)
                     .await
                     .map_err(Failure::into_call)
             }
@@ -262,26 +257,24 @@ impl UpstreamClient {
     }
 
     /// [`send_once`](Self::send_once) toward a plain-HTTP upstream: a pooled or new tokio
-    /// socket, the same retry rule.
+    /// socket, the same retry rule. `head`: the request is a `HEAD` (its answer has no body).
     async fn send_plain(
         &self,
         up: &Upstream,
-        req: &UpstreamRequest,
-        auth: Option<&str>,
+        wire: &[u8],
+        head: bool,
         write: bool,
     ) -> Result<Answer, CallError> {
         let addr = self.resolve(&up.host, up.port).await?;
-        let wire = request_bytes(up, req, auth)?;
-        let head = req.method == "HEAD";
         let (stream, reused) = match self.pool.take(addr, POOL_IDLE) {
             Some(s) => (s, true),
             None => (plain::connect(addr, up.connect_timeout).await?, false),
         };
-        let outcome = match plain::exchange(stream, &wire, head, up.read_timeout).await {
+        let outcome = match plain::exchange(stream, wire, head, up.read_timeout).await {
             // The same rule as on the Pingora path (see `send_once`).
             Err(Failure::BeforeAnswer(CallError::BadGateway(_))) if reused && !write => {
                 let stream = plain::connect(addr, up.connect_timeout).await?;
-                plain::exchange(stream, &wire, head, up.read_timeout).await
+                plain::exchange(stream, wire, head, up.read_timeout).await
             }
             other => other,
         };

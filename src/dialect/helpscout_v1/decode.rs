@@ -112,7 +112,7 @@ pub(super) enum EntryKey {
     Other,
 }
 
-/// Which member of `address` a key names (index into [`ADDRESS`]).
+/// Which member of `address` a key names (index into [`Members::address`]).
 pub(super) struct AddressKey(pub(super) Option<usize>);
 
 /// Matches a key without allocating it; `F` maps the key to its meaning.
@@ -139,11 +139,12 @@ pub(super) fn top_key(k: &str) -> Key {
     match k {
         "reload" => Key::Reload,
         "address" => Key::Address,
-        _ => match SCALARS.iter().position(|e| e.0 == k) {
+        _ => match members().scalars.iter().position(|m| m.key == k) {
             Some(i) => Key::Scalar(i),
-            None => COLLS
+            None => members()
+                .colls
                 .iter()
-                .position(|e| e.0 == k)
+                .position(|m| m.key == k)
                 .map_or(Key::Other, Key::Coll),
         },
     }
@@ -162,7 +163,7 @@ pub(super) fn entry_key(k: &str) -> EntryKey {
 }
 
 pub(super) fn address_key_index(k: &str) -> AddressKey {
-    AddressKey(ADDRESS.iter().position(|e| e.0 == k))
+    AddressKey(members().address.iter().position(|m| m.key == k))
 }
 
 /// What the decoder does with the JSON value at one position: walk an object or an array in
@@ -197,6 +198,18 @@ pub(super) fn collect_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Value, A
     Ok(Value::Array(items))
 }
 
+/// The visits of scalar values, which all hand the value whole to [`Walk::other`].
+macro_rules! scalar_visits {
+    ($($name:ident($ty:ty) => $value:expr,)*) => {
+        $(
+            fn $name<E: de::Error>(self, v: $ty) -> Result<(), E> {
+                self.0.other($value(v));
+                Ok(())
+            }
+        )*
+    };
+}
+
 /// Drives a [`Walk`] from a deserializer.
 pub(super) struct Walker<W>(pub(super) W);
 
@@ -212,37 +225,20 @@ impl<'de, W: Walk<'de>> Visitor<'de> for Walker<W> {
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.0.other(Value::Bool(v));
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.0.other(Value::from(v));
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.0.other(Value::from(v));
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.0.other(Value::from(v));
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.other(Value::String(v.to_owned()));
-        Ok(())
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
-        self.0.other(Value::String(v));
-        Ok(())
+    scalar_visits! {
+        visit_bool(bool) => Value::Bool,
+        visit_i64(i64) => Value::from,
+        visit_u64(u64) => Value::from,
+        visit_f64(f64) => Value::from,
+        visit_str(&str) => |v: &str| Value::String(v.to_owned()),
+        visit_string(String) => Value::String,
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         self.0.other(Value::Null);
         Ok(())
     }
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.0.other(Value::Null);
-        Ok(())
+        self.visit_unit()
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
@@ -319,8 +315,8 @@ impl<'de> Walk<'de> for Top<'_> {
                 }
                 Key::Address => map.next_value_seed(Walker(AddressWalk(&mut *d)))?,
                 Key::Scalar(i) => {
-                    let (_, pointer, field) = SCALARS[i];
-                    d.scalar(field, pointer, map.next_value()?);
+                    let m = &members().scalars[i];
+                    d.scalar(m.canon, &m.pointer, map.next_value()?);
                 }
                 Key::Coll(i) => map.next_value_seed(Walker(CollWalk(&mut *d, i)))?,
                 Key::Other => {
@@ -347,12 +343,12 @@ impl<'de> Walk<'de> for AddressWalk<'_> {
         while let Some(AddressKey(key)) = map.next_key_seed(KeySeed(address_key_index))? {
             match key {
                 Some(i) => {
-                    let (_, pointer, field) = ADDRESS[i];
+                    let m = &members().address[i];
                     let v: Value = map.next_value()?;
-                    if field == Field::AddressLines {
+                    if m.canon == Field::AddressLines {
                         self.0.lines(v);
                     } else {
-                        self.0.scalar(field, pointer, v);
+                        self.0.scalar(m.canon, &m.pointer, v);
                     }
                 }
                 None => {
@@ -365,9 +361,9 @@ impl<'de> Walk<'de> for AddressWalk<'_> {
     fn other(self, v: Value) {
         match v {
             Value::Null => {
-                for (_, _, field) in ADDRESS {
+                for m in &members().address {
                     let op = Op::Set {
-                        field,
+                        field: m.canon,
                         value: Value::Null,
                     };
                     self.0.changes.push(op, "/address");
@@ -381,7 +377,7 @@ impl<'de> Walk<'de> for AddressWalk<'_> {
     }
 }
 
-/// One entry collection (index into [`COLLS`]).
+/// One entry collection (index into [`Members::colls`]).
 pub(super) struct CollWalk<'d>(pub(super) &'d mut Decoder, pub(super) usize);
 
 impl<'de> Walk<'de> for CollWalk<'_> {
@@ -398,7 +394,7 @@ impl<'de> Walk<'de> for CollWalk<'_> {
     fn other(self, v: Value) {
         // A null collection lists no entries, and entries not listed stay as they are.
         if !v.is_null() {
-            let e = rules::wrong_type(&v, "an array", COLLS[self.1].1);
+            let e = rules::wrong_type(&v, "an array", &members().colls[self.1].pointer);
             self.0.violations.push(e);
         }
     }
@@ -440,7 +436,7 @@ impl<'de> Walk<'de> for EntryWalk<'_> {
         Ok(())
     }
     fn other(self, v: Value) {
-        let base = format!("{}/{}", COLLS[self.1].1, self.2);
+        let base = format!("{}/{}", members().colls[self.1].pointer, self.2);
         self.0
             .violations
             .push(rules::wrong_type(&v, "an object", &base));
@@ -500,7 +496,12 @@ impl Decoder {
     }
 
     pub(super) fn entry(&mut self, coll_index: usize, index: usize, f: EntryFields) {
-        let (_, coll_pointer, coll) = COLLS[coll_index];
+        let Member {
+            pointer: coll_pointer,
+            canon: coll,
+            ..
+        } = &members().colls[coll_index];
+        let coll = *coll;
         let base = format!("{coll_pointer}/{index}");
         let at = |leaf: &str| format!("{base}/{leaf}");
         let id = match entry_id(f.id.as_ref()) {

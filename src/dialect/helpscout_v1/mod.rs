@@ -14,6 +14,7 @@ mod error;
 mod tests;
 mod upstream;
 
+use super::fields::Canon;
 use super::rules;
 use super::*;
 use crate::canonical::time::{self, Style};
@@ -21,6 +22,7 @@ use crate::canonical::{Address, Change, Entry, EntryUpdate, ErrorKind, Meta, Op,
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
+use std::sync::LazyLock;
 
 /// Help Scout legacy API v1.
 pub struct HelpscoutV1;
@@ -38,41 +40,58 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Top-level scalar keys: (body key, pointer, canonical field).
-const SCALARS: [(&str, &str, Field); 10] = [
-    ("firstName", "/firstName", Field::FirstName),
-    ("lastName", "/lastName", Field::LastName),
-    ("organization", "/organization", Field::Organization),
-    ("jobTitle", "/jobTitle", Field::JobTitle),
-    ("background", "/background", Field::Notes),
-    ("photoUrl", "/photoUrl", Field::PhotoUrl),
-    ("photoType", "/photoType", Field::PhotoType),
-    ("gender", "/gender", Field::Gender),
-    ("age", "/age", Field::Age),
-    ("location", "/location", Field::Location),
-];
+/// One member of a v1 body: its key, the pointer its errors and changes name, and what it is.
+pub(super) struct Member<T> {
+    pub(super) key: &'static str,
+    pub(super) pointer: String,
+    pub(super) canon: T,
+}
 
-/// Keys of the `address` object: (key, pointer, canonical field).
-const ADDRESS: [(&str, &str, Field); 5] = [
-    ("lines", "/address/lines", Field::AddressLines),
-    ("city", "/address/city", Field::AddressCity),
-    ("state", "/address/state", Field::AddressState),
-    (
-        "postalCode",
-        "/address/postalCode",
-        Field::AddressPostalCode,
-    ),
-    ("country", "/address/country", Field::AddressCountry),
-];
+/// The members a v1 body can carry, in the profile's row order: top-level scalars, the keys of
+/// `address`, and the entry collections.
+pub(super) struct Members {
+    pub(super) scalars: Vec<Member<Field>>,
+    pub(super) address: Vec<Member<Field>>,
+    pub(super) colls: Vec<Member<Coll>>,
+}
 
-/// Entry collections: (body key, pointer, collection).
-const COLLS: [(&str, &str, Coll); 5] = [
-    ("emails", "/emails", Coll::Emails),
-    ("phones", "/phones", Coll::Phones),
-    ("chats", "/chats", Coll::Chats),
-    ("socialProfiles", "/socialProfiles", Coll::SocialProfiles),
-    ("websites", "/websites", Coll::Websites),
-];
+/// [`Members`], derived once from the profile's field rows, so that a key is written in one
+/// place (the row) and the decoder, the upstream encoder and the answer reader agree with it.
+pub(super) static MEMBERS: LazyLock<Members> = LazyLock::new(|| {
+    let mut m = Members {
+        scalars: Vec::new(),
+        address: Vec::new(),
+        colls: Vec::new(),
+    };
+    for row in profile::HELPSCOUT_V1.fields {
+        let pointer = format!("/{}", row.wire);
+        match row.canon {
+            Canon::Coll(canon) => m.colls.push(Member {
+                key: row.wire,
+                pointer,
+                canon,
+            }),
+            Canon::Field(canon) => match row.wire.strip_prefix("address/") {
+                Some(key) => m.address.push(Member {
+                    key,
+                    pointer,
+                    canon,
+                }),
+                None => m.scalars.push(Member {
+                    key: row.wire,
+                    pointer,
+                    canon,
+                }),
+            },
+        }
+    }
+    m
+});
+
+/// The members, borrowed for the life of the program.
+pub(super) fn members() -> &'static Members {
+    &MEMBERS
+}
 
 /// The body key of a top-level scalar field (the profile's row).
 fn scalar_key(field: Field) -> Option<&'static str> {
@@ -84,14 +103,13 @@ fn address_key(field: Field) -> Option<&'static str> {
     super::fields::field_wire(&profile::HELPSCOUT_V1, field)?.strip_prefix("address/")
 }
 
+/// The position of a collection in [`Members::colls`]; the profile lists every collection.
 fn coll_index(coll: Coll) -> usize {
-    match coll {
-        Coll::Emails => 0,
-        Coll::Phones => 1,
-        Coll::Chats => 2,
-        Coll::SocialProfiles => 3,
-        Coll::Websites => 4,
-    }
+    members()
+        .colls
+        .iter()
+        .position(|m| m.canon == coll)
+        .expect("the helpscout-v1 profile has a row for every collection")
 }
 
 /// Which key carries an entry's type: `location` for e-mails and phones, `type` for chats and

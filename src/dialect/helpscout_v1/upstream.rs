@@ -59,9 +59,9 @@ impl serde::Serialize for PutBody<'_> {
         if !self.address.is_empty() {
             m.serialize_entry("address", &Pairs(&self.address))?;
         }
-        for ((key, _, _), entries) in COLLS.iter().zip(&self.colls) {
+        for (member, entries) in members().colls.iter().zip(&self.colls) {
             if !entries.is_empty() {
-                m.serialize_entry(key, entries)?;
+                m.serialize_entry(member.key, entries)?;
             }
         }
         m.end()
@@ -234,8 +234,8 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
         },
         ..document::helpscout_scalars(s)
     };
-    for (key, _, coll) in COLLS {
-        *c.coll_mut(coll) = entries_of(item.get(key), coll);
+    for m in &members().colls {
+        *c.coll_mut(m.canon) = entries_of(item.get(m.key), m.canon);
     }
     Some(c)
 }
