@@ -24,45 +24,33 @@ pub(super) enum PathError {
 
 pub(super) fn parse_path(path: &str) -> Result<PatchPath, PathError> {
     let rest = path.strip_prefix('/').ok_or(PathError::Grammar)?;
-    let mut segs = rest.split('/');
-    let first = segs.next().unwrap_or_default();
-    let (second, third, fourth) = (segs.next(), segs.next(), segs.next());
-    if fourth.is_some() {
-        return Err(PathError::Grammar);
+    // A scalar field's patch path is its wire name in the profile (`firstName`, `address/city`),
+    // so one look-up in the rows recognises both levels.
+    if let Some(field) = super::fields::field_by_wire(&profile::HELPSCOUT_V2, rest) {
+        return Ok(PatchPath::Field(field));
     }
-    if first == "address" {
-        return match (second, third) {
-            (Some(name), None) => address_fields()
-                .find(|(n, _)| *n == name)
-                .map(|(_, f)| PatchPath::Field(f))
-                .ok_or(PathError::Grammar),
-            _ => Err(PathError::Grammar),
-        };
-    }
-    if let Some(coll) = coll_from_segment(first) {
-        let Some(id) = second else {
-            return Ok(PatchPath::Coll(coll));
-        };
-        let sub = match third {
-            None => None,
-            Some("value") => Some(false),
-            Some("type") if coll != Coll::Websites => Some(true),
-            Some(_) => return Err(PathError::Grammar),
-        };
-        let id = entry_id(id).ok_or(PathError::EntryId)?;
-        return Ok(match sub {
-            None => PatchPath::Entry(coll, id),
-            Some(false) => PatchPath::EntryValue(coll, id),
-            Some(true) => PatchPath::EntryType(coll, id),
-        });
-    }
-    if second.is_some() {
-        return Err(PathError::Grammar);
-    }
-    entity_fields()
-        .find(|(n, _)| *n == first)
-        .map(|(_, f)| PatchPath::Field(f))
-        .ok_or(PathError::Grammar)
+    let (first, tail) = match rest.split_once('/') {
+        Some((first, tail)) => (first, Some(tail)),
+        None => (rest, None),
+    };
+    let coll = coll_from_segment(first).ok_or(PathError::Grammar)?;
+    let Some(tail) = tail else {
+        return Ok(PatchPath::Coll(coll));
+    };
+    // The member below the entry is checked before the id: a wrong shape is a grammar error
+    // whatever the id.
+    let (id, sub) = match tail.split_once('/') {
+        None => (tail, None),
+        Some((id, "value")) => (id, Some(false)),
+        Some((id, "type")) if coll != Coll::Websites => (id, Some(true)),
+        Some(_) => return Err(PathError::Grammar),
+    };
+    let id = entry_id(id).ok_or(PathError::EntryId)?;
+    Ok(match sub {
+        None => PatchPath::Entry(coll, id),
+        Some(false) => PatchPath::EntryValue(coll, id),
+        Some(true) => PatchPath::EntryType(coll, id),
+    })
 }
 
 pub(super) fn entry_id(s: &str) -> Option<u64> {
