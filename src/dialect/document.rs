@@ -572,6 +572,12 @@ mod tests {
         }
     }
 
+    /// `ops` evaluated against the shared customer with default entry type `work`, as every
+    /// example below evaluates its patch: each states only its ops and what must come out.
+    fn evaluate_ops(ops: Value) -> Result<Vec<Change>, ApiError> {
+        evaluate(&patch(ops), &customer(), "work")
+    }
+
     #[test]
     fn document_layout_uses_v2_paths_and_entry_ids() {
         let doc = to_document(&customer(), Some("work"));
@@ -622,8 +628,7 @@ mod tests {
 
     #[test]
     fn difference_yields_sets_removes_updates_then_adds() {
-        let c = customer();
-        let p = patch(json!([
+        let evaluated = evaluate_ops(json!([
             {"op": "test", "path": "/firstName", "value": "Vernon"},
             {"op": "copy", "from": "/firstName", "path": "/jobTitle"},
             {"op": "move", "from": "/emails/1003", "path": "/emails/1001"},
@@ -631,7 +636,7 @@ mod tests {
             {"op": "add", "path": "/chats/new1", "value": {"type": "aim", "value": "vb"}},
             {"op": "move", "from": "/address/city", "path": "/location"}
         ]));
-        let Ok(changes) = evaluate(&p, &c, "work") else {
+        let Ok(changes) = evaluated else {
             panic!("evaluation failed");
         };
         let got: Vec<(Op, &str)> = changes
@@ -703,26 +708,24 @@ mod tests {
     /// must still come out in the client's order.
     #[test]
     fn appends_keep_the_clients_order_across_removes() {
-        let p = patch(json!([
+        let added: Vec<String> = evaluate_ops(json!([
             {"op": "add", "path": "/emails/new1", "value": {"type": "work", "value": "a@acme.com"}},
             {"op": "add", "path": "/emails/new2", "value": {"type": "work", "value": "b@acme.com"}},
             {"op": "add", "path": "/emails/new3", "value": {"type": "work", "value": "c@acme.com"}},
             {"op": "remove", "path": "/emails/1001"}
-        ]));
-        let added: Vec<String> = evaluate(&p, &customer(), "work")
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|c| match c.op {
-                Op::EntryAdd { value, .. } => Some(value),
-                _ => None,
-            })
-            .collect();
+        ]))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| match c.op {
+            Op::EntryAdd { value, .. } => Some(value),
+            _ => None,
+        })
+        .collect();
         assert_eq!(added, ["a@acme.com", "b@acme.com", "c@acme.com"]);
     }
 
     #[test]
     fn a_failed_test_is_a_conflict_at_the_ops_value() {
-        let c = customer();
         for (ops, detail) in [
             (
                 json!([{"op": "replace", "path": "/lastName", "value": "B"},
@@ -735,8 +738,7 @@ mod tests {
                 "does not exist",
             ),
         ] {
-            let err = evaluate(&patch(ops), &c, "work").err();
-            let Some(err) = err else {
+            let Some(err) = evaluate_ops(ops).err() else {
                 panic!("a failing test passed")
             };
             assert_eq!((err.status, err.kind), (409, ErrorKind::Conflict));
@@ -746,66 +748,45 @@ mod tests {
         }
     }
 
+    /// A patch the customer cannot take, and the pointer its 400 must name.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct MissingTarget {
+        /// What the case pins, for the failure message.
+        why: String,
+        patch: Value,
+        pointer: String,
+    }
+
     #[test]
     fn missing_targets_and_misplaced_values_are_named() {
-        let c = customer();
-        let cases = [
-            (
-                json!([{"op": "copy", "from": "/emails/9", "path": "/emails/1001"}]),
-                "/0/from",
-            ),
-            (
-                json!([{"op": "replace", "path": "/emails/9/value", "value": "a@b.co"}]),
-                "/0/path",
-            ),
-            // An entry id the customer does not have cannot be created by a copy.
-            (
-                json!([{"op": "copy", "from": "/emails/1001", "path": "/emails/9"}]),
-                "/emails/9",
-            ),
-            // A typed entry keeps a type; a new one needs one.
-            (
-                json!([{"op": "copy", "from": "/jobTitle", "path": "/emails/1003/type"}]),
-                "/emails/1003",
-            ),
-            (
-                json!([{"op": "add", "path": "/phones/new1", "value": {"value": "555"}}]),
-                "/phones",
-            ),
-            // A name is not an entry, wherever the new entry was meant to go.
-            (
-                json!([{"op": "copy", "from": "/firstName", "path": "/emails/new1"}]),
-                "/emails",
-            ),
-            // An entry object is not a first name; a name is not a valid e-mail.
-            (
-                json!([{"op": "copy", "from": "/emails/1001", "path": "/firstName"}]),
-                "/firstName",
-            ),
-            (
-                json!([{"op": "copy", "from": "/firstName", "path": "/emails/1001/value"}]),
-                "/emails/1001/value",
-            ),
-        ];
-        for (ops, pointer) in cases {
-            let err = evaluate(&patch(ops.clone()), &c, "work").err();
+        // The cases are data (`document/tests/missing_targets.json`): one patch and one
+        // pointer each, so adding a case is adding an object.
+        let cases: Vec<MissingTarget> =
+            serde_json::from_str(include_str!("document/tests/missing_targets.json"))
+                .unwrap_or_else(|e| panic!("missing_targets.json: {e}"));
+        assert!(!cases.is_empty());
+        for case in cases {
             assert_eq!(
-                err.map(|e| (e.status, e.violations[0].pointer.clone())),
-                Some((400, pointer.to_string())),
-                "{ops}"
+                evaluate_ops(case.patch.clone())
+                    .err()
+                    .map(|e| (e.status, e.violations[0].pointer.clone())),
+                Some((400, case.pointer)),
+                "{}: {}",
+                case.why,
+                case.patch
             );
         }
     }
 
     #[test]
     fn a_patch_that_changes_nothing_derives_nothing() {
-        let c = customer();
-        let p = patch(json!([
+        let evaluated = evaluate_ops(json!([
             {"op": "test", "path": "/gender", "value": "male"},
             {"op": "copy", "from": "/firstName", "path": "/firstName"},
             {"op": "replace", "path": "/emails/1001/type", "value": "work"}
         ]));
-        assert_eq!(evaluate(&p, &c, "work"), Ok(vec![]));
+        assert_eq!(evaluated, Ok(vec![]));
     }
 
     #[test]

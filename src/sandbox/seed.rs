@@ -1,139 +1,95 @@
 //! Demo customers each sandbox backend starts with, so `make run` answers real data at once.
 //!
-//! The seeds are written once in the canonical model; the backend then cuts each one down to
-//! what its vendor can hold (a HelpCrunch record has no chats), exactly as a write would.
+//! The seeds are data, `seed.json` beside this file: per vendor, `(customer id, customer)` in
+//! the canonical model's serde form (absent means `None` or empty). The backend then cuts each
+//! one down to what its vendor can hold (a HelpCrunch record has no chats), exactly as a write
+//! would. Entries carry id 0 there: the backend assigns real ids when it stores the seed.
 
-use crate::canonical::{Address, Customer, Entry, Tag};
+use crate::canonical::Customer;
 use crate::dialect::profile::Vendor;
 use crate::dialect::DialectId;
-use serde_json::json;
+use serde::Deserialize;
 
-fn s(v: &str) -> Option<String> {
-    Some(v.to_string())
+/// The seed file, one list per vendor.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seeds {
+    helpscout: Vec<Seed>,
+    helpcrunch: Vec<Seed>,
+    reach: Vec<Seed>,
 }
 
-/// Entries carry id 0 here: the backend assigns real ids when it stores the seed.
-fn entry(kind: Option<&str>, value: &str) -> Entry {
-    Entry {
-        id: 0,
-        kind: kind.map(str::to_string),
-        value: value.to_string(),
-    }
+/// One seeded customer and the id it is stored under.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seed {
+    id: String,
+    customer: Customer,
 }
 
 /// `(customer id, customer)` pairs for one vendor.
 pub fn customers(dialect: DialectId) -> Vec<(String, Customer)> {
+    // Parsed on every call: the sandbox seeds a backend when it starts or is reset, rarely
+    // enough not to keep the parsed file around. The tests below prove it parses.
+    let seeds: Seeds = serde_json::from_str(include_str!("seed.json"))
+        .unwrap_or_else(|e| panic!("src/sandbox/seed.json: {e}"));
     // Dialects of one vendor (Help Scout v1 and v2) share its customers.
-    match dialect.profile().vendor {
-        Vendor::HelpScout => {
-            vec![("100".into(), vernon()), ("101".into(), mary_ann())]
+    let list = match dialect.profile().vendor {
+        Vendor::HelpScout => seeds.helpscout,
+        Vendor::HelpCrunch => seeds.helpcrunch,
+        Vendor::Reach => seeds.reach,
+    };
+    list.into_iter().map(|s| (s.id, s.customer)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, Value};
+
+    /// A value without its `null`s and empty lists and objects: the serde form of a customer
+    /// as the seed file writes it.
+    fn written(v: Value) -> Option<Value> {
+        match v {
+            Value::Null => None,
+            Value::Array(a) if a.is_empty() => None,
+            Value::Array(a) => Some(Value::Array(a.into_iter().filter_map(written).collect())),
+            Value::Object(m) => {
+                let m: Map<String, Value> = m
+                    .into_iter()
+                    .filter_map(|(k, v)| written(v).map(|v| (k, v)))
+                    .collect();
+                (!m.is_empty()).then_some(Value::Object(m))
+            }
+            other => Some(other),
         }
-        Vendor::HelpCrunch => vec![("12345".into(), alex())],
-        Vendor::Reach => vec![
-            (
-                "12345".into(),
-                reach_customer("12345", "Priya", "Natarajan"),
-            ),
-            (
-                "cus_demo".into(),
-                reach_customer("cus_demo", "Demo", "Customer"),
-            ),
-        ],
     }
-}
 
-/// A Help Scout customer with one of everything (chat, website, social profile, address,
-/// property), so every v2 collection path has something to update.
-fn vernon() -> Customer {
-    let mut c = Customer {
-        first_name: s("Vernon"),
-        last_name: s("Bear"),
-        organization: s("Acme Corp"),
-        job_title: s("CEO and Co-Founder"),
-        notes: s("Prefers e-mail over phone calls."),
-        gender: s("male"),
-        age: s("52"),
-        location: s("Dallas, TX"),
-        photo_type: s("twitter"),
-        photo_url: s("https://avatars.example.com/vbear.png"),
-        address: Some(Address {
-            lines: vec!["123 West Main St".into(), "Suite 123".into()],
-            city: s("Dallas"),
-            state: s("TX"),
-            postal_code: s("74206"),
-            country: s("US"),
-        }),
-        emails: vec![
-            entry(Some("work"), "vbear@acme.example"),
-            entry(Some("home"), "vernon.bear@mail.example"),
-        ],
-        phones: vec![entry(Some("work"), "+1 214-555-0100")],
-        chats: vec![entry(Some("skype"), "vernon.bear")],
-        social_profiles: vec![entry(Some("twitter"), "https://twitter.com/vbear")],
-        websites: vec![entry(None, "https://acme.example")],
-        ..Customer::default()
-    };
-    c.properties.insert("plan".into(), json!("gold"));
-    c.properties.insert("seats".into(), json!(25));
-    c
-}
-
-fn mary_ann() -> Customer {
-    Customer {
-        first_name: s("Mary Ann"),
-        last_name: s("Smith"),
-        organization: s("Globex"),
-        job_title: s("Support Lead"),
-        gender: s("female"),
-        emails: vec![entry(Some("work"), "mary.smith@globex.example")],
-        phones: vec![entry(Some("mobile"), "+44 20 7946 0958")],
-        ..Customer::default()
-    }
-}
-
-fn alex() -> Customer {
-    let mut c = Customer {
-        first_name: s("Alex"),
-        last_name: s("Rivera"),
-        organization: s("Initech"),
-        notes: s("Asked about the annual plan."),
-        address: Some(Address {
-            city: s("Austin"),
-            state: s("TX"),
-            country: s("US"),
-            ..Address::default()
-        }),
-        emails: vec![entry(None, "alex.rivera@initech.example")],
-        phones: vec![entry(None, "+1 512-555-0147")],
-        external_id: s("user-12345"),
-        email_opt_out: Some(false),
-        blocked: Some(false),
-        locale: s("en"),
-        source: s("https://initech.example/pricing"),
-        first_seen: s("1700000000"),
-        last_seen: s("1717171717"),
-        tags: Some(vec![Tag {
-            name: "vip".into(),
-            color: s("#ff9900"),
-        }]),
-        ..Customer::default()
-    };
-    c.properties.insert("plan".into(), json!("pro"));
-    c
-}
-
-fn reach_customer(id: &str, first: &str, last: &str) -> Customer {
-    let slug = format!("{}.{}", first, last).to_ascii_lowercase();
-    Customer {
-        first_name: s(first),
-        last_name: s(last),
-        emails: vec![entry(None, &format!("{slug}@example.com"))],
-        phones: vec![entry(None, "+15555550123")],
-        external_id: s(id),
-        email_opt_out: Some(false),
-        sms_opt_out: Some(true),
-        detail_url: Some(format!("https://crm.example.com/customers/{id}")),
-        created_at: s("2024-01-15T09:30:00Z"),
-        ..Customer::default()
+    /// `Customer` ignores keys it does not know (it reads upstream documents too), so a
+    /// misspelt key in the seed file would silently seed nothing: every key written must come
+    /// back when the parsed customer is written out again.
+    #[test]
+    fn every_seeded_value_is_read() {
+        let file: Value =
+            serde_json::from_str(include_str!("seed.json")).unwrap_or_else(|e| panic!("{e}"));
+        for d in DialectId::ALL {
+            let key = match d.profile().vendor {
+                Vendor::HelpScout => "helpscout",
+                Vendor::HelpCrunch => "helpcrunch",
+                Vendor::Reach => "reach",
+            };
+            let seeds = customers(d);
+            assert!(!seeds.is_empty(), "{d}: no demo customers");
+            for (i, (id, customer)) in seeds.into_iter().enumerate() {
+                let source = &file[key][i];
+                assert_eq!(source["id"], id.as_str());
+                let again = serde_json::to_value(&customer).ok().and_then(written);
+                assert_eq!(
+                    again.as_ref(),
+                    Some(&source["customer"]),
+                    "{d} customer {id}"
+                );
+            }
+        }
     }
 }
