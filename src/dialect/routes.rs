@@ -121,6 +121,12 @@ fn shape<'a>(p: &Profile, pattern: &str, path: &'a str) -> Option<Captures<'a>> 
     loop {
         match (want.next(), have.next()) {
             (None, None) => return Some(caps),
+            // A literal segment (most of them) is one comparison.
+            (Some(w), Some(h)) if !w.starts_with('{') => {
+                if w != h {
+                    return None;
+                }
+            }
             (Some(w), Some(h)) => {
                 if let Some(suffix) = w.strip_prefix("{id}") {
                     caps.id = Some(h.strip_suffix(suffix)?);
@@ -138,11 +144,32 @@ fn shape<'a>(p: &Profile, pattern: &str, path: &'a str) -> Option<Captures<'a>> 
     }
 }
 
-/// `s` split at `/`. A char predicate rather than `split('/')`: the latter sets up a `memchr`
-/// search per segment, which costs more than scanning paths of a few dozen bytes.
-#[allow(clippy::manual_pattern_char_comparison)] // the closure is the point (see above)
-fn segments(s: &str) -> std::str::Split<'_, impl FnMut(char) -> bool> {
-    s.split(|c: char| c == '/')
+/// `s` split at `/`, scanning bytes: `split('/')` sets up a `memchr` search per segment and a
+/// char predicate decodes UTF-8, both of which cost more than scanning paths of a few dozen
+/// bytes (`/` is ASCII, so every cut is at a char boundary).
+fn segments(s: &str) -> Segments<'_> {
+    Segments(Some(s))
+}
+
+/// The iterator of [`segments`]; `None` once the last segment was given.
+struct Segments<'a>(Option<&'a str>);
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.0?;
+        match s.bytes().position(|b| b == b'/') {
+            Some(i) => {
+                self.0 = Some(&s[i + 1..]);
+                Some(&s[..i])
+            }
+            None => {
+                self.0 = None;
+                Some(s)
+            }
+        }
+    }
 }
 
 /// The number of `/` in a request path (see [`RouteRow::depth`]).
