@@ -9,6 +9,7 @@
 //! streamed; same-dialect requests are relayed whole too (`forward.rs`).
 
 use super::client::Answer;
+use super::limits::Hold;
 use super::Gateway;
 use crate::canonical::ApiError;
 use crate::config::Route;
@@ -115,18 +116,38 @@ impl Gateway {
         // Serialise writes to one customer of one upstream (SPEC §3), across replicas with
         // `[cluster]` (§9): a read-modify-write must not interleave with another write of the
         // same customer. Every write takes the lock (a plain write landing between the read and
-        // the write of another would be overwritten); only a read-modify-write is refused when
-        // Redis is unavailable.
+        // the write of another would be overwritten), but a single write built from the request
+        // alone takes it shared: such writes lose nothing to each other (`limits::Hold`). Only a
+        // read-modify-write is refused when Redis is unavailable.
+        //
+        // The first step is taken before the lock: steps do no I/O, and for a write from the
+        // request alone it prepares the writes, whose number decides how the lock is held. A
+        // request refused by then (or a GET) takes no lock at all.
+        let lock = session.lock();
+        let t = Instant::now();
+        let mut first = Some(session.step());
+        trace.translate += t.elapsed();
+        let hold = match (lock, &first) {
+            (Lock::None, _) | (_, Some(Step::Answer(_) | Step::Fail(_))) => None,
+            (Lock::ReadModifyWrite, _) => Some(Hold::ReadModifyWrite),
+            (Lock::Write, _) if session.writes_left() > 0 => Some(Hold::Exclusive),
+            (Lock::Write, _) => Some(Hold::Shared),
+        };
         let customer_id = &session.endpoint().customer_id;
-        let _guard = match session.lock() {
-            Lock::None => None,
-            Lock::Write => Some(self.lock_customer(route, customer_id, false).await?),
-            Lock::ReadModifyWrite => Some(self.lock_customer(route, customer_id, true).await?),
+        let _guard = match hold {
+            None => None,
+            Some(hold) => Some(self.lock_customer(route, customer_id, hold).await?),
         };
         let outcome = loop {
-            let t = Instant::now();
-            let step = session.step();
-            trace.translate += t.elapsed();
+            let step = match first.take() {
+                Some(step) => step,
+                None => {
+                    let t = Instant::now();
+                    let step = session.step();
+                    trace.translate += t.elapsed();
+                    step
+                }
+            };
             let (request, purpose) = match step {
                 Step::Answer(answer) => break Ok(answer),
                 Step::Fail(e) => break Err(e),

@@ -4,6 +4,7 @@
 //! `TransportConnector` with the upstream's `ca_file` — and the answer passed back with
 //! hop-by-hop and framing headers removed and a `Location` rewritten to the gateway's path.
 
+use super::limits::Hold;
 use super::request::{Handled, Routed};
 use super::{ids, Ctx, ErrorKindOrOk, Gateway};
 use crate::canonical::{ApiError, ErrorKind};
@@ -44,8 +45,12 @@ impl Gateway {
     ) -> Handled {
         let route = r.route;
         if r.write {
-            // Forwarded whole, never read-modify-write: it need not wait for Redis.
-            ctx.lock = Some(self.lock_customer(route, &r.ep.customer_id, false).await?);
+            // Forwarded whole, one write, never read-modify-write: it need not wait for Redis,
+            // and it excludes only read-modify-writes (`limits::Hold`).
+            ctx.lock = Some(
+                self.lock_customer(route, &r.ep.customer_id, Hold::Shared)
+                    .await?,
+            );
         }
         let path = &r.path;
         let rest = super::request::strip_prefix(path, &route.path_prefix).unwrap_or(path);

@@ -51,46 +51,96 @@ impl RateLimiter {
 }
 
 /// Number of lock stripes. Writes to different customers that hash to the same stripe are
-/// serialised too, which is harmless (they are short) and keeps memory bounded without any
-/// clean-up of per-customer entries.
+/// serialised too (when one of them holds its stripe exclusively), which is harmless (they are
+/// short) and keeps memory bounded without any clean-up of per-customer entries.
 const STRIPES: usize = 1024;
 
-/// Striped async locks keyed by (upstream, customer id).
+/// How a write holds its customer's lock (SPEC §3: "updates to the same (upstream, customer id)
+/// that need state are serialised").
+///
+/// A write built from the request alone (one upstream request, no state read) holds it
+/// **shared**: it must not land between the read and the write of a read-modify-write (that
+/// write would overwrite it), but two such writes have nothing to lose to each other: each
+/// carries only its client's own fields, and their order at the upstream is that of two
+/// concurrent clients either way. A read-modify-write holds it **exclusively**, and so does a
+/// request translated into several upstream writes, so that another write cannot interleave
+/// with its parts.
+///
+/// Before this (issue 11) every write held the lock exclusively: the load benchmark sends all
+/// its PATCHes to one customer, so its 64 connections went upstream one request at a time,
+/// and each request became a cross-core round trip gateway → stub → gateway with the gateway
+/// and the stub going to sleep and being woken for every single request (`docs/benchmarks.md`,
+/// "Where the kernel time went").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// One write from the request alone: excludes only the exclusive holders.
+    Shared,
+    /// Several upstream writes for one request: excludes every other write.
+    Exclusive,
+    /// A write that reads the state first: exclusive, and refused when a cluster's lease
+    /// cannot be had (unless `fallback = "local"`).
+    ReadModifyWrite,
+}
+
+impl Hold {
+    fn exclusive(self) -> bool {
+        self != Hold::Shared
+    }
+}
+
+/// Striped async reader-writer locks keyed by (upstream, customer id); FIFO (tokio's
+/// `RwLock` is fair), so a waiting exclusive holder is not starved by a stream of shared ones.
 pub struct CustomerLocks {
-    stripes: Vec<Arc<tokio::sync::Mutex<()>>>,
+    stripes: Vec<Arc<tokio::sync::RwLock<()>>>,
 }
 
 impl Default for CustomerLocks {
     fn default() -> Self {
         CustomerLocks {
             stripes: (0..STRIPES)
-                .map(|_| Arc::new(tokio::sync::Mutex::new(())))
+                .map(|_| Arc::new(tokio::sync::RwLock::new(())))
                 .collect(),
         }
     }
 }
 
+/// The in-process part of a [`CustomerGuard`].
+pub enum LocalGuard {
+    /// Held alongside other shared holders.
+    Shared(tokio::sync::OwnedRwLockReadGuard<()>),
+    /// Held alone.
+    Exclusive(tokio::sync::OwnedRwLockWriteGuard<()>),
+}
+
 impl CustomerLocks {
-    /// Waits for and holds the lock of one customer of one upstream until the guard drops.
-    pub async fn lock(&self, upstream: &str, customer: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    /// Waits for and holds the lock of one customer of one upstream until the guard drops:
+    /// alone when `exclusive`, else alongside other shared holders.
+    pub async fn lock(&self, upstream: &str, customer: &str, exclusive: bool) -> LocalGuard {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         upstream.hash(&mut h);
         customer.hash(&mut h);
         let i = (h.finish() as usize) % STRIPES;
-        Arc::clone(&self.stripes[i]).lock_owned().await
+        let stripe = Arc::clone(&self.stripes[i]);
+        if exclusive {
+            LocalGuard::Exclusive(stripe.write_owned().await)
+        } else {
+            LocalGuard::Shared(stripe.read_owned().await)
+        }
     }
 }
 
 /// Held for the whole write of one customer: the in-process lock and, with `[cluster]`, the
 /// Redis lease (released when this drops).
 pub struct CustomerGuard {
-    _local: tokio::sync::OwnedMutexGuard<()>,
+    _local: LocalGuard,
     _lease: Option<crate::cluster::Lease>,
 }
 
-/// Serialises a write to one customer of `upstream`: inside this replica always, across
-/// replicas when a cluster is configured. `needs_state`: the write is a read-modify-write, the
-/// kind that must not run unlocked while Redis is unavailable (unless `fallback = "local"`).
+/// Serialises a write to one customer of `upstream` as `hold` says: inside this replica
+/// always, across replicas when a cluster is configured. With a cluster every write holds the
+/// lock exclusively, as before: the Redis lease is exclusive (a plain write on another replica
+/// must not land inside this replica's read-modify-write either), so a shared local hold would
+/// gain nothing.
 ///
 /// With a cluster, the whole wait (local lock, then lease) is bounded by the upstream's read
 /// timeout, the route's deadline for one upstream step; a lock not had by then answers 503.
@@ -101,20 +151,29 @@ pub async fn lock_customer(
     cluster: Option<&Arc<crate::cluster::Cluster>>,
     upstream: &crate::config::Upstream,
     customer: &str,
-    needs_state: bool,
+    hold: Hold,
 ) -> Result<CustomerGuard, ApiError> {
     let Some(cluster) = cluster else {
         return Ok(CustomerGuard {
-            _local: locks.lock(&upstream.name, customer).await,
+            _local: locks.lock(&upstream.name, customer, hold.exclusive()).await,
             _lease: None,
         });
     };
     // Boxed: the Redis lease is a large future that would otherwise size (and be copied with)
     // every request's future, clustered or not (issue 11).
-    Box::pin(lock_shared(locks, cluster, upstream, customer, needs_state)).await
+    Box::pin(lock_shared(
+        locks,
+        cluster,
+        upstream,
+        customer,
+        hold == Hold::ReadModifyWrite,
+    ))
+    .await
 }
 
-/// [`lock_customer`] with a cluster: the local lock, then the Redis lease.
+/// [`lock_customer`] with a cluster: the local lock (exclusive), then the Redis lease.
+/// `needs_state`: the write is a read-modify-write, the kind that must not run unlocked while
+/// Redis is unavailable (unless `fallback = "local"`).
 async fn lock_shared(
     locks: &CustomerLocks,
     cluster: &Arc<crate::cluster::Cluster>,
@@ -130,7 +189,8 @@ async fn lock_shared(
             "Another write to this customer is in progress; try again",
         )
     };
-    let Ok(local) = tokio::time::timeout(wait, locks.lock(&upstream.name, customer)).await else {
+    let Ok(local) = tokio::time::timeout(wait, locks.lock(&upstream.name, customer, true)).await
+    else {
         crate::metrics::metrics().cluster_lock("timeout");
         return Err(busy());
     };
@@ -200,15 +260,60 @@ mod tests {
     #[tokio::test]
     async fn same_customer_serialises() {
         let locks = Arc::new(CustomerLocks::default());
-        let g = locks.lock("up", "42").await;
+        let g = locks.lock("up", "42", true).await;
         let l2 = Arc::clone(&locks);
         let waiter = tokio::spawn(async move {
-            let _g = l2.lock("up", "42").await;
+            let _g = l2.lock("up", "42", true).await;
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!waiter.is_finished(), "second lock must wait for the first");
         drop(g);
         tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+            .await
+            .expect("released")
+            .expect("task");
+    }
+
+    /// Plain writes of one customer do not wait for each other; an exclusive holder waits for
+    /// them and they wait for it.
+    #[tokio::test]
+    async fn shared_holders_exclude_only_exclusive_ones() {
+        let locks = Arc::new(CustomerLocks::default());
+        let a = locks.lock("up", "42", false).await;
+        let b = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            locks.lock("up", "42", false),
+        )
+        .await
+        .expect("a second shared hold does not wait");
+        let l2 = Arc::clone(&locks);
+        let rmw = tokio::spawn(async move {
+            let _g = l2.lock("up", "42", true).await;
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !rmw.is_finished(),
+            "exclusive must wait for the shared holders"
+        );
+        drop(a);
+        drop(b);
+        tokio::time::timeout(std::time::Duration::from_secs(2), rmw)
+            .await
+            .expect("released")
+            .expect("task");
+
+        let x = locks.lock("up", "42", true).await;
+        let l3 = Arc::clone(&locks);
+        let plain = tokio::spawn(async move {
+            let _g = l3.lock("up", "42", false).await;
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !plain.is_finished(),
+            "shared must wait for the exclusive holder"
+        );
+        drop(x);
+        tokio::time::timeout(std::time::Duration::from_secs(2), plain)
             .await
             .expect("released")
             .expect("task");

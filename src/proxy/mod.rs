@@ -97,14 +97,14 @@ impl Gateway {
         &self,
         route: &Route,
         customer: &str,
-        needs_state: bool,
+        hold: limits::Hold,
     ) -> std::result::Result<limits::CustomerGuard, ApiError> {
         limits::lock_customer(
             &self.locks,
             self.cluster.as_ref(),
             &route.upstream,
             customer,
-            needs_state,
+            hold,
         )
         .await
     }

@@ -295,6 +295,13 @@ impl<'a> Session<'a> {
         std::mem::take(&mut self.writes).collect()
     }
 
+    /// Prepared writes not yet yielded: after the first `Write` step, more than none means the
+    /// request is translated into several upstream writes (the proxy then holds the customer's
+    /// lock exclusively, `proxy::limits::Hold`).
+    pub fn writes_left(&self) -> usize {
+        self.writes.len()
+    }
+
     /// The next step. Called again after a `Read` or `Write` without an answer fed, it fails.
     pub fn step(&mut self) -> Step {
         loop {
