@@ -8,7 +8,7 @@ use serde_json::json;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// A Reach upstream on a raw socket. Each PATCH is answered as its customer id asks:
@@ -16,11 +16,41 @@ use std::time::Duration;
 ///   having said `Connection: close` (an idle keep-alive connection going stale);
 /// - `76003`: two `Content-Length` fields that disagree;
 /// - `76004`: five bytes more than its `Content-Length` announces;
+/// - `76005`: a normal answer, held until a second request for `76005` is at the upstream too
+///   (at most 3 s), recording how many were there at once;
 /// - anything else: a normal keep-alive answer.
 struct Upstream {
     port: u16,
     accepted: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    together: Arc<Together>,
+}
+
+/// The requests for `76005` at the upstream now, and the most there were at once.
+#[derive(Default)]
+struct Together {
+    now: Mutex<usize>,
+    changed: Condvar,
+    most: AtomicUsize,
+}
+
+impl Together {
+    /// One request arrives, waits (≤ 3 s) until a second one is there too, and leaves.
+    fn arrive_and_wait(&self) {
+        let mut now = self.now.lock().expect("lock");
+        *now += 1;
+        self.most.fetch_max(*now, Ordering::SeqCst);
+        self.changed.notify_all();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while self.most.load(Ordering::SeqCst) < 2 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            now = self.changed.wait_timeout(now, left).expect("wait").0;
+        }
+        *now -= 1;
+    }
 }
 
 fn record(id: &str) -> String {
@@ -35,24 +65,26 @@ impl Upstream {
         let port = listener.local_addr().expect("addr").port();
         let accepted = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (acc, reqs) = (accepted.clone(), requests.clone());
+        let together = Arc::new(Together::default());
+        let (acc, reqs, tog) = (accepted.clone(), requests.clone(), together.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
                 acc.fetch_add(1, Ordering::SeqCst);
-                let reqs = reqs.clone();
-                std::thread::spawn(move || serve(conn, &reqs));
+                let (reqs, tog) = (reqs.clone(), tog.clone());
+                std::thread::spawn(move || serve(conn, &reqs, &tog));
             }
         });
         Upstream {
             port,
             accepted,
             requests,
+            together,
         }
     }
 }
 
-fn serve(conn: TcpStream, requests: &AtomicUsize) {
+fn serve(conn: TcpStream, requests: &AtomicUsize, together: &Together) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let Ok(mut out) = conn.try_clone() else {
         return;
@@ -87,6 +119,9 @@ fn serve(conn: TcpStream, requests: &AtomicUsize) {
             .and_then(|p| p.rsplit('/').next())
             .unwrap_or("")
             .to_string();
+        if id == "76005" {
+            together.arrive_and_wait();
+        }
         let rec = record(&id);
         let ct = "Content-Type: application/json\r\n";
         let answer = match id.as_str() {
@@ -173,6 +208,30 @@ fn a_pooled_connection_the_upstream_closed_is_not_used_for_a_write() {
         up.accepted.load(Ordering::SeqCst),
         2,
         "one connection closed by the upstream, one new one kept alive for the rest"
+    );
+}
+
+/// Regression (issue 11): every write held its customer's lock exclusively, so concurrent plain
+/// writes to one customer went upstream one at a time (the load benchmark's 64 connections all
+/// write customer 12345). A write built from the request alone now holds the lock shared: two
+/// such writes are at the upstream at once, and both land.
+#[test]
+fn plain_writes_to_one_customer_do_not_wait_for_each_other() {
+    let up = Upstream::start();
+    let g = Arc::new(gateway_to(&up));
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let g = Arc::clone(&g);
+            std::thread::spawn(move || patch(&g, "76005").status)
+        })
+        .collect();
+    for w in writers {
+        assert_eq!(w.join().expect("writer"), 200);
+    }
+    assert_eq!(
+        up.together.most.load(Ordering::SeqCst),
+        2,
+        "both writes were at the upstream at once"
     );
 }
 
