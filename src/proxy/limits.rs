@@ -257,21 +257,27 @@ mod tests {
         assert!(rl.take("v", 3).is_ok());
     }
 
-    #[tokio::test]
-    async fn same_customer_serialises() {
-        let locks = Arc::new(CustomerLocks::default());
-        let g = locks.lock("up", "42", true).await;
-        let l2 = Arc::clone(&locks);
+    /// Asserts that a hold of customer 42 (`exclusive` or shared) waits while `held` are held,
+    /// and is had once they are dropped.
+    async fn waits_for(locks: &Arc<CustomerLocks>, exclusive: bool, held: Vec<LocalGuard>) {
+        let l2 = Arc::clone(locks);
         let waiter = tokio::spawn(async move {
-            let _g = l2.lock("up", "42", true).await;
+            let _g = l2.lock("up", "42", exclusive).await;
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(!waiter.is_finished(), "second lock must wait for the first");
-        drop(g);
+        assert!(!waiter.is_finished(), "exclusive {exclusive}: must wait");
+        drop(held);
         tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
             .await
             .expect("released")
             .expect("task");
+    }
+
+    #[tokio::test]
+    async fn same_customer_serialises() {
+        let locks = Arc::new(CustomerLocks::default());
+        let g = locks.lock("up", "42", true).await;
+        waits_for(&locks, true, vec![g]).await;
     }
 
     /// Plain writes of one customer do not wait for each other; an exclusive holder waits for
@@ -286,36 +292,8 @@ mod tests {
         )
         .await
         .expect("a second shared hold does not wait");
-        let l2 = Arc::clone(&locks);
-        let rmw = tokio::spawn(async move {
-            let _g = l2.lock("up", "42", true).await;
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(
-            !rmw.is_finished(),
-            "exclusive must wait for the shared holders"
-        );
-        drop(a);
-        drop(b);
-        tokio::time::timeout(std::time::Duration::from_secs(2), rmw)
-            .await
-            .expect("released")
-            .expect("task");
-
+        waits_for(&locks, true, vec![a, b]).await;
         let x = locks.lock("up", "42", true).await;
-        let l3 = Arc::clone(&locks);
-        let plain = tokio::spawn(async move {
-            let _g = l3.lock("up", "42", false).await;
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(
-            !plain.is_finished(),
-            "shared must wait for the exclusive holder"
-        );
-        drop(x);
-        tokio::time::timeout(std::time::Duration::from_secs(2), plain)
-            .await
-            .expect("released")
-            .expect("task");
+        waits_for(&locks, false, vec![x]).await;
     }
 }
