@@ -4,7 +4,7 @@
 //! contiguous, the shared rate limit and OAuth token, the lease renewed under a slow write, and
 //! Redis killed mid-run and restarted.
 
-use crate::support::{dialect_error, free_port, request, Gateway};
+use crate::support::{dialect_error, free_port, pki, request, Gateway};
 use patchbay::dialect::DialectId;
 use serde_json::{json, Value};
 use std::net::TcpStream;
@@ -550,70 +550,18 @@ fn tls_and_password() {
     let dir = std::env::temp_dir().join(format!("patchbay-redis-tls-{}", free_port()));
     std::fs::create_dir_all(&dir).expect("dir");
     let d = |f: &str| dir.join(f).display().to_string();
-    let openssl = |args: &[&str]| {
-        let ok = Command::new("openssl")
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "openssl {args:?}");
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=patchbay-test-ca",
-        "-keyout",
-        &d("ca.key"),
-        "-out",
-        &d("ca.pem"),
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &d("srv.key"),
-        "-out",
-        &d("srv.csr"),
-    ]);
-    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
-    openssl(&[
-        "x509",
-        "-req",
-        "-days",
-        "2",
-        "-in",
-        &d("srv.csr"),
-        "-CA",
-        &d("ca.pem"),
-        "-CAkey",
-        &d("ca.key"),
-        "-CAcreateserial",
-        "-extfile",
-        &d("ext"),
-        "-out",
-        &d("srv.pem"),
-    ]);
+    pki::ca(&dir, "ca");
+    pki::leaf(&dir, "ca", "srv", "localhost", 1, 2);
     std::fs::write(dir.join("redis-pw"), "redis-test-password\n").expect("pw");
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let redis = Redis::start_with(
         strings(&[
             "--tls-cert-file",
-            &d("srv.pem"),
+            &d("srv.crt"),
             "--tls-key-file",
             &d("srv.key"),
             "--tls-ca-cert-file",
-            &d("ca.pem"),
+            &d("ca.crt"),
             "--tls-auth-clients",
             "no",
             "--requirepass",
@@ -622,7 +570,7 @@ fn tls_and_password() {
         strings(&[
             "--tls",
             "--cacert",
-            &d("ca.pem"),
+            &d("ca.crt"),
             "--no-auth-warning",
             "-a",
             "redis-test-password",
@@ -631,7 +579,7 @@ fn tls_and_password() {
     let table = format!(
         "\n[cluster]\nredis_url = \"rediss://127.0.0.1:{}\"\nca_file = \"{}\"\npassword_file = \"{}\"\n",
         redis.port,
-        d("ca.pem"),
+        d("ca.crt"),
         d("redis-pw")
     );
     let a = Gateway::start_with(|_, t| format!("{t}{table}"));

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod pki;
+
 use patchbay::dialect::DialectId;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -846,38 +848,10 @@ fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
     );
 }
 
-/// A self-signed certificate for `localhost` / `127.0.0.1` (`cert.pem`, `key.pem` in `dir`),
-/// made by the `openssl` command.
-pub fn self_signed(dir: &Path) {
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-        ])
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("the openssl command (Debian package openssl)");
-    assert!(status.success(), "openssl req failed");
-}
-
 /// `text` (a test config written in `dir`) with the sandbox backends serving HTTPS under a fresh
 /// self-signed certificate and every upstream reached over `https://` without verification.
 pub fn https_sandbox(dir: &Path, text: &str) -> String {
-    self_signed(dir);
+    pki::self_signed(dir);
     let sandbox = format!(
         "[sandbox]\ntls_cert_file = \"{cert}\"\ntls_key_file = \"{key}\"\n",
         cert = dir.join("cert.pem").display(),
