@@ -26,6 +26,7 @@ mod profile_tests;
 pub mod reach;
 pub mod routes;
 pub mod rules;
+pub(crate) mod scan;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod wire;

@@ -10,6 +10,8 @@
 mod answer;
 mod decode;
 #[cfg(test)]
+mod oracle;
+#[cfg(test)]
 mod tests;
 mod upstream;
 

@@ -2,6 +2,7 @@
 //! envelope read into borrowed structs (the load benchmark's hot path), vendor errors located.
 
 use super::*;
+use crate::dialect::scan::{self, Reader};
 /// Unreserved characters (RFC 3986 §2.3) stay as they are in a path segment; everything else is
 /// percent-encoded.
 pub(super) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -36,112 +37,157 @@ pub(super) enum Out<'a> {
     Str(Option<&'a str>),
 }
 
-/// A string of an upstream answer, borrowed from the body unless it had escapes. serde's own
-/// `Option<Cow<str>>` always copies (its borrow support covers a bare `Cow` only); the record
-/// repeats every id and timestamp, and only one copy of each is kept.
-pub(super) struct WireStr<'a>(pub(super) Cow<'a, str>);
-
-impl WireStr<'_> {
-    pub(super) fn into_owned(self) -> String {
-        self.0.into_owned()
-    }
-}
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for WireStr<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = WireStr<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(WireStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(WireStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(WireStr(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(Visit(std::marker::PhantomData))
-    }
-}
-
-/// The customer fields of a Reach record (`record.data`).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The customer fields of a Reach record (`record.data`); strings borrowed from the answer
+/// unless they had escapes.
+#[derive(Default)]
 pub(super) struct WireFields<'a> {
-    #[serde(borrow, default)]
-    pub(super) customer_id: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) first_name: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) last_name: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) created_at: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) email: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) phone: Option<WireStr<'a>>,
-    #[serde(default)]
+    pub(super) customer_id: Option<Cow<'a, str>>,
+    pub(super) first_name: Option<Cow<'a, str>>,
+    pub(super) last_name: Option<Cow<'a, str>>,
+    pub(super) created_at: Option<Cow<'a, str>>,
+    pub(super) email: Option<Cow<'a, str>>,
+    pub(super) phone: Option<Cow<'a, str>>,
     pub(super) email_opt_out: Option<bool>,
-    #[serde(default)]
     pub(super) sms_opt_out: Option<bool>,
-    #[serde(borrow, default)]
-    pub(super) customer_detail_url: Option<WireStr<'a>>,
+    pub(super) customer_detail_url: Option<Cow<'a, str>>,
 }
 
-/// A Reach resource record, or the envelope's `data` holding one under `result`: one recursive
-/// struct reads both the current shape (`data.result`) and the older create shape (record
-/// directly under `data`) in a single pass. Ids and timestamps come twice (snake_case and
-/// camelCase); serde aliases would reject that as a duplicate, hence separate members.
-#[derive(serde::Deserialize)]
+/// A Reach resource record, or the envelope's `data` holding one under `result`: one reader
+/// takes both the current shape (`data.result`) and the older create shape (record directly
+/// under `data`) in a single pass. Ids and timestamps come twice (snake_case and camelCase);
+/// either name is read, and neither may repeat.
+#[derive(Default)]
 pub(super) struct WireRecord<'a> {
-    #[serde(borrow, default)]
     pub(super) result: Option<Box<WireRecord<'a>>>,
-    #[serde(default)]
     pub(super) id: Option<Value>,
-    #[serde(borrow, default)]
-    pub(super) schema_definition_id: Option<WireStr<'a>>,
-    #[serde(borrow, default, rename = "schemaDefinitionId")]
-    pub(super) schema_definition_id_camel: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) platform_id: Option<WireStr<'a>>,
-    #[serde(borrow, default, rename = "platformId")]
-    pub(super) platform_id_camel: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) business_id: Option<WireStr<'a>>,
-    #[serde(borrow, default, rename = "businessId")]
-    pub(super) business_id_camel: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) created_at: Option<WireStr<'a>>,
-    #[serde(borrow, default, rename = "createdAt")]
-    pub(super) created_at_camel: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
-    pub(super) updated_at: Option<WireStr<'a>>,
-    #[serde(borrow, default, rename = "updatedAt")]
-    pub(super) updated_at_camel: Option<WireStr<'a>>,
-    #[serde(borrow, default)]
+    pub(super) schema_definition_id: Option<Cow<'a, str>>,
+    pub(super) schema_definition_id_camel: Option<Cow<'a, str>>,
+    pub(super) platform_id: Option<Cow<'a, str>>,
+    pub(super) platform_id_camel: Option<Cow<'a, str>>,
+    pub(super) business_id: Option<Cow<'a, str>>,
+    pub(super) business_id_camel: Option<Cow<'a, str>>,
+    pub(super) created_at: Option<Cow<'a, str>>,
+    pub(super) created_at_camel: Option<Cow<'a, str>>,
+    pub(super) updated_at: Option<Cow<'a, str>>,
+    pub(super) updated_at_camel: Option<Cow<'a, str>>,
     pub(super) data: Option<WireFields<'a>>,
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct WireEnvelope<'a> {
-    #[serde(borrow, default)]
-    pub(super) data: Option<WireRecord<'a>>,
+/// Marks member `bit` as read; a member named twice is an error (serde's derived readers,
+/// which this replaced, refused it too: which of the two would be the record's?).
+fn first_time(seen: &mut u32, bit: u32) -> scan::Result<()> {
+    if *seen & (1 << bit) != 0 {
+        return Err(scan::Invalid);
+    }
+    *seen |= 1 << bit;
+    Ok(())
 }
 
-pub(super) fn owned(a: Option<WireStr<'_>>, b: Option<WireStr<'_>>) -> Option<String> {
-    a.or(b).map(WireStr::into_owned)
+/// `null` (no record) or a record object; unknown members are skipped.
+fn read_record<'a>(r: &mut Reader<'a>) -> scan::Result<Option<WireRecord<'a>>> {
+    if r.null()? {
+        return Ok(None);
+    }
+    let mut rec = WireRecord::default();
+    let mut seen = 0;
+    r.object(|r, key| {
+        let (bit, slot) = match key.as_ref() {
+            "result" => {
+                first_time(&mut seen, 0)?;
+                rec.result = read_record(r)?.map(Box::new);
+                return Ok(());
+            }
+            "id" => {
+                first_time(&mut seen, 1)?;
+                rec.id = r.opt_value()?;
+                return Ok(());
+            }
+            "data" => {
+                first_time(&mut seen, 2)?;
+                rec.data = read_fields(r)?;
+                return Ok(());
+            }
+            "schema_definition_id" => (3, &mut rec.schema_definition_id),
+            "schemaDefinitionId" => (4, &mut rec.schema_definition_id_camel),
+            "platform_id" => (5, &mut rec.platform_id),
+            "platformId" => (6, &mut rec.platform_id_camel),
+            "business_id" => (7, &mut rec.business_id),
+            "businessId" => (8, &mut rec.business_id_camel),
+            "created_at" => (9, &mut rec.created_at),
+            "createdAt" => (10, &mut rec.created_at_camel),
+            "updated_at" => (11, &mut rec.updated_at),
+            "updatedAt" => (12, &mut rec.updated_at_camel),
+            _ => return r.skip().map(drop),
+        };
+        first_time(&mut seen, bit)?;
+        *slot = r.opt_string()?;
+        Ok(())
+    })?;
+    Ok(Some(rec))
+}
+
+/// `null` (no fields) or the record's `data` object.
+fn read_fields<'a>(r: &mut Reader<'a>) -> scan::Result<Option<WireFields<'a>>> {
+    if r.null()? {
+        return Ok(None);
+    }
+    let mut f = WireFields::default();
+    let mut seen = 0;
+    r.object(|r, key| {
+        let (bit, slot) = match key.as_ref() {
+            "emailOptOut" => {
+                first_time(&mut seen, 0)?;
+                f.email_opt_out = r.opt_bool()?;
+                return Ok(());
+            }
+            "smsOptOut" => {
+                first_time(&mut seen, 1)?;
+                f.sms_opt_out = r.opt_bool()?;
+                return Ok(());
+            }
+            "customerId" => (2, &mut f.customer_id),
+            "firstName" => (3, &mut f.first_name),
+            "lastName" => (4, &mut f.last_name),
+            "createdAt" => (5, &mut f.created_at),
+            "email" => (6, &mut f.email),
+            "phone" => (7, &mut f.phone),
+            "customerDetailUrl" => (8, &mut f.customer_detail_url),
+            _ => return r.skip().map(drop),
+        };
+        first_time(&mut seen, bit)?;
+        *slot = r.opt_string()?;
+        Ok(())
+    })?;
+    Ok(Some(f))
+}
+
+/// The envelope `{"data": record-or-null, …}`: the record, if any.
+fn read_envelope(text: &str) -> scan::Result<Option<WireRecord<'_>>> {
+    let mut r = Reader::new(text);
+    let mut data = None;
+    let mut seen = 0;
+    r.object(|r, key| {
+        if key == "data" {
+            first_time(&mut seen, 0)?;
+            data = read_record(r)?;
+            Ok(())
+        } else {
+            r.skip().map(drop)
+        }
+    })?;
+    r.finish()?;
+    Ok(data)
+}
+
+pub(super) fn owned(a: Option<Cow<'_, str>>, b: Option<Cow<'_, str>>) -> Option<String> {
+    a.or(b).map(Cow::into_owned)
 }
 
 /// A single-slot value as the one entry (id 1) of a canonical collection; an empty string is no
 /// entry.
-pub(super) fn slot_entry(v: Option<WireStr<'_>>) -> Vec<Entry> {
+pub(super) fn slot_entry(v: Option<Cow<'_, str>>) -> Vec<Entry> {
     match v {
-        Some(s) if !s.0.is_empty() => vec![Entry {
+        Some(s) if !s.is_empty() => vec![Entry {
             id: 1,
             kind: None,
             value: s.into_owned(),
@@ -213,9 +259,11 @@ pub(super) fn encode_get(customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
     }
 }
 
+/// The customer of a Reach answer (a GET's or a write's); `None` when the body is not a Reach
+/// envelope holding a record. JSON is UTF-8 (RFC 8259 §8.1): a body that is not is no answer.
 pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
-    let env: WireEnvelope<'_> = wire::from_json(body).ok()?;
-    let outer = env.data?;
+    let text = std::str::from_utf8(body).ok()?;
+    let outer = read_envelope(text).ok()??;
     let rec = match outer.result {
         Some(inner) => *inner,
         None => outer,
@@ -235,15 +283,15 @@ pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
         ..Customer::default()
     };
     if let Some(f) = rec.data {
-        c.external_id = f.customer_id.map(WireStr::into_owned);
-        c.first_name = f.first_name.map(WireStr::into_owned);
-        c.last_name = f.last_name.map(WireStr::into_owned);
-        c.created_at = f.created_at.map(WireStr::into_owned);
+        c.external_id = f.customer_id.map(Cow::into_owned);
+        c.first_name = f.first_name.map(Cow::into_owned);
+        c.last_name = f.last_name.map(Cow::into_owned);
+        c.created_at = f.created_at.map(Cow::into_owned);
         c.emails = slot_entry(f.email);
         c.phones = slot_entry(f.phone);
         c.email_opt_out = f.email_opt_out;
         c.sms_opt_out = f.sms_opt_out;
-        c.detail_url = f.customer_detail_url.map(WireStr::into_owned);
+        c.detail_url = f.customer_detail_url.map(Cow::into_owned);
     }
     Some(c)
 }
