@@ -579,6 +579,40 @@ fn request_bytes(
     wire_request(&up.host_header(), &up.base_path, req, auth)
 }
 
+/// Whether `base_path` + `path` is a request target the URI parser would return unchanged:
+/// it starts with `/` and has only unreserved characters, sub-delims, `:`, `@`, `/`, `%` and
+/// `?` (RFC 3986 `pchar` and `query`; no `#`, space, quote or byte outside ASCII, which the
+/// parser cuts, refuses or would have to be trusted on).
+fn plain_target(base_path: &str, path: &str) -> bool {
+    let ok = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+                    | b'%'
+                    | b'?'
+            )
+    };
+    let first = base_path.bytes().chain(path.bytes()).next();
+    first == Some(b'/') && base_path.bytes().all(ok) && path.bytes().all(ok)
+}
+
 /// [`request_bytes`] from the upstream's `Host` value and base path.
 fn wire_request(
     host: &str,
@@ -588,7 +622,7 @@ fn wire_request(
 ) -> Result<BytesMut, CallError> {
     let bad = |what: &str| CallError::BadGateway(format!("cannot build request: {what}"));
     let len = req.body.as_ref().map_or(0, Bytes::len);
-    let len_text;
+    let mut len_text = itoa::Buffer::new();
     let mut fields: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len() + 5);
     fields.push(("Host", host));
     fields.push(("User-Agent", "patchbay"));
@@ -600,16 +634,26 @@ fn wire_request(
         put_field(&mut fields, "Authorization", a);
     }
     if req.body.is_some() || matches!(req.method, "POST" | "PUT" | "PATCH") {
-        len_text = len.to_string();
-        put_field(&mut fields, "Content-Length", &len_text);
+        put_field(&mut fields, "Content-Length", len_text.format(len));
     }
-    // Parsed as `RequestHeader::build` parsed it (a fragment is cut off, as it was).
-    let target =
-        http::uri::PathAndQuery::from_maybe_shared(Bytes::from(format!("{base_path}{}", req.path)))
-            .map_err(|_| bad("invalid request target"))?;
+    // Parsed as `RequestHeader::build` parsed it (a fragment is cut off, as it was), unless
+    // every byte is one the URI parser takes as it is anywhere in a path or query: then the
+    // parse could only give back the same bytes, and the copy it needs is saved.
+    let parsed;
+    let target: [&str; 2] = if plain_target(base_path, &req.path) {
+        [base_path, &req.path]
+    } else {
+        parsed = http::uri::PathAndQuery::from_maybe_shared(Bytes::from(format!(
+            "{base_path}{}",
+            req.path
+        )))
+        .map_err(|_| bad("invalid request target"))?;
+        [parsed.as_str(), ""]
+    };
     let mut wire = BytesMut::with_capacity(
         req.method.len()
-            + target.as_str().len()
+            + target[0].len()
+            + target[1].len()
             + 16
             + fields
                 .iter()
@@ -619,7 +663,8 @@ fn wire_request(
     );
     wire.extend_from_slice(req.method.as_bytes());
     wire.extend_from_slice(b" ");
-    wire.extend_from_slice(target.as_str().as_bytes());
+    wire.extend_from_slice(target[0].as_bytes());
+    wire.extend_from_slice(target[1].as_bytes());
     wire.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in &fields {
         if name.is_empty() || !name.bytes().all(is_token_byte) {
@@ -729,6 +774,38 @@ mod tests {
             wire_request("up", "", &r, None).is_err(),
             "a space in the path"
         );
+    }
+
+    /// The quick path for plain targets writes what the URI parser would have made of them,
+    /// and everything else still goes through the parser (a fragment cut, a space refused).
+    #[test]
+    fn the_target_is_what_the_uri_parser_makes_of_it() {
+        for (base, path) in [
+            ("", "/api/resources/customers/12345"),
+            ("/base", "/v2/customers/7?reload=true&x=%2F"),
+            ("", "/a/b;c=d/@:!$&'()*+,=~_-.?q=a?b"),
+            ("", "/a#frag"),
+            ("", "/a\"{b}|^`[x]"),
+            ("", "/caf\u{e9}"),
+            ("", "/a b"),
+            ("", "/a\x7f"),
+            ("", "*"),
+        ] {
+            let mut r = req(&[], None);
+            r.path = path.into();
+            let ours = wire_request("up", base, &r, None)
+                .ok()
+                .map(|w| text(&w).split(' ').nth(1).unwrap_or("").to_owned());
+            let parser =
+                http::uri::PathAndQuery::from_maybe_shared(Bytes::from(format!("{base}{path}")))
+                    .ok()
+                    .map(|p| p.as_str().to_owned());
+            assert_eq!(ours, parser, "{base}{path}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_values_stay_allowed() {
         // A tab and non-ASCII text are allowed in values, as `http::HeaderValue` allows them.
         let ok = wire_request("up", "", &req(&[("X-Id", "a\tb é")], None), None);
         assert!(ok.is_ok());
