@@ -353,14 +353,14 @@ impl Metrics {
         status: u16,
         duration: Duration,
     ) {
-        let status = status.to_string();
+        let mut digits = itoa::Buffer::new();
         self.requests
             .with_label_values(&[
                 route,
                 client_dialect,
                 upstream_dialect,
                 outcome,
-                status.as_str(),
+                digits.format(status),
             ])
             .inc();
         self.request_duration

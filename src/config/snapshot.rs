@@ -220,9 +220,30 @@ pub struct Upstream {
     pub max_inflight: Option<u32>,
     /// Private CAs added to the platform roots that verify it (`ca_file`, https only).
     pub ca: Option<crate::tls::UpstreamCa>,
+    /// [`Upstream::host_header`], built once: every upstream request carries it.
+    pub host_value: String,
+    /// The `Authorization` value of a static credential (`bearer`, `basic_key`), built once
+    /// for the same reason; `None` for the others (OAuth tokens change).
+    pub static_auth: Option<Secret>,
 }
 
 impl Upstream {
+    /// Fills the values built once from the others ([`Upstream::host_value`],
+    /// [`Upstream::static_auth`]).
+    pub fn with_derived(mut self) -> Self {
+        use base64::Engine as _;
+        self.host_value = self.host_header();
+        self.static_auth = match &self.auth {
+            UpstreamAuth::Bearer(s) => Some(Secret::new(format!("Bearer {}", s.expose()))),
+            UpstreamAuth::BasicKey(s) => Some(Secret::new(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:X", s.expose()))
+            ))),
+            UpstreamAuth::None | UpstreamAuth::OAuth { .. } => None,
+        };
+        self
+    }
+
     /// `host:port` for `HttpPeer::new` (IPv6 hosts in brackets).
     pub fn address(&self) -> String {
         if self.host.contains(':') {

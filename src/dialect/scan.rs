@@ -128,12 +128,11 @@ impl<'a> Reader<'a> {
             return Err(Invalid);
         }
         let (raw, escaped) = self.string_token()?;
-        if !escaped {
-            return Ok(Cow::Borrowed(&raw[1..raw.len() - 1]));
+        if escaped {
+            return decode_escaped(raw);
         }
-        serde_json::from_str::<String>(raw)
-            .map(Cow::Owned)
-            .map_err(|_| Invalid)
+        // Both ends are ASCII quotes, so the slice is on character boundaries.
+        raw.get(1..raw.len() - 1).map(Cow::Borrowed).ok_or(Invalid)
     }
 
     /// `null` or a string.
@@ -246,30 +245,37 @@ impl<'a> Reader<'a> {
 
     /// The string at the cursor (which is at its opening quote), quotes included, and whether
     /// it has a backslash. Raw control characters are refused here; escapes are left to the
-    /// caller.
+    /// caller. The common case (no escape) is one scan; the rest is out of line.
     #[inline]
     fn string_token(&mut self) -> Result<(&'a str, bool)> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
-        let mut i = start + 1;
-        let mut escaped = false;
-        loop {
-            i += bytes.get(i..).map_or(0, plain_run);
-            match bytes.get(i) {
-                Some(b'"') => break,
-                // The byte after a backslash never ends the string; serde checks the escape.
-                Some(b'\\') => {
-                    escaped = true;
-                    i += 2;
-                }
-                // A control character, or the end of the text.
-                _ => return Err(Invalid),
-            }
+        let i = start + 1 + bytes.get(start + 1..).map_or(0, plain_run);
+        if bytes.get(i) != Some(&b'"') {
+            return self.escaped_token(start, i);
         }
         self.pos = i + 1;
         // Both ends are ASCII quotes, so the slice is on character boundaries.
-        let raw = self.text.get(start..self.pos).ok_or(Invalid)?;
-        Ok((raw, escaped))
+        Ok((self.text.get(start..self.pos).ok_or(Invalid)?, false))
+    }
+
+    /// [`Reader::string_token`] past the first byte that is not plain: a backslash (the byte
+    /// after it never ends the string; serde checks the escape), a control character or the
+    /// end of the text (both refused).
+    #[cold]
+    #[inline(never)]
+    fn escaped_token(&mut self, start: usize, mut i: usize) -> Result<(&'a str, bool)> {
+        let bytes = self.text.as_bytes();
+        loop {
+            match bytes.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') => i += 2,
+                _ => return Err(Invalid),
+            }
+            i += bytes.get(i..).map_or(0, plain_run);
+        }
+        self.pos = i + 1;
+        Ok((self.text.get(start..self.pos).ok_or(Invalid)?, true))
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<()> {
@@ -326,6 +332,15 @@ impl<'a> Reader<'a> {
         self.pos = i;
         Ok(())
     }
+}
+
+/// A string with escapes, decoded by serde as it decodes a string it reads.
+#[cold]
+#[inline(never)]
+fn decode_escaped(raw: &str) -> Result<Cow<'_, str>> {
+    serde_json::from_str::<String>(raw)
+        .map(Cow::Owned)
+        .map_err(|_| Invalid)
 }
 
 /// A skipped string with escapes, checked by serde as it checks a string it skips.

@@ -12,7 +12,6 @@ use super::plain::{self, Failure};
 use crate::canonical::{ApiError, ErrorKind};
 use crate::config::{Upstream, UpstreamAuth};
 use crate::dialect::UpstreamRequest;
-use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use pingora::connectors::TransportConnector;
@@ -20,6 +19,7 @@ use pingora::protocols::http::v1::client::HttpSession;
 use pingora::protocols::Stream;
 use pingora::upstreams::peer::{HttpPeer, Peer};
 use pingora::ErrorType;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -373,18 +373,23 @@ impl UpstreamClient {
     }
 
     /// The `Authorization` value for an upstream (fetching or refreshing an OAuth token).
-    async fn auth_header(&self, up: &Upstream, refresh: bool) -> Result<Option<String>, CallError> {
+    /// A static credential's value was built with the configuration (`Upstream::static_auth`).
+    async fn auth_header<'u>(
+        &self,
+        up: &'u Upstream,
+        refresh: bool,
+    ) -> Result<Option<Cow<'u, str>>, CallError> {
         match &up.auth {
             UpstreamAuth::None => Ok(None),
-            UpstreamAuth::Bearer(s) => Ok(Some(format!("Bearer {}", s.expose()))),
-            UpstreamAuth::BasicKey(s) => Ok(Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{}:X", s.expose()))
-            ))),
+            UpstreamAuth::Bearer(_) | UpstreamAuth::BasicKey(_) => {
+                Ok(up.static_auth.as_ref().map(|s| Cow::Borrowed(s.expose())))
+            }
             // Boxed: the token fetch (Redis, an upstream exchange) is a large future, and every
             // request's future would otherwise be as large as it — and be copied whole into
             // its task's heap box (issue 11, `docs/benchmarks.md`).
-            UpstreamAuth::OAuth { .. } => Box::pin(self.oauth_header(up, refresh)).await,
+            UpstreamAuth::OAuth { .. } => Box::pin(self.oauth_header(up, refresh))
+                .await
+                .map(|h| h.map(Cow::Owned)),
         }
     }
 
@@ -576,7 +581,7 @@ fn request_bytes(
     req: &UpstreamRequest,
     auth: Option<&str>,
 ) -> Result<BytesMut, CallError> {
-    wire_request(&up.host_header(), &up.base_path, req, auth)
+    wire_request(&up.host_value, &up.base_path, req, auth)
 }
 
 /// Whether `base_path` + `path` is a request target the URI parser would return unchanged:

@@ -189,22 +189,27 @@ pub(super) fn upstream(
         ),
         _ => {}
     }
-    Some(Upstream {
-        name: name?,
-        dialect: dialect?,
-        tls,
-        sni: host.clone(),
-        host,
-        port,
-        base_path,
-        auth: auth?,
-        connect_timeout: Duration::from_millis(connect as u64),
-        read_timeout: Duration::from_millis(read as u64),
-        rate_limit_per_minute: rate,
-        tls_verify: u.tls_verify.unwrap_or(true),
-        max_inflight,
-        ca: ca?,
-    })
+    Some(
+        Upstream {
+            name: name?,
+            dialect: dialect?,
+            tls,
+            sni: host.clone(),
+            host,
+            port,
+            base_path,
+            auth: auth?,
+            connect_timeout: Duration::from_millis(connect as u64),
+            read_timeout: Duration::from_millis(read as u64),
+            rate_limit_per_minute: rate,
+            tls_verify: u.tls_verify.unwrap_or(true),
+            max_inflight,
+            ca: ca?,
+            host_value: String::new(),
+            static_auth: None,
+        }
+        .with_derived(),
+    )
 }
 
 pub(super) fn upstream_auth(
