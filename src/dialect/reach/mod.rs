@@ -5,7 +5,7 @@
 //! Reach is the upstream side of the load benchmark, so the hot upstream paths
 //! (`upstream::encode_update`, `upstream::decode_customer`) avoid building `serde_json::Value`
 //! trees: bodies are written straight into a byte buffer and answers are read into borrowed
-//! structs.
+//! structs by `dialect::scan`'s strict reader.
 
 mod answer;
 mod decode;
