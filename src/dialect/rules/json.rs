@@ -278,6 +278,19 @@ pub fn unique_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::
     serde::de::DeserializeSeed::deserialize(unique::Node(&dup), d)
 }
 
+/// A JSON object whose key-value pairs a visitor is handed, built as [`unique_value`] builds
+/// it: a repeated key anywhere inside fails the walk.
+pub fn unique_map<'de, A: serde::de::MapAccess<'de>>(map: A) -> Result<Value, A::Error> {
+    let dup = std::cell::RefCell::new(None);
+    serde::de::Visitor::visit_map(unique::Node(&dup), map)
+}
+
+/// A JSON array whose elements a visitor is handed, built as [`unique_value`] builds it.
+pub fn unique_seq<'de, A: serde::de::SeqAccess<'de>>(seq: A) -> Result<Value, A::Error> {
+    let dup = std::cell::RefCell::new(None);
+    serde::de::Visitor::visit_seq(unique::Node(&dup), seq)
+}
+
 /// The walk behind [`parse_json_unique`]: builds the `Value` as serde_json's own visitor does.
 /// Nothing is tracked on the way down; when a key repeats, the pointer is collected on the way
 /// back up, innermost segment first (already escaped as a JSON-pointer token; the repeated key
