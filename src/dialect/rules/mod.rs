@@ -188,26 +188,33 @@ pub fn is_email(s: &str) -> bool {
     if local[0] == b'.' || prev == b'.' {
         return false;
     }
-    if !domain.is_ascii() {
-        // Internationalised labels need `char::is_alphanumeric`: the character walk.
-        return domain_labels_ok(&s[at + 1..]);
-    }
-    // ASCII domain: labels checked and counted in one byte pass (an empty domain is one empty
-    // label, refused as `split` would).
+    // Labels checked and counted in one byte pass: `prev` starts as a separator, so an empty
+    // first label or a leading `-` is caught like any other.
     let mut labels = 0;
-    for label in domain.split(|&c| c == b'.') {
-        match (label.first(), label.last()) {
-            (Some(&first), Some(&last)) if first != b'-' && last != b'-' => {}
-            _ => return false,
+    let mut prev = b'.';
+    for &c in domain {
+        if c == b'.' {
+            if prev == b'.' || prev == b'-' {
+                return false;
+            }
+            labels += 1;
+        } else if c == b'-' {
+            if prev == b'.' {
+                return false;
+            }
+        } else if !c.is_ascii_alphanumeric() {
+            if c.is_ascii() {
+                return false;
+            }
+            // Internationalised labels need `char::is_alphanumeric`: the character walk.
+            return domain_labels_ok(&s[at + 1..]);
         }
-        if !label
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        {
-            return false;
-        }
-        labels += 1;
+        prev = c;
     }
+    if prev == b'.' || prev == b'-' {
+        return false;
+    }
+    labels += 1;
     labels >= 2
 }
 
@@ -502,6 +509,11 @@ mod tests {
             "a_b.c",
             "1.2",
             "a.b-",
+            "-\u{e9}.b",
+            "\u{e9}-.b",
+            "a.b\u{e9}",
+            "a..\u{e9}",
+            "a.-\u{e9}",
             "@a.b",
         ];
         let long_local = "l".repeat(65);
