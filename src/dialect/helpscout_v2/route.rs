@@ -64,9 +64,14 @@ pub(super) fn entry_id(s: &str) -> Option<u64> {
 /// The customer id of a client path (the route rows are in the [`crate::dialect::Profile`]):
 /// percent-decoded, a positive integer; a 400 naming `id` with the id as written otherwise.
 pub(super) fn customer_id(raw_id: &str) -> Result<String, ApiError> {
-    percent_decode_str(raw_id)
-        .decode_utf8()
-        .ok()
+    // Without a `%` the decoded id is the id as written (every well-formed id): the decoder's
+    // byte-by-byte walk and UTF-8 check are skipped.
+    let decoded = if raw_id.as_bytes().contains(&b'%') {
+        percent_decode_str(raw_id).decode_utf8().ok()
+    } else {
+        Some(Cow::Borrowed(raw_id))
+    };
+    decoded
         .filter(|id| rules::positive_id(id))
         .map(Cow::into_owned)
         .ok_or_else(|| {

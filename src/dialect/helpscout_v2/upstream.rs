@@ -7,7 +7,7 @@ use crate::dialect::wire::JsonWriter;
 #[derive(Serialize)]
 pub(super) struct PatchOp<'a> {
     pub(super) op: &'static str,
-    pub(super) path: Cow<'a, str>,
+    pub(super) path: OpPath<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) value: Option<PatchValue<'a>>,
 }
@@ -22,6 +22,27 @@ pub(super) enum PatchValue<'a> {
         kind: Option<&'a str>,
         value: &'a str,
     },
+}
+
+/// Where a patch operation applies: a path given as text, or an entry's path, which the body
+/// writer writes in place (building it as a string first cost an allocation per operation).
+pub(super) enum OpPath<'a> {
+    Text(Cow<'a, str>),
+    /// `/{coll}/{id}{sub}`, as [`entry_path`] spells it.
+    Entry {
+        coll: Coll,
+        id: u64,
+        sub: &'static str,
+    },
+}
+
+impl Serialize for OpPath<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OpPath::Text(p) => s.serialize_str(p),
+            OpPath::Entry { coll, id, sub } => s.serialize_str(&entry_path(*coll, *id, sub)),
+        }
+    }
 }
 
 pub(super) fn entry_path(coll: Coll, id: u64, sub: &str) -> Cow<'static, str> {
@@ -105,7 +126,19 @@ pub(super) fn patch_body(ops: &[PatchOp<'_>]) -> Bytes {
         });
         w.raw(op.op.as_bytes());
         w.raw(b"\",\"path\":");
-        w.str(&op.path);
+        match &op.path {
+            OpPath::Text(p) => w.str(p),
+            OpPath::Entry { coll, id, sub } => {
+                // The collection key, the decimal id and the member name are ASCII constants
+                // that need no escape.
+                w.raw(b"\"/");
+                w.raw(document::coll_key(*coll).as_bytes());
+                w.raw(b"/");
+                w.raw(itoa::Buffer::new().format(*id).as_bytes());
+                w.raw(sub.as_bytes());
+                w.raw(b"\"");
+            }
+        }
         match &op.value {
             None => {}
             Some(PatchValue::Json(v)) => {
@@ -191,7 +224,8 @@ pub(super) fn encode_update(
     for change in changes {
         match &change.op {
             Op::Set { field, value } => {
-                let path = Cow::Borrowed(field_pointer(*field).ok_or_else(|| unmappable(change))?);
+                let path = field_pointer(*field).ok_or_else(|| unmappable(change))?;
+                let path = OpPath::Text(Cow::Borrowed(path));
                 ops.push(if value.is_null() {
                     PatchOp {
                         op: "remove",
@@ -208,13 +242,13 @@ pub(super) fn encode_update(
             }
             Op::EntryAdd { coll, kind, value } => ops.push(PatchOp {
                 op: "add",
-                path: Cow::Borrowed(match coll {
+                path: OpPath::Text(Cow::Borrowed(match coll {
                     Coll::Emails => "/emails",
                     Coll::Phones => "/phones",
                     Coll::Chats => "/chats",
                     Coll::SocialProfiles => "/social-profiles",
                     Coll::Websites => "/websites",
-                }),
+                })),
                 value: Some(PatchValue::Entry {
                     kind: wire_entry_kind(*coll, kind.as_deref()),
                     value,
@@ -222,7 +256,11 @@ pub(super) fn encode_update(
             }),
             Op::EntryRemove { coll, id } => ops.push(PatchOp {
                 op: "remove",
-                path: entry_path(*coll, *id, ""),
+                path: OpPath::Entry {
+                    coll: *coll,
+                    id: *id,
+                    sub: "",
+                },
                 value: None,
             }),
             Op::EntryUpdate(update) => {
@@ -235,7 +273,7 @@ pub(super) fn encode_update(
                 let op = match (kind, update.value.as_deref()) {
                     (Some(kind), Some(value)) => PatchOp {
                         op: "replace",
-                        path: entry_path(coll, id, ""),
+                        path: OpPath::Entry { coll, id, sub: "" },
                         value: Some(PatchValue::Entry {
                             kind: Some(kind),
                             value,
@@ -243,12 +281,20 @@ pub(super) fn encode_update(
                     },
                     (None, Some(value)) => PatchOp {
                         op: "replace",
-                        path: entry_path(coll, id, "/value"),
+                        path: OpPath::Entry {
+                            coll,
+                            id,
+                            sub: "/value",
+                        },
                         value: Some(PatchValue::Str(value)),
                     },
                     (Some(kind), None) => PatchOp {
                         op: "replace",
-                        path: entry_path(coll, id, "/type"),
+                        path: OpPath::Entry {
+                            coll,
+                            id,
+                            sub: "/type",
+                        },
                         value: Some(PatchValue::Str(kind)),
                     },
                     (None, None) => continue,
@@ -257,12 +303,12 @@ pub(super) fn encode_update(
             }
             Op::PropertySet { slug, value } => props.push(PatchOp {
                 op: "replace",
-                path: Cow::Owned(format!("/{}", pointer_token(slug))),
+                path: OpPath::Text(Cow::Owned(format!("/{}", pointer_token(slug)))),
                 value: Some(PatchValue::Json(value)),
             }),
             Op::PropertyRemove { slug } => props.push(PatchOp {
                 op: "remove",
-                path: Cow::Owned(format!("/{}", pointer_token(slug))),
+                path: OpPath::Text(Cow::Owned(format!("/{}", pointer_token(slug)))),
                 value: None,
             }),
             Op::Primary { .. } => return Err(unmappable(change)),
@@ -404,32 +450,36 @@ mod patch_body_tests {
         let ops = [
             PatchOp {
                 op: "replace",
-                path: Cow::Borrowed("/firstName"),
+                path: OpPath::Text(Cow::Borrowed("/firstName")),
                 value: Some(PatchValue::Json(&plain)),
             },
             PatchOp {
                 op: "replace",
-                path: Cow::Borrowed("/background"),
+                path: OpPath::Text(Cow::Borrowed("/background")),
                 value: Some(PatchValue::Json(&escaped)),
             },
             PatchOp {
                 op: "replace",
-                path: Cow::Borrowed("/age"),
+                path: OpPath::Text(Cow::Borrowed("/age")),
                 value: Some(PatchValue::Json(&number)),
             },
             PatchOp {
                 op: "replace",
-                path: Cow::Owned("/sl~1ug \"q\"".into()),
+                path: OpPath::Text(Cow::Owned("/sl~1ug \"q\"".into())),
                 value: Some(PatchValue::Json(&json)),
             },
             PatchOp {
                 op: "remove",
-                path: entry_path(Coll::Emails, 7, ""),
+                path: OpPath::Entry {
+                    coll: Coll::Emails,
+                    id: 7,
+                    sub: "",
+                },
                 value: None,
             },
             PatchOp {
                 op: "add",
-                path: Cow::Borrowed("/emails"),
+                path: OpPath::Text(Cow::Borrowed("/emails")),
                 value: Some(PatchValue::Entry {
                     kind: Some("work"),
                     value: "a@b.c",
@@ -437,7 +487,7 @@ mod patch_body_tests {
             },
             PatchOp {
                 op: "add",
-                path: Cow::Borrowed("/websites"),
+                path: OpPath::Text(Cow::Borrowed("/websites")),
                 value: Some(PatchValue::Entry {
                     kind: None,
                     value: "http://x/\u{e9}\t",
@@ -445,7 +495,11 @@ mod patch_body_tests {
             },
             PatchOp {
                 op: "replace",
-                path: entry_path(Coll::Phones, 1, "/value"),
+                path: OpPath::Entry {
+                    coll: Coll::Phones,
+                    id: 1,
+                    sub: "/value",
+                },
                 value: Some(PatchValue::Str("+1 \"2\"")),
             },
         ];
