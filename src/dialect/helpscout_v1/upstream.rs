@@ -248,7 +248,7 @@ pub(super) fn encode_update(
         method: "PUT",
         path,
         headers,
-        body: Some(bytes.into()),
+        body: Some(bytes),
     }])
 }
 
