@@ -147,7 +147,9 @@ impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for KeySeed<F> {
 pub(super) struct Seen<'de> {
     bits: u128,
     few: Vec<Cow<'de, str>>,
-    many: HashSet<Cow<'de, str>>,
+    /// Made only when needed: a `HashSet`'s hasher state is seeded from a thread-local on
+    /// creation, which cost more than checking a whole entry object.
+    many: Option<HashSet<Cow<'de, str>>>,
 }
 
 impl<'de> Seen<'de> {
@@ -165,19 +167,22 @@ impl<'de> Seen<'de> {
                 self.bits |= mask;
                 fresh
             }
-            None if self.many.is_empty() && self.few.len() < 16 => {
-                let fresh = !self.few.contains(&key);
-                if fresh {
-                    self.few.push(key);
+            None => match &mut self.many {
+                None if self.few.len() < 16 => {
+                    let fresh = !self.few.contains(&key);
+                    if fresh {
+                        self.few.push(key);
+                    }
+                    fresh
                 }
-                fresh
-            }
-            None => {
-                if self.many.is_empty() {
-                    self.many.extend(self.few.drain(..));
+                None => {
+                    let mut many: HashSet<Cow<'de, str>> = self.few.drain(..).collect();
+                    let fresh = many.insert(key);
+                    self.many = Some(many);
+                    fresh
                 }
-                self.many.insert(key)
-            }
+                Some(many) => many.insert(key),
+            },
         };
         if fresh {
             Ok(())
