@@ -238,41 +238,54 @@ fn label_of(op: &Op) -> &'static str {
     }
 }
 
-/// Accumulates the outcome of resolution: kept changes, unmappable ones, violations.
-struct Acc<'p> {
+/// Accumulates the outcome of resolution: kept changes, unmappable ones, violations. An
+/// unmappable change is kept in the one form the route's policy uses: the violation under
+/// `reject`, the dropped name under `drop` (building both cost two `format!`s per dropped field
+/// that the other policy threw away).
+struct Acc<'p, 'r> {
     pair: &'p Pair<'p>,
     out: Vec<Change>,
-    unmappable: Vec<(Violation, Dropped)>,
+    /// Under `reject`.
+    refused: Vec<Violation>,
+    /// Under `drop`, with the origin that makes each client field count once.
+    dropped: Vec<(&'r str, Dropped)>,
     invalid: Vec<Violation>,
 }
 
-impl Acc<'_> {
+impl<'r> Acc<'_, 'r> {
     fn keep(&mut self, op: Op, origin: &str) {
         self.out.push(Change::new(op, origin));
     }
 
-    fn unmappable(&mut self, change: &Change, what: &str) {
-        let up = self.pair.upstream;
+    /// `what` names the change in the refusal's message; it is only worded under `reject`.
+    fn unmappable<W: std::fmt::Display>(&mut self, change: &'r Change, what: impl FnOnce() -> W) {
         // One entry per client field: `name` yields two changes with the same origin.
-        if self
-            .unmappable
-            .iter()
-            .any(|(v, _)| v.pointer == change.origin)
-        {
-            return;
+        match self.pair.policy {
+            Policy::Reject => {
+                if self.refused.iter().any(|v| v.pointer == change.origin) {
+                    return;
+                }
+                let up = self.pair.upstream;
+                self.refused.push(Violation::new(
+                    change.origin.clone(),
+                    Rule::Unmappable,
+                    format!("{} cannot be stored by the upstream ({up})", what()),
+                ));
+            }
+            Policy::Drop => {
+                if self.dropped.iter().any(|(o, _)| *o == change.origin) {
+                    return;
+                }
+                let name = client_name(self.pair.client, &change.origin);
+                self.dropped.push((
+                    &change.origin,
+                    Dropped {
+                        name,
+                        label: label_of(&change.op),
+                    },
+                ));
+            }
         }
-        let name = client_name(self.pair.client, &change.origin);
-        self.unmappable.push((
-            Violation::new(
-                change.origin.clone(),
-                Rule::Unmappable,
-                format!("{what} cannot be stored by the upstream ({up})"),
-            ),
-            Dropped {
-                name,
-                label: label_of(&change.op),
-            },
-        ));
     }
 }
 
@@ -289,7 +302,8 @@ pub fn resolve(
     let mut acc = Acc {
         pair,
         out: Vec::with_capacity(req.changes.changes.len() + 1),
-        unmappable: Vec::new(),
+        refused: Vec::new(),
+        dropped: Vec::new(),
         invalid: Vec::new(),
     };
     for change in &req.changes.changes {
@@ -306,10 +320,9 @@ pub fn resolve(
                     // built from another dialect show it as `null`, `""`, `[]` or `{}`, and a
                     // GET-modify-PUT client echoes that back) repeats its current value.
                 } else {
-                    acc.unmappable(
-                        change,
-                        &format!("Field {}", client_name(pair.client, origin)),
-                    );
+                    acc.unmappable(change, || {
+                        format!("Field {}", client_name(pair.client, origin))
+                    });
                 }
             }
             Op::Primary { coll, value } => {
@@ -317,11 +330,11 @@ pub fn resolve(
                     if up.holds_coll(*coll) {
                         acc.keep(change.op.clone(), origin);
                     } else if value.is_some() {
-                        acc.unmappable(change, "This entry");
+                        acc.unmappable(change, || "This entry");
                     }
                 } else if !up.holds_coll(*coll) {
                     if value.is_some() {
-                        acc.unmappable(change, "This entry");
+                        acc.unmappable(change, || "This entry");
                     }
                 } else {
                     let Some(state) = state else {
@@ -375,20 +388,19 @@ pub fn resolve(
             }
             Op::EntryAdd { coll, kind, value } => {
                 if !up.holds_coll(*coll) {
-                    acc.unmappable(change, "This entry");
+                    acc.unmappable(change, || "This entry");
                 } else if !up.single_slot() {
                     acc.keep(change.op.clone(), origin);
                 } else if let Some(k) = kind.as_deref().filter(|k| *k != pair.default_entry_type) {
                     // The slot has no type: it reads back as the route's default type, so an
                     // entry of another type would be stored as something the client did not
                     // write (SPEC §2).
-                    acc.unmappable(change, &slot_type_what(k, pair));
+                    acc.unmappable(change, || slot_type_what(k, pair));
                 } else {
                     match slot_before(&acc.out, *coll) {
-                        SlotBefore::FilledHere => acc.unmappable(
-                            change,
-                            "A second entry (the upstream holds one, filled by this request)",
-                        ),
+                        SlotBefore::FilledHere => acc.unmappable(change, || {
+                            "A second entry (the upstream holds one, filled by this request)"
+                        }),
                         // Emptied earlier in this request: adding fills it (SPEC §2).
                         SlotBefore::Emptied => acc.keep(
                             Op::Primary {
@@ -410,10 +422,9 @@ pub fn resolve(
                                     origin,
                                 ),
                                 Some(e) if &e.value == value => {}
-                                Some(_) => acc.unmappable(
-                                    change,
-                                    "A second entry (the upstream holds one, which is taken)",
-                                ),
+                                Some(_) => acc.unmappable(change, || {
+                                    "A second entry (the upstream holds one, which is taken)"
+                                }),
                             }
                         }
                     }
@@ -421,7 +432,7 @@ pub fn resolve(
             }
             Op::EntryRemove { coll, id } => {
                 if !up.holds_coll(*coll) {
-                    acc.unmappable(change, "This entry");
+                    acc.unmappable(change, || "This entry");
                 } else if !up.single_slot() {
                     acc.keep(change.op.clone(), origin);
                 } else if *id == 1 {
@@ -438,7 +449,7 @@ pub fn resolve(
             }
             Op::EntryUpdate(update) => {
                 if !up.holds_coll(update.coll) {
-                    acc.unmappable(change, "This entry");
+                    acc.unmappable(change, || "This entry");
                 } else if !up.single_slot() {
                     acc.keep(change.op.clone(), origin);
                 } else if update.id != 1 {
@@ -446,7 +457,7 @@ pub fn resolve(
                 } else {
                     let kind = update.kind.as_deref();
                     if let Some(k) = kind.filter(|k| *k != pair.default_entry_type) {
-                        acc.unmappable(change, &slot_type_what(k, pair));
+                        acc.unmappable(change, || slot_type_what(k, pair));
                     }
                     if let Some(v) = &update.value {
                         acc.keep(
@@ -463,7 +474,7 @@ pub fn resolve(
                 if up.has_properties() {
                     acc.keep(change.op.clone(), origin);
                 } else if !is_empty_value(value) {
-                    acc.unmappable(change, &format!("Property {slug}"));
+                    acc.unmappable(change, || format!("Property {slug}"));
                 }
             }
             Op::PropertyRemove { .. } => {
@@ -480,23 +491,15 @@ pub fn resolve(
     if !acc.invalid.is_empty() {
         return Err(ApiError::invalid(acc.invalid));
     }
-    let mut dropped = Vec::new();
-    if !acc.unmappable.is_empty() {
-        match pair.policy {
-            Policy::Reject => {
-                return Err(ApiError::unmappable(
-                    acc.unmappable.into_iter().map(|(v, _)| v).collect(),
-                ))
-            }
-            Policy::Drop => {
-                // Every item of `customData` or `emails` is the same field to the client: list
-                // each name once, in the client's order.
-                for (_, d) in acc.unmappable {
-                    if !dropped.iter().any(|x: &Dropped| x.name == d.name) {
-                        dropped.push(d);
-                    }
-                }
-            }
+    if !acc.refused.is_empty() {
+        return Err(ApiError::unmappable(acc.refused));
+    }
+    // Every item of `customData` or `emails` is the same field to the client: list each name
+    // once, in the client's order.
+    let mut dropped: Vec<Dropped> = Vec::with_capacity(acc.dropped.len());
+    for (_, d) in acc.dropped {
+        if !dropped.iter().any(|x| x.name == d.name) {
+            dropped.push(d);
         }
     }
     Ok(Resolved {

@@ -115,23 +115,90 @@ pub(super) enum EntryKey {
 /// Which member of `address` a key names (index into [`Members::address`]).
 pub(super) struct AddressKey(pub(super) Option<usize>);
 
-/// Matches a key without allocating it; `F` maps the key to its meaning.
+/// Matches a key; `F` maps the key to its meaning. The key comes back too, borrowed from the
+/// body unless it had escapes, for the repeated-key check ([`Seen`]).
 pub(super) struct KeySeed<F>(pub(super) F);
 
 impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for KeySeed<F> {
-    type Value = T;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+    type Value = (T, Cow<'de, str>);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
 impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for KeySeed<F> {
-    type Value = T;
+    type Value = (T, Cow<'de, str>);
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an object key")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        Ok((self.0)(v))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(((self.0)(v), Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(((self.0)(v), Cow::Owned(v.to_owned())))
+    }
+}
+
+/// The keys of one object seen so far. The walk is the body's only pass, so it refuses a
+/// repeated key itself (RFC 8259 §4, see `rules::reject_duplicate_keys`, which then only words
+/// the refusal): keys the decoder knows are bits of their meaning (a meaning has one key), the
+/// others are kept, in a set once there are many (no quadratic cost on a hostile body).
+#[derive(Default)]
+pub(super) struct Seen<'de> {
+    bits: u128,
+    few: Vec<Cow<'de, str>>,
+    /// Made only when needed: a `HashSet`'s hasher state is seeded from a thread-local on
+    /// creation, which cost more than checking a whole entry object.
+    many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> Seen<'de> {
+    /// Records a key (`bit`: its meaning, when the decoder knows it); an error when the object
+    /// already had it.
+    pub(super) fn check<E: de::Error>(
+        &mut self,
+        bit: Option<usize>,
+        key: Cow<'de, str>,
+    ) -> Result<(), E> {
+        let fresh = match bit.filter(|b| *b < 128) {
+            Some(b) => {
+                let mask = 1u128 << b;
+                let fresh = self.bits & mask == 0;
+                self.bits |= mask;
+                fresh
+            }
+            None => match &mut self.many {
+                None if self.few.len() < 16 => {
+                    let fresh = !self.few.contains(&key);
+                    if fresh {
+                        self.few.push(key);
+                    }
+                    fresh
+                }
+                None => {
+                    let mut many: HashSet<Cow<'de, str>> = self.few.drain(..).collect();
+                    let fresh = many.insert(key);
+                    self.many = Some(many);
+                    fresh
+                }
+                Some(many) => many.insert(key),
+            },
+        };
+        if fresh {
+            Ok(())
+        } else {
+            Err(de::Error::custom("duplicate key"))
+        }
+    }
+}
+
+/// A member value, built as a `Value` with repeated keys refused anywhere inside.
+pub(super) struct Unique;
+
+impl<'de> DeserializeSeed<'de> for Unique {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        rules::unique_value(d)
     }
 }
 
@@ -182,20 +249,12 @@ pub(super) trait Walk<'de>: Sized {
     fn other(self, v: Value);
 }
 
-pub(super) fn collect_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Value, A::Error> {
-    let mut m = Map::new();
-    while let Some((k, v)) = map.next_entry::<String, Value>()? {
-        m.insert(k, v);
-    }
-    Ok(Value::Object(m))
+pub(super) fn collect_map<'de, A: MapAccess<'de>>(map: A) -> Result<Value, A::Error> {
+    rules::unique_map(map)
 }
 
-pub(super) fn collect_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Value, A::Error> {
-    let mut items = Vec::new();
-    while let Some(v) = seq.next_element::<Value>()? {
-        items.push(v);
-    }
-    Ok(Value::Array(items))
+pub(super) fn collect_seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Value, A::Error> {
+    rules::unique_seq(seq)
 }
 
 /// The visits of scalar values, which all hand the value whole to [`Walk::other`].
@@ -286,7 +345,9 @@ impl<'de> Visitor<'de> for Skip {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(KeySeed(skip_key))?.is_some() {
+        let mut seen = Seen::default();
+        while let Some(((), key)) = map.next_key_seed(KeySeed(skip_key))? {
+            seen.check(None, key)?;
             map.next_value_seed(Skip)?;
         }
         Ok(())
@@ -303,11 +364,21 @@ pub(super) struct Top<'d>(pub(super) &'d mut Decoder);
 impl<'de> Walk<'de> for Top<'_> {
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let d = self.0;
+        let mut seen = Seen::default();
+        let scalars = members().scalars.len();
         // Keys in the client's order, so changes keep the client's order.
-        while let Some(key) = map.next_key_seed(KeySeed(top_key))? {
+        while let Some((key, raw)) = map.next_key_seed(KeySeed(top_key))? {
+            let bit = match key {
+                Key::Reload => Some(0),
+                Key::Address => Some(1),
+                Key::Scalar(i) => Some(2 + i),
+                Key::Coll(i) => Some(2 + scalars + i),
+                Key::Other => None,
+            };
+            seen.check(bit, raw)?;
             match key {
                 Key::Reload => {
-                    let v: Value = map.next_value()?;
+                    let v = map.next_value_seed(Unique)?;
                     match rules::bool_or_null(&v, "/reload") {
                         Ok(b) => d.reload |= b.unwrap_or(false),
                         Err(e) => d.violations.push(e),
@@ -316,7 +387,7 @@ impl<'de> Walk<'de> for Top<'_> {
                 Key::Address => map.next_value_seed(Walker(AddressWalk(&mut *d)))?,
                 Key::Scalar(i) => {
                     let m = &members().scalars[i];
-                    d.scalar(m.canon, &m.pointer, map.next_value()?);
+                    d.scalar(m.canon, &m.pointer, map.next_value_seed(Unique)?);
                 }
                 Key::Coll(i) => map.next_value_seed(Walker(CollWalk(&mut *d, i)))?,
                 Key::Other => {
@@ -340,11 +411,13 @@ impl<'de> Walk<'de> for AddressWalk<'_> {
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // `id`, `createdAt`, `modifiedAt` and unknown keys (the docs' `postcalCode` typo) are
         // read-only or unknown to the service and ignored, as it does.
-        while let Some(AddressKey(key)) = map.next_key_seed(KeySeed(address_key_index))? {
+        let mut seen = Seen::default();
+        while let Some((AddressKey(key), raw)) = map.next_key_seed(KeySeed(address_key_index))? {
+            seen.check(key, raw)?;
             match key {
                 Some(i) => {
                     let m = &members().address[i];
-                    let v: Value = map.next_value()?;
+                    let v = map.next_value_seed(Unique)?;
                     if m.canon == Field::AddressLines {
                         self.0.lines(v);
                     } else {
@@ -419,7 +492,16 @@ pub(super) struct EntryWalk<'d>(
 impl<'de> Walk<'de> for EntryWalk<'_> {
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut f = EntryFields::default();
-        while let Some(key) = map.next_key_seed(KeySeed(entry_key))? {
+        let mut seen = Seen::default();
+        while let Some((key, raw)) = map.next_key_seed(KeySeed(entry_key))? {
+            let bit = match key {
+                EntryKey::Id => Some(0),
+                EntryKey::Value => Some(1),
+                EntryKey::Location => Some(2),
+                EntryKey::Type => Some(3),
+                EntryKey::Other => None,
+            };
+            seen.check(bit, raw)?;
             let slot = match key {
                 EntryKey::Id => &mut f.id,
                 EntryKey::Value => &mut f.value,
@@ -430,7 +512,7 @@ impl<'de> Walk<'de> for EntryWalk<'_> {
                     continue;
                 }
             };
-            *slot = Some(map.next_value()?);
+            *slot = Some(map.next_value_seed(Unique)?);
         }
         self.0.entry(self.1, self.2, f);
         Ok(())
@@ -620,7 +702,10 @@ pub(super) fn decode_request(
     query: Option<&str>,
     body: &[u8],
 ) -> Result<ClientRequest, ApiError> {
-    rules::reject_duplicate_keys(body)?;
+    // Updates refuse a repeated key while walking the body (`Seen`); other endpoints here.
+    if !matches!(ep.kind, EndpointKind::Update { .. }) {
+        rules::reject_duplicate_keys(body)?;
+    }
     match ep.kind {
         EndpointKind::Update { .. } => {}
         EndpointKind::Get => return Ok(ClientRequest::default()),
@@ -651,6 +736,10 @@ pub(super) fn decode_request(
         .ok()
         .map(|text| walk_body(text, &mut d));
     if !matches!(walked, Some(Ok(()))) {
+        // The walk stops at the first repeated key or syntax error, as the separate check
+        // would: a repeated key before any syntax error is the only error reported, in that
+        // check's words. A body that is not UTF-8 is not walked, so the check also covers it.
+        rules::reject_duplicate_keys(body)?;
         // Not JSON: the shared parser words the error (it fails the same way).
         let mut e = match (rules::parse_json(body), walked) {
             (Err(e), _) => e,

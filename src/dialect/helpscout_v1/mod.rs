@@ -22,6 +22,8 @@ use crate::canonical::{Address, Change, Entry, EntryUpdate, ErrorKind, Meta, Op,
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 /// Help Scout legacy API v1.

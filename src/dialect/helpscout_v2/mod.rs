@@ -167,10 +167,14 @@ fn check_entry_type(coll: Coll, kind: &str, pointer: &str) -> Result<(), Violati
     }
 }
 
+/// The largest id of at most 19 digits (`rules::positive_id`'s length limit).
+const MAX_PATH_ENTRY_ID: u64 = 9_999_999_999_999_999_999;
+
 /// An entry id the PATCH path grammar can carry (`positive_id`: at most 19 digits); a larger
 /// one (a helpscout-v1 client may send any u64) would be refused by the vendor as a path error.
 fn check_entry_id(id: u64, pointer: &str) -> Result<(), Violation> {
-    if rules::positive_id(&id.to_string()) {
+    // `positive_id` of the decimal, without writing it: not 0, at most 19 digits.
+    if (1..=MAX_PATH_ENTRY_ID).contains(&id) {
         return Ok(());
     }
     Err(Violation::new(
@@ -206,4 +210,34 @@ impl Wired for HelpscoutV2 {
         decode_customer: upstream::decode_customer,
         decode_error: upstream::decode_error,
     };
+}
+
+#[cfg(test)]
+mod entry_id_tests {
+    use super::*;
+
+    /// The range check is `positive_id` of the decimal id, at both ends of both limits.
+    #[test]
+    fn entry_id_range_is_positive_id_of_the_decimal() {
+        let ten19 = 10_000_000_000_000_000_000u64;
+        for id in [
+            0,
+            1,
+            2,
+            9,
+            10,
+            12345,
+            ten19 - 1,
+            ten19,
+            ten19 + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(
+                check_entry_id(id, "/emails/x").is_ok(),
+                rules::positive_id(&id.to_string()),
+                "{id}"
+            );
+        }
+    }
 }

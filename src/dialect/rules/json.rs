@@ -166,12 +166,126 @@ pub fn parse_json_members(body: &[u8], depth: u8) -> Result<Members<'_>, JsonFai
     let Ok(text) = std::str::from_utf8(body) else {
         return parse_json_unique(body).map(|v| Members::from_value(v, depth));
     };
+    if let Some(m) = flat::members(text, depth) {
+        return Ok(m);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let quick = serde::de::DeserializeSeed::deserialize(members::Node(depth), &mut de)
         .and_then(|v| de.end().map(|()| v));
     match quick {
         Ok(m) => Ok(m),
         Err(_) => parse_json_unique(body).map(|v| Members::from_value(v, depth)),
+    }
+}
+
+/// The plainest bodies, read by a byte scan before any serde walk: objects (down to the
+/// depth) whose keys have no escapes, appear once and number at most [`members`]'s limit, and
+/// whose other values are strings without escapes or control characters, `true`, `false` or
+/// `null`. For those the scan builds exactly the [`Members`] the quick walk builds, for a
+/// fraction of the cost (serde's per-key and per-value machinery was most of decoding a
+/// HelpCrunch or Reach body); anything else (a number, an array, an escape, a repeat, bad or
+/// trailing JSON) is `None`, and the serde walks decide as before.
+mod flat {
+    use super::Members;
+    use serde_json::Value;
+    use std::borrow::Cow;
+
+    /// Members beyond this many are left to the serde walks (the quick walk's own limit).
+    const MAX_MEMBERS: usize = 32;
+
+    pub fn members(text: &str, depth: u8) -> Option<Members<'_>> {
+        let mut s = Scan { text, i: 0 };
+        if s.peek()? != b'{' || depth == 0 {
+            return None;
+        }
+        let m = s.value(depth)?;
+        s.skip_ws();
+        (s.i == text.len()).then_some(m)
+    }
+
+    /// A cursor over a UTF-8 body: every byte it stops at is ASCII, so every slice it takes is
+    /// at character boundaries.
+    struct Scan<'a> {
+        text: &'a str,
+        i: usize,
+    }
+
+    impl<'a> Scan<'a> {
+        fn skip_ws(&mut self) {
+            let b = self.text.as_bytes();
+            let mut i = self.i;
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+                i += 1;
+            }
+            self.i = i;
+        }
+
+        fn peek(&mut self) -> Option<u8> {
+            self.skip_ws();
+            self.text.as_bytes().get(self.i).copied()
+        }
+
+        fn eat(&mut self, c: u8) -> bool {
+            let hit = self.peek() == Some(c);
+            self.i += usize::from(hit);
+            hit
+        }
+
+        /// A string without escapes or control characters (the opening quote is next).
+        fn string(&mut self) -> Option<&'a str> {
+            let b = self.text.as_bytes();
+            let start = self.i + 1;
+            let len = b
+                .get(start..)?
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            if b[start + len] != b'"' {
+                return None;
+            }
+            self.i = start + len + 1;
+            self.text.get(start..start + len)
+        }
+
+        fn literal(&mut self, word: &[u8], v: Value) -> Option<Members<'a>> {
+            let hit = self.text.as_bytes().get(self.i..)?.starts_with(word);
+            self.i += word.len();
+            hit.then_some(Members::Value(v))
+        }
+
+        /// One value; objects are member lists while `depth` lasts.
+        fn value(&mut self, depth: u8) -> Option<Members<'a>> {
+            match self.peek()? {
+                b'"' => Some(Members::Value(Value::String(self.string()?.to_owned()))),
+                b't' => self.literal(b"true", Value::Bool(true)),
+                b'f' => self.literal(b"false", Value::Bool(false)),
+                b'n' => self.literal(b"null", Value::Null),
+                b'{' if depth > 0 => {
+                    self.i += 1;
+                    let mut out: Vec<(Cow<'a, str>, Members<'a>)> = Vec::with_capacity(8);
+                    if self.eat(b'}') {
+                        return Some(Members::Object(out));
+                    }
+                    loop {
+                        if self.peek()? != b'"' {
+                            return None;
+                        }
+                        let key = self.string()?;
+                        if out.len() == MAX_MEMBERS || out.iter().any(|(k, _)| k == key) {
+                            return None;
+                        }
+                        if !self.eat(b':') {
+                            return None;
+                        }
+                        let v = self.value(depth - 1)?;
+                        out.push((Cow::Borrowed(key), v));
+                        if !self.eat(b',') {
+                            return self.eat(b'}').then_some(Members::Object(out));
+                        }
+                    }
+                }
+                _ => None,
+            }
+        }
     }
 }
 
@@ -276,6 +390,19 @@ mod members {
 pub fn unique_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
     let dup = std::cell::RefCell::new(None);
     serde::de::DeserializeSeed::deserialize(unique::Node(&dup), d)
+}
+
+/// A JSON object whose key-value pairs a visitor is handed, built as [`unique_value`] builds
+/// it: a repeated key anywhere inside fails the walk.
+pub fn unique_map<'de, A: serde::de::MapAccess<'de>>(map: A) -> Result<Value, A::Error> {
+    let dup = std::cell::RefCell::new(None);
+    serde::de::Visitor::visit_map(unique::Node(&dup), map)
+}
+
+/// A JSON array whose elements a visitor is handed, built as [`unique_value`] builds it.
+pub fn unique_seq<'de, A: serde::de::SeqAccess<'de>>(seq: A) -> Result<Value, A::Error> {
+    let dup = std::cell::RefCell::new(None);
+    serde::de::Visitor::visit_seq(unique::Node(&dup), seq)
 }
 
 /// The walk behind [`parse_json_unique`]: builds the `Value` as serde_json's own visitor does.
@@ -680,6 +807,77 @@ mod unique_parse_tests {
         #[test]
         fn same_outcome_on_near_json(body in near_json()) {
             prop_assert_eq!(one_pass(&body), two_pass(&body));
+        }
+    }
+}
+
+#[cfg(test)]
+mod flat_tests {
+    use super::{flat, members, Members};
+
+    fn quick(body: &str, depth: u8) -> Option<Members<'_>> {
+        let mut de = serde_json::Deserializer::from_str(body);
+        let m = serde::de::DeserializeSeed::deserialize(members::Node(depth), &mut de).ok()?;
+        de.end().ok().map(|()| m)
+    }
+
+    /// Where the scan answers, the quick serde walk answers the same; every other body is left
+    /// to the serde walks.
+    #[test]
+    fn the_scan_agrees_with_the_quick_walk_or_leaves_the_body_to_it() {
+        let answered = [
+            (r#"{}"#, 1),
+            (" { } ", 2),
+            (
+                r#"{"name":"John Doe","email":"john@example.com","unsubscribed":false}"#,
+                1,
+            ),
+            ("{\"a\" :\t\"Zo\u{eb}\" ,\n\"b\":true,\"c\":null}\r\n", 1),
+            (
+                r#"{"data":{"firstName":"John","email":"a@b.co","emailOptOut":false},"x":"y"}"#,
+                2,
+            ),
+            (r#"{"data":{},"other":null}"#, 2),
+            (r#"{"data":"not an object"}"#, 2),
+        ];
+        for (body, depth) in answered {
+            let scanned = flat::members(body, depth).expect(body);
+            assert_eq!(Some(scanned), quick(body, depth), "{body}");
+        }
+        let many: String = format!(
+            "{{{}}}",
+            (0..33)
+                .map(|i| format!("\"k{i}\":1"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let left = [
+            ("", 1),
+            ("[]", 1),
+            ("\"x\"", 1),
+            ("{}", 0),
+            (r#"{"a":1}"#, 1),
+            (r#"{"a":-1}"#, 1),
+            (r#"{"a":[]}"#, 1),
+            (r#"{"a":{"b":"c"}}"#, 1),
+            (r#"{"a":"x","a":"y"}"#, 1),
+            (r#"{"a\u0041":"x"}"#, 1),
+            (r#"{"a":"\n"}"#, 1),
+            ("{\"a\":\"x\u{1}\"}", 1),
+            (r#"{"a":tru}"#, 1),
+            (r#"{"a":truex}"#, 1),
+            (r#"{"a":nul"#, 1),
+            (r#"{"a":"x",}"#, 1),
+            (r#"{"a":"x"} {}"#, 1),
+            (r#"{"a" "x"}"#, 1),
+            (r#"{a:"x"}"#, 1),
+            (r#"{"a":"x""#, 1),
+            (r#"{"data":{"a":"x","a":"y"}}"#, 2),
+            (r#"{"data":{"a":{"b":1}}}"#, 2),
+            (many.as_str(), 1),
+        ];
+        for (body, depth) in left {
+            assert!(flat::members(body, depth).is_none(), "{body}");
         }
     }
 }

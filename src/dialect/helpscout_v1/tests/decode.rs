@@ -187,3 +187,51 @@ fn skipped_members_may_hold_anything() {
         ]
     );
 }
+
+/// The walk refuses repeated keys itself (no separate pass over the body): wherever the repeat
+/// is (the root, `address`, an entry, a skipped member, a value built whole, an escaped
+/// spelling of a known key), the error is exactly `reject_duplicate_keys`'s, and a body that
+/// check passes is never refused as a repeat (a syntax error first, trailing data).
+#[test]
+fn the_walk_refuses_repeated_keys_as_the_separate_check_does() {
+    let bodies: [&[u8]; 22] = [
+        br#"{"firstName":"A","firstName":"B"}"#,
+        br#"{"firstName":"A","first\u004eame":"B"}"#,
+        br#"{"reload":true,"reload":false}"#,
+        br#"{"emails":[],"emails":null}"#,
+        br#"{"address":{"city":"X","city":"Y"}}"#,
+        br#"{"address":{"zz":1,"zz":2}}"#,
+        br#"{"address":[{"a":1,"a":2}]}"#,
+        br#"{"emails":[{"value":"a@b.co","value":"c@d.co"}]}"#,
+        br#"{"emails":[{"id":1,"x":1,"x":2}]}"#,
+        br#"{"emails":[[{"a":1,"a":2}]]}"#,
+        br#"{"emails":{"a":{"b":1,"b":2}}}"#,
+        br#"{"unknown":{"deep":[{"k":1,"k":2}]}}"#,
+        br#"{"other":1,"other":2}"#,
+        br#"{"firstName":{"k":1,"k":2}}"#,
+        br#"[{"k":1,"k":2}]"#,
+        br#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"q":19}"#,
+        br#"{"firstName":"A" "firstName":"B"}"#,
+        br#"{"firstName":"A"} {"firstName":"B","firstName":"C"}"#,
+        b"{\"firstName\":\"\xff\",\"firstName\":\"B\"}",
+        b"{\"x\":1,\"x\":\"\xff\"}",
+        br#"{"firstName":"A","lastName":"B","emails":[{"id":1,"value":"a@b.co"}]}"#,
+        br#"{"address":{"city":"X","lines":["a"]},"websites":[{"value":"x.co"}]}"#,
+    ];
+    for body in bodies {
+        let got = V1.decode_request(&update(), None, body);
+        let label = String::from_utf8_lossy(body);
+        match rules::reject_duplicate_keys(body) {
+            Err(e) => assert_eq!(got.expect_err("a repeated key"), e, "{label}"),
+            Ok(()) => {
+                if let Err(e) = got {
+                    let dup = e
+                        .violations
+                        .iter()
+                        .any(|v| v.message.starts_with("Duplicate key"));
+                    assert!(!dup, "{label}: {e:?}");
+                }
+            }
+        }
+    }
+}
