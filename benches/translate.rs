@@ -22,10 +22,13 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use patchbay::dialect::DialectId;
 use patchbay::translate::{default_path, offline, Pair, Policy};
 
-/// The gateway binary's allocator (`src/main.rs`), so that these figures are the ones the
-/// gateway sees.
+// The gateway binary's allocator (`src/main.rs`), so that these figures are the ones the
+// gateway sees.
+#[path = "../src/global_alloc.rs"]
+mod global_alloc;
+
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: global_alloc::Mimalloc = global_alloc::Mimalloc;
 
 fn requests(c: &mut Criterion) {
     let state = state();

@@ -16,9 +16,13 @@ mod cases;
 
 use std::hint::black_box;
 
-/// The gateway binary's allocator (`src/main.rs`), as in the criterion bench.
+// The gateway binary's allocator (`src/main.rs`), so that these figures are the ones the
+// gateway sees.
+#[path = "../src/global_alloc.rs"]
+mod global_alloc;
+
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: global_alloc::Mimalloc = global_alloc::Mimalloc;
 
 fn main() {
     let args: Vec<String> = std::env::args()

@@ -1,6 +1,7 @@
 //! The `patchbay` binary: `serve` (default), `check`, `translate`.
 
 mod allocator;
+mod global_alloc;
 
 use clap::{Parser, Subcommand};
 use patchbay::dialect::DialectId;
@@ -11,9 +12,10 @@ use std::process::ExitCode;
 
 /// mimalloc instead of glibc's allocator: a request allocates and frees many small buffers
 /// (header maps, JSON values, bodies) from the same thread, which glibc's bins serve with
-/// noticeably more work (+12 % req/s measured: `docs/benchmarks.md`, "Against the targets").
+/// noticeably more work (+12 % req/s measured: `docs/benchmarks.md`, "Against the targets");
+/// entered through its plain entry points where the alignment allows (`global_alloc`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: global_alloc::Mimalloc = global_alloc::Mimalloc;
 
 #[derive(Parser)]
 #[command(
