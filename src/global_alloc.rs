@@ -83,11 +83,17 @@ mod tests {
                     assert!(!p.is_null() && p as usize % align == 0, "{size}/{align}");
                     p.write_bytes(0xab, size);
                     let z = Mimalloc.alloc_zeroed(layout);
-                    assert!(!z.is_null() && z as usize % align == 0, "zeroed {size}/{align}");
+                    assert!(
+                        !z.is_null() && z as usize % align == 0,
+                        "zeroed {size}/{align}"
+                    );
                     assert!((0..size).all(|i| *z.add(i) == 0));
                     Mimalloc.dealloc(z, layout);
                     let q = Mimalloc.realloc(p, layout, size * 3);
-                    assert!(!q.is_null() && q as usize % align == 0, "grown {size}/{align}");
+                    assert!(
+                        !q.is_null() && q as usize % align == 0,
+                        "grown {size}/{align}"
+                    );
                     assert!((0..size).all(|i| *q.add(i) == 0xab));
                     let grown = Layout::from_size_align(size * 3, align).expect("layout");
                     Mimalloc.dealloc(q, grown);

@@ -18,6 +18,7 @@ pub use error::{ApiError, ErrorKind, Rule, Violation};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// A scalar (non-collection) field of the canonical customer.
 ///
@@ -317,12 +318,14 @@ pub struct Change {
     #[serde(flatten)]
     pub op: Op,
     /// JSON pointer (RFC 6901) into the client's request body, e.g. `/0/value` or `/data/email`.
-    pub origin: String,
+    /// Most are a dialect's constants (`/email`, `/data/firstName`): borrowed, not copied, so a
+    /// typical write allocates nothing for them.
+    pub origin: Cow<'static, str>,
 }
 
 impl Change {
     /// Builds a change.
-    pub fn new(op: Op, origin: impl Into<String>) -> Self {
+    pub fn new(op: Op, origin: impl Into<Cow<'static, str>>) -> Self {
         Change {
             op,
             origin: origin.into(),
@@ -344,7 +347,7 @@ impl ChangeSet {
     }
 
     /// Appends a change.
-    pub fn push(&mut self, op: Op, origin: impl Into<String>) {
+    pub fn push(&mut self, op: Op, origin: impl Into<Cow<'static, str>>) {
         self.changes.push(Change::new(op, origin));
     }
 

@@ -641,7 +641,7 @@ mod tests {
         };
         let got: Vec<(Op, &str)> = changes
             .iter()
-            .map(|c| (c.op.clone(), c.origin.as_str()))
+            .map(|c| (c.op.clone(), c.origin.as_ref()))
             .collect();
         assert_eq!(
             got,

@@ -28,13 +28,13 @@ pub(crate) fn one(pointer: &str, rule: Rule) -> Vec<(String, Rule)> {
 
 /// A change setting (or, with `null`, clearing) `field`.
 pub(crate) fn set(field: Field, value: Value, origin: &str) -> Change {
-    Change::new(Op::Set { field, value }, origin)
+    Change::new(Op::Set { field, value }, origin.to_owned())
 }
 
 /// A single-slot change: the first e-mail or phone is `value` (`None` clears it).
 pub(crate) fn primary(coll: Coll, value: Option<&str>, origin: &str) -> Change {
     let value = value.map(str::to_string);
-    Change::new(Op::Primary { coll, value }, origin)
+    Change::new(Op::Primary { coll, value }, origin.to_owned())
 }
 
 /// A custom-property change; `null` removes the property.
@@ -45,7 +45,7 @@ pub(crate) fn prop(slug: &str, value: Value, origin: &str) -> Change {
     } else {
         Op::PropertySet { slug, value }
     };
-    Change::new(op, origin)
+    Change::new(op, origin.to_owned())
 }
 
 /// A collection entry.

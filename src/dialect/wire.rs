@@ -203,7 +203,7 @@ pub fn refuse_unencodable<'c>(
     ApiError::unmappable(
         changes
             .into_iter()
-            .map(|c| Violation::new(c.origin.as_str(), Rule::Unmappable, message))
+            .map(|c| Violation::new(&*c.origin, Rule::Unmappable, message))
             .collect(),
     )
 }

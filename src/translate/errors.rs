@@ -179,7 +179,7 @@ pub fn map_upstream_error(
                 _ => false,
             };
             v.pointer = match producer {
-                Some(c) => c.origin.clone(),
+                Some(c) => c.origin.to_string(),
                 // An entry id no change named is one the client never saw: name the collection.
                 None => match target {
                     Target::Coll(coll, Some(_)) if !changes.is_empty() => {
@@ -202,7 +202,7 @@ mod tests {
     use super::*;
     use crate::canonical::Rule;
 
-    fn add(value: &str, origin: &str) -> Change {
+    fn add(value: &str, origin: &'static str) -> Change {
         Change::new(
             Op::EntryAdd {
                 coll: Coll::Emails,
@@ -213,7 +213,7 @@ mod tests {
         )
     }
 
-    fn update(id: u64, origin: &str) -> Change {
+    fn update(id: u64, origin: &'static str) -> Change {
         Change::new(
             Op::EntryUpdate(EntryUpdate {
                 coll: Coll::Emails,
@@ -226,7 +226,7 @@ mod tests {
     }
 
     fn origin_of(changes: &[Change], target: Target) -> Option<&str> {
-        producing_change(changes, &target).map(|c| c.origin.as_str())
+        producing_change(changes, &target).map(|c| c.origin.as_ref())
     }
 
     #[test]

@@ -253,8 +253,11 @@ struct Acc<'p, 'r> {
 }
 
 impl<'r> Acc<'_, 'r> {
-    fn keep(&mut self, op: Op, origin: &str) {
-        self.out.push(Change::new(op, origin));
+    /// `origin` is the client change's own: a `Cow`, not a `&str`, because cloning a borrowed
+    /// constant copies nothing.
+    #[allow(clippy::ptr_arg)]
+    fn keep(&mut self, op: Op, origin: &std::borrow::Cow<'static, str>) {
+        self.out.push(Change::new(op, origin.clone()));
     }
 
     /// `what` names the change in the refusal's message; it is only worded under `reject`.
@@ -307,7 +310,7 @@ pub fn resolve(
         invalid: Vec::new(),
     };
     for change in &req.changes.changes {
-        let origin = change.origin.as_str();
+        let origin = &change.origin;
         match &change.op {
             Op::Set { field, value } => {
                 if up.holds(*field) {

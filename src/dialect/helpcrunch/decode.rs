@@ -199,19 +199,18 @@ pub(super) fn scalar_violation(v: &Value, pointer: &str) -> Option<Violation> {
 
 /// Validates one plain field and turns it into its change.
 pub(super) fn decode_scalar(
-    key: &str,
+    pointer: &'static str,
     field: Field,
     kind: Kind,
     value: Value,
     cs: &mut ChangeSet,
     bad: &mut Vec<Violation>,
 ) {
-    let pointer = child("", key);
     let checked = match kind {
-        Kind::Str => rules::string_or_null(&value, &pointer).map(|_| ()),
-        Kind::Bool => rules::bool_or_null(&value, &pointer).map(|_| ()),
-        Kind::Locale => locale_violation(&value, &pointer).map_or(Ok(()), Err),
-        Kind::Seen => match rules::unix_seconds(&value, &pointer) {
+        Kind::Str => rules::string_or_null(&value, pointer).map(|_| ()),
+        Kind::Bool => rules::bool_or_null(&value, pointer).map(|_| ()),
+        Kind::Locale => locale_violation(&value, pointer).map_or(Ok(()), Err),
+        Kind::Seen => match rules::unix_seconds(&value, pointer) {
             Ok(Some(s)) if !value.is_string() => {
                 cs.push(
                     Op::Set {
@@ -418,8 +417,8 @@ pub(super) fn decode_body(body: &[u8], full: bool) -> Result<ChangeSet, ApiError
             k => match SCALARS.iter().position(|(name, _, _)| *name == k) {
                 Some(i) => {
                     seen |= 1 << i;
-                    let (name, field, kind) = SCALARS[i];
-                    decode_scalar(name, field, kind, value, &mut cs, &mut bad);
+                    let (_, field, kind) = SCALARS[i];
+                    decode_scalar(SCALAR_POINTERS[i], field, kind, value, &mut cs, &mut bad);
                 }
                 None => bad.push(Violation::new(child("", k), Rule::UnknownField, UNEXPECTED)),
             },
@@ -484,7 +483,7 @@ pub(super) fn clear_absent(
                     field: *field,
                     value: Value::Null,
                 },
-                child("", key),
+                SCALAR_POINTERS[i],
             ),
         }
     }
@@ -502,7 +501,7 @@ pub(super) fn clear_absent(
 pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
     let mut out = Vec::new();
     for c in changes {
-        let origin = c.origin.as_str();
+        let origin = &*c.origin;
         let problem = match &c.op {
             Op::Primary {
                 coll: Coll::Emails,

@@ -73,6 +73,27 @@ const SCALARS: [(&str, Field, Kind); 16] = [
     ("notes", Field::Notes, Kind::Str),
 ];
 
+/// The JSON pointer of each [`SCALARS`] key in the body (`/` + the key; none needs escaping),
+/// as constants: a change's origin then borrows instead of allocating.
+const SCALAR_POINTERS: [&str; 16] = [
+    "/userId",
+    "/company",
+    "/firstSeen",
+    "/lastSeen",
+    "/city",
+    "/regionCode",
+    "/countryCode",
+    "/unsubscribed",
+    "/blocked",
+    "/source",
+    "/referer",
+    "/lastPage",
+    "/locale",
+    "/createdFrom",
+    "/integrationId",
+    "/notes",
+];
+
 /// Presence bits for the keys a PUT must clear when absent (scalars use bits 0..16).
 const SEEN_NAME: u32 = 1 << 16;
 const SEEN_EMAIL: u32 = 1 << 17;

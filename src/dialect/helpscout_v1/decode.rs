@@ -675,7 +675,7 @@ pub(super) fn walk_body(text: &str, d: &mut Decoder) -> Result<(), serde_json::E
 pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
     let mut out = Vec::new();
     for c in changes {
-        let at = |_: &str| c.origin.clone();
+        let at = |_: &str| c.origin.to_string();
         match &c.op {
             Op::Set {
                 field,

@@ -12,7 +12,7 @@ pub(super) struct Decoded {
 
 impl Decoded {
     pub(super) fn push(&mut self, op: Op, origin: &str) {
-        self.changes.push(Change::new(op, origin));
+        self.changes.push(Change::new(op, origin.to_owned()));
     }
 
     pub(super) fn finish(self, full: bool) -> Result<ClientRequest, ApiError> {
@@ -790,7 +790,7 @@ pub(super) fn decode_property_parts(
 pub(super) fn check_target(changes: &[Change]) -> Vec<Violation> {
     let mut out = Vec::new();
     for change in changes {
-        let ptr = change.origin.as_str();
+        let ptr = &*change.origin;
         match &change.op {
             Op::Set {
                 field,

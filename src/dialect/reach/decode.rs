@@ -141,11 +141,7 @@ pub(super) fn decode_data(
             continue;
         };
         let row = &KEYS[i];
-        // Owned once: it moves into the change. Not `format!`: its machinery cost more than
-        // the rest of decoding the member.
-        let mut pointer = String::with_capacity(6 + row.wire.len());
-        pointer.push_str("/data/");
-        pointer.push_str(row.wire);
+        let pointer = DATA_POINTERS[i];
         match row.canon {
             Slot::Field(field) => {
                 // `customerId: null` breaks a rule of Reach's storage (a required field), which
@@ -155,7 +151,7 @@ pub(super) fn decode_data(
                 let bad = if field == Field::ExternalId && value.is_null() {
                     None
                 } else {
-                    field_violation(field, &value, &pointer)
+                    field_violation(field, &value, pointer)
                 };
                 match bad {
                     None => changes.push(Op::Set { field, value }, pointer),
@@ -171,7 +167,7 @@ pub(super) fn decode_data(
                     pointer,
                 ),
                 Value::Null => changes.push(Op::Primary { coll, value: None }, pointer),
-                other => violations.extend(rules::string(&other, &pointer).err()),
+                other => violations.extend(rules::string(&other, pointer).err()),
             },
         }
     }

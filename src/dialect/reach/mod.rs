@@ -40,6 +40,20 @@ type Slot = super::fields::Canon;
 /// The `data` keys, in the order the encoder writes them: the profile's field rows.
 const KEYS: &[super::fields::FieldRow] = profile::REACH.fields;
 
+/// The client pointer of each [`KEYS`] row (`/data/` + its wire name), as constants: a change's
+/// origin then borrows instead of allocating (a test checks them against the rows).
+const DATA_POINTERS: [&str; 9] = [
+    "/data/firstName",
+    "/data/lastName",
+    "/data/email",
+    "/data/phone",
+    "/data/emailOptOut",
+    "/data/smsOptOut",
+    "/data/customerId",
+    "/data/customerDetailUrl",
+    "/data/createdAt",
+];
+
 fn key_index(key: &str) -> Option<usize> {
     KEYS.iter().position(|r| r.wire == key)
 }

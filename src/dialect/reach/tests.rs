@@ -31,7 +31,7 @@ fn ops(req: &ClientRequest) -> Vec<(Op, &str)> {
     req.changes
         .changes
         .iter()
-        .map(|c| (c.op.clone(), c.origin.as_str()))
+        .map(|c| (c.op.clone(), c.origin.as_ref()))
         .collect()
 }
 
@@ -373,4 +373,11 @@ fn round_trips_through_the_client_side() {
         sent,
         json!({"data": {"email": "a@b.co", "smsOptOut": false, "customerId": "c1"}})
     );
+}
+
+/// The constant pointers are the rows' (`/data/` + wire name), row for row.
+#[test]
+fn data_pointers_follow_the_field_rows() {
+    let built: Vec<String> = KEYS.iter().map(|r| format!("/data/{}", r.wire)).collect();
+    assert_eq!(built, DATA_POINTERS);
 }

@@ -176,3 +176,13 @@ fn get_decodes_to_nothing() {
     assert!(Helpcrunch.answer_needs_customer(&get, &ClientRequest::default()));
     assert!(Helpcrunch.answer_needs_customer(&ep(false), &ClientRequest::default()));
 }
+
+/// The constant pointers are the scalar keys' (`/` + key; no key needs escaping), row for row.
+#[test]
+fn scalar_pointers_follow_the_scalar_keys() {
+    let built: Vec<String> = SCALARS
+        .iter()
+        .map(|(key, _, _)| format!("/{}", crate::canonical::pointer_token(key)))
+        .collect();
+    assert_eq!(built, SCALAR_POINTERS);
+}

@@ -34,7 +34,7 @@ fn ops(body: &str) -> Vec<(Op, String)> {
         .changes
         .changes
         .into_iter()
-        .map(|c| (c.op, c.origin))
+        .map(|c| (c.op, c.origin.into_owned()))
         .collect()
 }
 
