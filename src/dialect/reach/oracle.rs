@@ -7,7 +7,7 @@
 //! body that is not UTF-8 when the bad bytes sit in a string it skips, which JSON does not
 //! allow (RFC 8259 §8.1). Both are no customer now.
 
-use super::upstream::{owned, slot_entry};
+use super::upstream::{customer_from, WireFields, WireRecord};
 use super::*;
 use proptest::prelude::*;
 
@@ -97,43 +97,40 @@ fn cow(s: S<'_>) -> Option<Cow<'_, str>> {
     s.map(|s| s.0)
 }
 
-/// The replaced `decode_customer`, as it was.
+/// The serde record as the reader's: the customer is then built by the same code
+/// (`upstream::customer_from`), and the test compares what was read.
+fn record(r: Record<'_>) -> WireRecord<'_> {
+    WireRecord {
+        result: r.result.map(|inner| Box::new(record(*inner))),
+        id: r.id,
+        schema_definition_id: cow(r.schema_definition_id),
+        schema_definition_id_camel: cow(r.schema_definition_id_camel),
+        platform_id: cow(r.platform_id),
+        platform_id_camel: cow(r.platform_id_camel),
+        business_id: cow(r.business_id),
+        business_id_camel: cow(r.business_id_camel),
+        created_at: cow(r.created_at),
+        created_at_camel: cow(r.created_at_camel),
+        updated_at: cow(r.updated_at),
+        updated_at_camel: cow(r.updated_at_camel),
+        data: r.data.map(|f| WireFields {
+            customer_id: cow(f.customer_id),
+            first_name: cow(f.first_name),
+            last_name: cow(f.last_name),
+            created_at: cow(f.created_at),
+            email: cow(f.email),
+            phone: cow(f.phone),
+            email_opt_out: f.email_opt_out,
+            sms_opt_out: f.sms_opt_out,
+            customer_detail_url: cow(f.customer_detail_url),
+        }),
+    }
+}
+
+/// The replaced `decode_customer`: serde's reading, then the shared building.
 fn serde_decode(body: &[u8]) -> Option<Customer> {
     let env: Envelope<'_> = wire::from_json(body).ok()?;
-    let outer = env.data?;
-    let rec = match outer.result {
-        Some(inner) => *inner,
-        None => outer,
-    };
-    if rec.data.is_none() && rec.id.is_none() {
-        return None;
-    }
-    let mut c = Customer {
-        meta: Meta {
-            id: rec.id,
-            record_created_at: owned(cow(rec.created_at), cow(rec.created_at_camel)),
-            record_updated_at: owned(cow(rec.updated_at), cow(rec.updated_at_camel)),
-            schema_definition_id: owned(
-                cow(rec.schema_definition_id),
-                cow(rec.schema_definition_id_camel),
-            ),
-            platform_id: owned(cow(rec.platform_id), cow(rec.platform_id_camel)),
-            business_id: owned(cow(rec.business_id), cow(rec.business_id_camel)),
-        },
-        ..Customer::default()
-    };
-    if let Some(f) = rec.data {
-        c.external_id = cow(f.customer_id).map(Cow::into_owned);
-        c.first_name = cow(f.first_name).map(Cow::into_owned);
-        c.last_name = cow(f.last_name).map(Cow::into_owned);
-        c.created_at = cow(f.created_at).map(Cow::into_owned);
-        c.emails = slot_entry(cow(f.email));
-        c.phones = slot_entry(cow(f.phone));
-        c.email_opt_out = f.email_opt_out;
-        c.sms_opt_out = f.sms_opt_out;
-        c.detail_url = cow(f.customer_detail_url).map(Cow::into_owned);
-    }
-    Some(c)
+    customer_from(record(env.data?))
 }
 
 /// Whether a struct position (the envelope, a record, a record's `data`) holds an array.

@@ -263,7 +263,12 @@ pub(super) fn encode_get(customer_id: &str, cx: &EncodeCx) -> UpstreamRequest {
 /// envelope holding a record. JSON is UTF-8 (RFC 8259 §8.1): a body that is not is no answer.
 pub(super) fn decode_customer(body: &[u8]) -> Option<Customer> {
     let text = std::str::from_utf8(body).ok()?;
-    let outer = read_envelope(text).ok()??;
+    customer_from(read_envelope(text).ok()??)
+}
+
+/// The customer of the envelope's `data` record (or of the record under its `result`); `None`
+/// when that record has neither fields nor an id.
+pub(super) fn customer_from(outer: WireRecord<'_>) -> Option<Customer> {
     let rec = match outer.result {
         Some(inner) => *inner,
         None => outer,
