@@ -4,48 +4,11 @@
 
 use super::*;
 use crate::config::{check_file_with, load_str, static_changes, ConfigErrors, Loaded};
-use std::process::Command;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command (Debian package openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A self-signed `name.crt` / `name.key` (EC P-256) with `san` as subjectAltName.
-fn self_signed(dir: &Path, name: &str, cn: &str, san: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "3",
-            "-set_serial",
-            "0xBEEF",
-            "-subj",
-            &format!("/CN={cn}"),
-            "-addext",
-            &format!("subjectAltName={san}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-        ],
-    );
-}
+// The integration tests' certificate kit: one `openssl` recipe for both suites.
+#[path = "../../tests/support/pki.rs"]
+#[allow(dead_code)]
+mod kit;
+use kit::self_signed;
 
 fn pki() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -851,11 +851,11 @@ fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
 /// `text` (a test config written in `dir`) with the sandbox backends serving HTTPS under a fresh
 /// self-signed certificate and every upstream reached over `https://` without verification.
 pub fn https_sandbox(dir: &Path, text: &str) -> String {
-    pki::self_signed(dir);
+    pki::self_signed(dir, "sandbox", "localhost", "IP:127.0.0.1,DNS:localhost");
     let sandbox = format!(
         "[sandbox]\ntls_cert_file = \"{cert}\"\ntls_key_file = \"{key}\"\n",
-        cert = dir.join("cert.pem").display(),
-        key = dir.join("key.pem").display(),
+        cert = dir.join("sandbox.crt").display(),
+        key = dir.join("sandbox.key").display(),
     );
     text.replacen("[sandbox]\n", &sandbox, 1)
         .replace("url = \"http://", "tls_verify = false\nurl = \"https://")

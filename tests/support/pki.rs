@@ -154,26 +154,31 @@ fn csr(dir: &Path, name: &str, cn: &str) {
     );
 }
 
-/// A self-signed certificate for `localhost` / `127.0.0.1` (`cert.pem`, `key.pem` in `dir`).
-pub fn self_signed(dir: &Path) {
+/// A self-signed `name.crt` / `name.key` in `dir` (EC P-256, serial `BEEF`) for `cn`, with `san`
+/// as subjectAltName.
+pub fn self_signed(dir: &Path, name: &str, cn: &str, san: &str) {
     openssl(
         dir,
         &[
             "req",
             "-x509",
             "-newkey",
-            "rsa:2048",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
             "-nodes",
             "-days",
-            "2",
+            "3",
+            "-set_serial",
+            "0xBEEF",
             "-subj",
-            "/CN=localhost",
+            &format!("/CN={cn}"),
             "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            &format!("subjectAltName={san}"),
             "-keyout",
-            "key.pem",
+            &format!("{name}.key"),
             "-out",
-            "cert.pem",
+            &format!("{name}.crt"),
         ],
     );
 }
