@@ -11,6 +11,10 @@
 //! where it is skipped, checked) by `serde_json` on that string's bytes alone, so escapes and
 //! surrogates follow serde's rules exactly. Nesting follows serde's limit too: 127 containers
 //! for what is read, none for what is skipped (serde skips iteratively).
+//!
+//! `rules::json`'s quick reader of plain request bodies (HelpCrunch, Reach) uses its primitives
+//! too ([`Reader::peek`], [`Reader::eat`], [`Reader::plain_string`], [`Reader::literal`]) and
+//! hands anything unusual back to serde.
 
 use std::borrow::Cow;
 
@@ -52,7 +56,7 @@ impl<'a> Reader<'a> {
 
     /// The next byte after whitespace, not consumed.
     #[inline]
-    fn peek(&mut self) -> Option<u8> {
+    pub fn peek(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
         // Answers are mostly compact: every whitespace byte is at most a space.
         match bytes.get(self.pos) {
@@ -69,10 +73,17 @@ impl<'a> Reader<'a> {
         None
     }
 
+    /// Whether `b` is the next byte after whitespace; consumed if so.
+    #[inline]
+    pub fn eat(&mut self, b: u8) -> bool {
+        let hit = self.peek() == Some(b);
+        self.pos += usize::from(hit);
+        hit
+    }
+
     #[inline]
     fn expect(&mut self, b: u8) -> Result<()> {
-        if self.peek() == Some(b) {
-            self.pos += 1;
+        if self.eat(b) {
             Ok(())
         } else {
             Err(Invalid)
@@ -133,6 +144,19 @@ impl<'a> Reader<'a> {
         }
         // Both ends are ASCII quotes, so the slice is on character boundaries.
         raw.get(1..raw.len() - 1).map(Cow::Borrowed).ok_or(Invalid)
+    }
+
+    /// A string without escapes, borrowed; one with escapes is [`Invalid`] too, for a quick
+    /// reader that leaves such bodies to serde (`rules::json`'s plain bodies).
+    #[inline]
+    pub fn plain_string(&mut self) -> Result<&'a str> {
+        if self.peek() != Some(b'"') {
+            return Err(Invalid);
+        }
+        match self.string_token()? {
+            (raw, false) => raw.get(1..raw.len() - 1).ok_or(Invalid),
+            (_, true) => Err(Invalid),
+        }
     }
 
     /// `null` or a string.
@@ -278,7 +302,10 @@ impl<'a> Reader<'a> {
         Ok((self.text.get(start..self.pos).ok_or(Invalid)?, true))
     }
 
-    fn literal(&mut self, word: &[u8]) -> Result<()> {
+    /// The literal `word` (`true`, `false`, `null`) after whitespace. A longer word
+    /// (`nullx`) is left to fail at the next delimiter, as in serde.
+    pub fn literal(&mut self, word: &[u8]) -> Result<()> {
+        self.peek();
         if self.text.as_bytes()[self.pos..].starts_with(word) {
             self.pos += word.len();
             Ok(())

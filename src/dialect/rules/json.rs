@@ -187,6 +187,7 @@ pub fn parse_json_members(body: &[u8], depth: u8) -> Result<Members<'_>, JsonFai
 /// trailing JSON) is `None`, and the serde walks decide as before.
 mod flat {
     use super::Members;
+    use crate::dialect::scan::Reader;
     use serde_json::Value;
     use std::borrow::Cow;
 
@@ -194,98 +195,45 @@ mod flat {
     const MAX_MEMBERS: usize = 32;
 
     pub fn members(text: &str, depth: u8) -> Option<Members<'_>> {
-        let mut s = Scan { text, i: 0 };
-        if s.peek()? != b'{' || depth == 0 {
+        let mut r = Reader::new(text);
+        if r.peek()? != b'{' || depth == 0 {
             return None;
         }
-        let m = s.value(depth)?;
-        s.skip_ws();
-        (s.i == text.len()).then_some(m)
+        let m = value(&mut r, depth)?;
+        r.finish().ok().map(|()| m)
     }
 
-    /// A cursor over a UTF-8 body: every byte it stops at is ASCII, so every slice it takes is
-    /// at character boundaries.
-    struct Scan<'a> {
-        text: &'a str,
-        i: usize,
-    }
-
-    impl<'a> Scan<'a> {
-        fn skip_ws(&mut self) {
-            let b = self.text.as_bytes();
-            let mut i = self.i;
-            while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
-                i += 1;
-            }
-            self.i = i;
-        }
-
-        fn peek(&mut self) -> Option<u8> {
-            self.skip_ws();
-            self.text.as_bytes().get(self.i).copied()
-        }
-
-        fn eat(&mut self, c: u8) -> bool {
-            let hit = self.peek() == Some(c);
-            self.i += usize::from(hit);
-            hit
-        }
-
-        /// A string without escapes or control characters (the opening quote is next).
-        fn string(&mut self) -> Option<&'a str> {
-            let b = self.text.as_bytes();
-            let start = self.i + 1;
-            let len = b
-                .get(start..)?
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-            if b[start + len] != b'"' {
-                return None;
-            }
-            self.i = start + len + 1;
-            self.text.get(start..start + len)
-        }
-
-        fn literal(&mut self, word: &[u8], v: Value) -> Option<Members<'a>> {
-            let hit = self.text.as_bytes().get(self.i..)?.starts_with(word);
-            self.i += word.len();
-            hit.then_some(Members::Value(v))
-        }
-
-        /// One value; objects are member lists while `depth` lasts.
-        fn value(&mut self, depth: u8) -> Option<Members<'a>> {
-            match self.peek()? {
-                b'"' => Some(Members::Value(Value::String(self.string()?.to_owned()))),
-                b't' => self.literal(b"true", Value::Bool(true)),
-                b'f' => self.literal(b"false", Value::Bool(false)),
-                b'n' => self.literal(b"null", Value::Null),
-                b'{' if depth > 0 => {
-                    self.i += 1;
-                    let mut out: Vec<(Cow<'a, str>, Members<'a>)> = Vec::with_capacity(8);
-                    if self.eat(b'}') {
-                        return Some(Members::Object(out));
+    /// One value; objects are member lists while `depth` lasts.
+    fn value<'a>(r: &mut Reader<'a>, depth: u8) -> Option<Members<'a>> {
+        let v = match r.peek()? {
+            b'"' => Value::String(r.plain_string().ok()?.to_owned()),
+            b't' => r.literal(b"true").ok().map(|()| Value::Bool(true))?,
+            b'f' => r.literal(b"false").ok().map(|()| Value::Bool(false))?,
+            b'n' => r.literal(b"null").ok().map(|()| Value::Null)?,
+            b'{' if depth > 0 => {
+                r.eat(b'{');
+                let mut out: Vec<(Cow<'a, str>, Members<'a>)> = Vec::with_capacity(8);
+                if r.eat(b'}') {
+                    return Some(Members::Object(out));
+                }
+                loop {
+                    let key = r.plain_string().ok()?;
+                    if out.len() == MAX_MEMBERS || out.iter().any(|(k, _)| k == key) {
+                        return None;
                     }
-                    loop {
-                        if self.peek()? != b'"' {
-                            return None;
-                        }
-                        let key = self.string()?;
-                        if out.len() == MAX_MEMBERS || out.iter().any(|(k, _)| k == key) {
-                            return None;
-                        }
-                        if !self.eat(b':') {
-                            return None;
-                        }
-                        let v = self.value(depth - 1)?;
-                        out.push((Cow::Borrowed(key), v));
-                        if !self.eat(b',') {
-                            return self.eat(b'}').then_some(Members::Object(out));
-                        }
+                    if !r.eat(b':') {
+                        return None;
+                    }
+                    let v = value(r, depth - 1)?;
+                    out.push((Cow::Borrowed(key), v));
+                    if !r.eat(b',') {
+                        return r.eat(b'}').then_some(Members::Object(out));
                     }
                 }
-                _ => None,
             }
-        }
+            _ => return None,
+        };
+        Some(Members::Value(v))
     }
 }
 
