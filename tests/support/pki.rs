@@ -19,30 +19,48 @@ pub fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A self-signed EC P-256 `name.crt` / `name.key` in `dir` for `cn`, valid `days`, with the
+/// further `req` arguments `extra` (extensions, serial): the CA and the plain self-signed pair
+/// differ only in those.
+fn self_signed_ec(dir: &Path, name: &str, cn: &str, days: &str, extra: &[&str]) {
+    let (subj, key, crt) = (
+        format!("/CN={cn}"),
+        format!("{name}.key"),
+        format!("{name}.crt"),
+    );
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        days,
+        "-subj",
+        &subj,
+        "-keyout",
+        &key,
+        "-out",
+        &crt,
+    ];
+    args.extend_from_slice(extra);
+    openssl(dir, &args);
+}
+
 /// A CA `name.crt` / `name.key` in `dir`.
 pub fn ca(dir: &Path, name: &str) -> PathBuf {
-    openssl(
+    self_signed_ec(
         dir,
+        name,
+        name,
+        "30",
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            &format!("/CN={name}"),
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
         ],
     );
     dir.join(format!("{name}.crt"))
@@ -157,28 +175,12 @@ fn csr(dir: &Path, name: &str, cn: &str) {
 /// A self-signed `name.crt` / `name.key` in `dir` (EC P-256, serial `BEEF`) for `cn`, with `san`
 /// as subjectAltName.
 pub fn self_signed(dir: &Path, name: &str, cn: &str, san: &str) {
-    openssl(
+    let san = format!("subjectAltName={san}");
+    self_signed_ec(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "3",
-            "-set_serial",
-            "0xBEEF",
-            "-subj",
-            &format!("/CN={cn}"),
-            "-addext",
-            &format!("subjectAltName={san}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-        ],
+        name,
+        cn,
+        "3",
+        &["-set_serial", "0xBEEF", "-addext", &san],
     );
 }
